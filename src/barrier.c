@@ -1,0 +1,6 @@
+/*
+** barrier.c -- placeholder: this primitive is being written (issue tracker).
+*/
+#include "tlua.h"
+
+void tl_open_barrier(lua_State *L) { (void)L; }

@@ -1,0 +1,6 @@
+/*
+** event.c -- placeholder: this primitive is being written (issue tracker).
+*/
+#include "tlua.h"
+
+void tl_open_event(lua_State *L) { (void)L; }

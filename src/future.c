@@ -1,0 +1,6 @@
+/*
+** future.c -- placeholder: this primitive is being written (issue tracker).
+*/
+#include "tlua.h"
+
+void tl_open_future(lua_State *L) { (void)L; }

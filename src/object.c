@@ -1,0 +1,185 @@
+/*
+** object.c -- reference-counted C objects shared by every thread.
+**
+** A tl_object (a Lock, a Queue, a Thread...) lives in C memory.  Each Lua
+** state that sees it holds one "box": a full userdata containing the
+** pointer, with the kind's metatable.  A box owns one reference; its __gc
+** drops it.  Blobs (transfer.c) and running threads hold references too.
+** The object is destroyed when the last reference goes, in whichever
+** thread drops it.
+**
+** Every state keeps at most one box per object (a weak-valued cache in
+** its registry), so the same lock received twice compares equal and can
+** be used as a table key.
+**
+** Locking: reference counts are atomics; nothing here takes a mutex.
+** 'destroy' runs with no lock held and must not call into Lua.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "tlua.h"
+
+static atomic_long live_objects;
+
+static const char BOXES_KEY[] = "tlua.boxes"; /* registry: object -> box */
+
+void tl_object_init(tl_object *o, const tl_kind *kind) {
+  o->kind = kind;
+  atomic_init(&o->refs, 1);
+  atomic_fetch_add(&live_objects, 1);
+}
+
+void tl_object_incref(tl_object *o) {
+  atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
+}
+
+void tl_object_decref(tl_object *o) {
+  if (atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) == 1) {
+    atomic_fetch_sub(&live_objects, 1);
+    o->kind->destroy(o);
+  }
+}
+
+long tl_object_live_count(void) { return atomic_load(&live_objects); }
+
+/* --- boxes -------------------------------------------------------- */
+
+static int box_gc(lua_State *L) {
+  tl_object **box = (tl_object **)lua_touserdata(L, 1);
+  if (*box != NULL) {
+    tl_object *o = *box;
+    *box = NULL;
+    tl_object_decref(o);
+  }
+  return 0;
+}
+
+static tl_object *box_object(lua_State *L, int idx) {
+  tl_object **box = (tl_object **)lua_touserdata(L, idx);
+  if (*box == NULL) luaL_error(L, "threading object used after collection");
+  return *box;
+}
+
+/* __index: methods first, then the kind's fields. */
+static int box_index(lua_State *L) {
+  tl_object *o = box_object(L, 1);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+  lua_pop(L, 1);
+  if (o->kind->getfield != NULL && lua_type(L, 2) == LUA_TSTRING &&
+      o->kind->getfield(L, o, lua_tostring(L, 2)))
+    return 1;
+  lua_pushnil(L);
+  return 1;
+}
+
+static int box_newindex(lua_State *L) {
+  tl_object *o = box_object(L, 1);
+  if (o->kind->setfield != NULL && lua_type(L, 2) == LUA_TSTRING &&
+      o->kind->setfield(L, o, lua_tostring(L, 2), 3))
+    return 0;
+  return luaL_error(L, "cannot set field '%s' of a %s", luaL_tolstring(L, 2, NULL),
+                    o->kind->name);
+}
+
+static int box_tostring(lua_State *L) {
+  tl_object *o = box_object(L, 1);
+  lua_pushfstring(L, "%s: %p", o->kind->name, (void *)o);
+  return 1;
+}
+
+/* Pushes the metatable of 'kind', creating it in this state if needed. */
+static void push_metatable(lua_State *L, const tl_kind *kind) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, kind) != LUA_TNIL) return;
+  lua_pop(L, 1);
+  lua_createtable(L, 0, 8);
+  lua_pushfstring(L, TL_MODNAME ".%s", kind->name);
+  lua_setfield(L, -2, "__name");
+  lua_pushlightuserdata(L, (void *)kind);
+  lua_setfield(L, -2, "__tlkind");
+  lua_pushcfunction(L, box_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, box_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushcfunction(L, box_newindex);
+  lua_setfield(L, -2, "__newindex");
+  lua_newtable(L); /* methods: the upvalue of __index */
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, box_index, 1);
+  lua_setfield(L, -3, "__index");
+  /* The kind's own entries; its metamethods override the defaults. */
+  for (const luaL_Reg *r = kind->methods; r != NULL && r->name != NULL; r++) {
+    lua_pushcfunction(L, r->func);
+    if (strncmp(r->name, "__", 2) == 0)
+      lua_setfield(L, -3, r->name);
+    else
+      lua_setfield(L, -2, r->name);
+  }
+  lua_pop(L, 1);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, kind);
+}
+
+static void push_boxes(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, BOXES_KEY) != LUA_TNIL) return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, BOXES_KEY);
+}
+
+/* Pushes the box of 'o'; 'steal' says whether the caller's reference
+** is handed over (else a new one is taken when a box is made). */
+static void push_box(lua_State *L, tl_object *o, bool steal) {
+  push_boxes(L);
+  if (lua_rawgetp(L, -1, o) == LUA_TUSERDATA) {
+    lua_remove(L, -2);
+    if (steal) tl_object_decref(o); /* the existing box holds one already */
+    return;
+  }
+  lua_pop(L, 1);
+  tl_object **box = (tl_object **)lua_newuserdatauv(L, sizeof(tl_object *), 0);
+  *box = NULL; /* no reference yet: an allocation error below leaks nothing */
+  push_metatable(L, o->kind);
+  lua_setmetatable(L, -2);
+  if (!steal) tl_object_incref(o);
+  *box = o;
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, -3, o);
+  lua_remove(L, -2);
+}
+
+void tl_push_object(lua_State *L, tl_object *o) { push_box(L, o, false); }
+
+/* (If making the box raises a memory error, the stolen reference leaks:
+** the state is out of memory and the object stays alive, never freed twice.) */
+void tl_push_new_object(lua_State *L, tl_object *o) { push_box(L, o, true); }
+
+tl_object *tl_test_object(lua_State *L, int idx, const tl_kind *kind) {
+  void *p = lua_touserdata(L, idx);
+  if (p == NULL || lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx))
+    return NULL;
+  lua_getfield(L, -1, "__tlkind");
+  const void *k = lua_touserdata(L, -1);
+  lua_pop(L, 2);
+  if (k == NULL || (kind != NULL && k != kind)) return NULL;
+  tl_object *o = *(tl_object **)p;
+  if (o == NULL) luaL_error(L, "threading object used after collection");
+  return o;
+}
+
+tl_object *tl_check_object(lua_State *L, int idx, const tl_kind *kind) {
+  tl_object *o = tl_test_object(L, idx, kind);
+  if (o == NULL) {
+    const char *expected = lua_pushfstring(L, "%s", kind->name);
+    luaL_typeerror(L, idx, expected);
+  }
+  return o;
+}
+
+tl_object *tl_to_any_object(lua_State *L, int idx) { return tl_test_object(L, idx, NULL); }

@@ -1,0 +1,6 @@
+/*
+** queue.c -- placeholder: this primitive is being written (issue tracker).
+*/
+#include "tlua.h"
+
+void tl_open_queue(lua_State *L) { (void)L; }

@@ -1,0 +1,6 @@
+/*
+** rlock.c -- placeholder: this primitive is being written (issue tracker).
+*/
+#include "tlua.h"
+
+void tl_open_rlock(lua_State *L) { (void)L; }

@@ -1,0 +1,276 @@
+/*
+** runtime.c -- the process-wide part of tlua: which threads are alive,
+** which state each OS thread runs, new states for new threads, the
+** excepthook, and the wait for non-daemon threads at exit.
+**
+** Each OS thread knows its own record and state through thread-locals
+** (initial-exec, so the GIL's signal handler may read them).
+**
+** Locking: 'rt.mutex' guards the alive list, the counts, the excepthook
+** blob and the stack size.  It is a leaf lock except that it may be held
+** while taking a thread's own mutex (thread.h).  'rt.changed' is
+** broadcast whenever a thread leaves the alive list.
+*/
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include "lualib.h"
+#include "thread.h"
+
+static _Thread_local tl_thread *self_thread __attribute__((tls_model("initial-exec")));
+static _Thread_local lua_State *self_state __attribute__((tls_model("initial-exec")));
+
+static struct {
+  pthread_mutex_t mutex;
+  pthread_cond_t changed;
+  tl_thread *main;
+  tl_thread *alive;       /* started, not yet finished threads (not main) */
+  int alive_count;
+  int non_daemon_count;
+  tl_blob *excepthook;    /* NULL: the default hook */
+  size_t stack_size;      /* 0: the system's default */
+} rt = {.mutex = PTHREAD_MUTEX_INITIALIZER};
+
+static pthread_once_t rt_once = PTHREAD_ONCE_INIT;
+
+tl_thread *tl_self(void) { return self_thread; }
+lua_State *tl_self_state(void) { return self_state; }
+tl_thread_stats *tl_self_stats(void) { return self_thread ? &self_thread->stats : NULL; }
+tl_thread *tl_runtime_main_thread(void) { return rt.main; }
+bool tl_runtime_is_main_thread(void) { return self_thread != NULL && self_thread == rt.main; }
+
+void tl_runtime_bind_self(tl_thread *t, lua_State *L) {
+  self_thread = t;
+  self_state = L;
+}
+
+static void runtime_init_once(void) {
+  tl_cond_init(&rt.changed);
+  tl_gil_install_signal();
+}
+
+/* Called by every luaopen_threading; only the first call in the process
+** (from the main thread) sets the runtime up. */
+bool tl_runtime_init(lua_State *mainL) {
+  pthread_once(&rt_once, runtime_init_once);
+  pthread_mutex_lock(&rt.mutex);
+  bool first = rt.main == NULL;
+  if (first) {
+    rt.main = tl_thread_new(NULL, "MainThread", false, NULL);
+    rt.main->is_main = true;
+    rt.main->state = TL_THREAD_STARTED;
+    rt.main->ident = (lua_Integer)(uintptr_t)pthread_self();
+    rt.main->native_id = (lua_Integer)syscall(SYS_gettid);
+  }
+  pthread_mutex_unlock(&rt.mutex);
+  if (first) {
+    tl_runtime_bind_self(rt.main, mainL);
+    const char *env = getenv("TLUA_GIL");
+    if (env != NULL && strcmp(env, "1") == 0) tl_gil_set_enabled(true);
+  }
+  return first;
+}
+
+void tl_runtime_add(tl_thread *t) {
+  pthread_mutex_lock(&rt.mutex);
+  t->prev = NULL;
+  t->next = rt.alive;
+  if (rt.alive) rt.alive->prev = t;
+  rt.alive = t;
+  rt.alive_count++;
+  if (!t->daemon) rt.non_daemon_count++;
+  pthread_mutex_unlock(&rt.mutex);
+}
+
+void tl_runtime_remove(tl_thread *t) {
+  pthread_mutex_lock(&rt.mutex);
+  if (t->prev) t->prev->next = t->next;
+  else rt.alive = t->next;
+  if (t->next) t->next->prev = t->prev;
+  t->prev = t->next = NULL;
+  rt.alive_count--;
+  if (!t->daemon) rt.non_daemon_count--;
+  pthread_cond_broadcast(&rt.changed);
+  pthread_mutex_unlock(&rt.mutex);
+}
+
+int tl_runtime_alive_count(void) {
+  pthread_mutex_lock(&rt.mutex);
+  int n = rt.alive_count + 1;
+  pthread_mutex_unlock(&rt.mutex);
+  return n;
+}
+
+void tl_runtime_push_alive(lua_State *L) {
+  /* Take references under the lock, push boxes after (rule 2). */
+  pthread_mutex_lock(&rt.mutex);
+  int n = rt.alive_count + 1;
+  tl_thread **list = malloc(sizeof(tl_thread *) * (size_t)n);
+  int k = 0;
+  if (list != NULL) {
+    list[k++] = rt.main;
+    for (tl_thread *t = rt.alive; t != NULL; t = t->next) list[k++] = t;
+    for (int i = 0; i < k; i++) tl_object_incref(&list[i]->obj);
+  }
+  pthread_mutex_unlock(&rt.mutex);
+  if (list == NULL) luaL_error(L, "not enough memory");
+  lua_createtable(L, k, 0);
+  for (int i = 0; i < k; i++) {
+    tl_push_new_object(L, &list[i]->obj);
+    lua_rawseti(L, -2, i + 1);
+  }
+  free(list);
+}
+
+bool tl_runtime_inherited_daemon(void) {
+  tl_thread *t = self_thread;
+  return t != NULL && t->daemon;
+}
+
+size_t tl_runtime_stack_size(void) {
+  pthread_mutex_lock(&rt.mutex);
+  size_t s = rt.stack_size;
+  pthread_mutex_unlock(&rt.mutex);
+  return s;
+}
+
+void tl_runtime_set_stack_size(size_t size) {
+  pthread_mutex_lock(&rt.mutex);
+  rt.stack_size = size;
+  pthread_mutex_unlock(&rt.mutex);
+}
+
+void tl_runtime_wait_non_daemon(void) {
+  tl_blocking b;
+  tl_blocking_begin(&b, "exit");
+  pthread_mutex_lock(&rt.mutex);
+  tl_deadline forever = tl_deadline_after(-1);
+  while (rt.non_daemon_count > 0) {
+    if (tl_cond_wait(&rt.changed, &rt.mutex, &forever) == TL_WAIT_INTERRUPTED) break;
+  }
+  pthread_mutex_unlock(&rt.mutex);
+  tl_blocking_end(&b);
+  tl_interrupt_clear();
+}
+
+/* --- states --------------------------------------------------------- */
+
+static int open_threading_preload(lua_State *L) { return luaopen_threading(L); }
+
+void tl_open_state(lua_State *L) {
+  luaL_openlibs(L);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, open_threading_preload);
+  lua_setfield(L, -2, TL_MODNAME);
+  lua_pop(L, 1);
+  tl_open_lua_parts(L);
+  tl_open_blocking_io(L);
+}
+
+static void warn_to_stderr(void *ud, const char *msg, int tocont);
+
+/* Warnings off by default, as in lua.c ("@on" / "@off" control them). */
+static void warn_control(void *ud, const char *msg, int tocont) {
+  lua_State *L = (lua_State *)ud;
+  if (!tocont && msg[0] == '@') {
+    if (strcmp(msg, "@on") == 0) lua_setwarnf(L, warn_to_stderr, L);
+  }
+}
+
+static void warn_to_stderr(void *ud, const char *msg, int tocont) {
+  static _Thread_local int continuing;
+  lua_State *L = (lua_State *)ud;
+  if (!tocont && !continuing && msg[0] == '@') {
+    if (strcmp(msg, "@off") == 0) lua_setwarnf(L, warn_control, L);
+    return;
+  }
+  if (!continuing) fputs("Lua warning: ", stderr);
+  fputs(msg, stderr);
+  if (!tocont) fputs("\n", stderr);
+  continuing = tocont;
+}
+
+void tl_state_setwarnf(lua_State *L, bool on) {
+  lua_setwarnf(L, on ? warn_to_stderr : warn_control, L);
+}
+
+static int panic(lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+  fprintf(stderr, "tlua: PANIC: unprotected error in call to Lua API (%s)\n",
+          msg ? msg : "error object is not a string");
+  fflush(stderr);
+  return 0; /* abort() follows */
+}
+
+lua_State *tl_new_state(void) {
+  lua_State *L = luaL_newstate();
+  if (L == NULL) return NULL;
+  lua_atpanic(L, panic);
+  tl_state_setwarnf(L, false);
+  return L;
+}
+
+/* --- errors in threads -------------------------------------------------- */
+
+void tl_write_whole(FILE *f, const char *s, size_t len) {
+  bool had = tl_gil_held();
+  if (had) tl_gil_release();
+  flockfile(f);
+  fwrite(s, 1, len, f);
+  fflush(f);
+  funlockfile(f);
+  if (had) tl_gil_acquire();
+}
+
+void tl_report_thread_error(const char *name, const char *traceback) {
+  size_t len = strlen(name) + strlen(traceback) + 32;
+  char *buf = malloc(len);
+  if (buf == NULL) return;
+  int n = snprintf(buf, len, "Exception in thread %s:\n%s\n", name, traceback);
+  if (n > 0) tl_write_whole(stderr, buf, (size_t)n < len ? (size_t)n : len - 1);
+  free(buf);
+}
+
+static int default_excepthook(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "thread_name");
+  lua_getfield(L, 1, "traceback");
+  const char *name = lua_tostring(L, -2);
+  const char *tb = lua_tostring(L, -1);
+  tl_report_thread_error(name ? name : "?", tb ? tb : "?");
+  return 0;
+}
+
+void tl_runtime_push_excepthook(lua_State *L) {
+  pthread_mutex_lock(&rt.mutex);
+  tl_blob *b = rt.excepthook;
+  if (b) tl_blob_incref(b);
+  pthread_mutex_unlock(&rt.mutex);
+  if (b == NULL) {
+    lua_pushcfunction(L, default_excepthook);
+    return;
+  }
+  int n = tl_blob_decode(L, b); /* (a decode error would leak b's reference) */
+  tl_blob_free(b);
+  if (n != 1) {
+    lua_pop(L, n);
+    lua_pushcfunction(L, default_excepthook);
+  }
+}
+
+void tl_runtime_set_excepthook(lua_State *L, int idx) {
+  tl_blob *b = NULL;
+  if (!lua_isnil(L, idx)) {
+    luaL_checktype(L, idx, LUA_TFUNCTION);
+    b = tl_blob_encode(L, idx, 1, "excepthook");
+  }
+  pthread_mutex_lock(&rt.mutex);
+  tl_blob *old = rt.excepthook;
+  rt.excepthook = b;
+  pthread_mutex_unlock(&rt.mutex);
+  if (old) tl_blob_free(old);
+}

@@ -1,0 +1,529 @@
+/*
+** thread.c -- threading.Thread: an OS thread running a Lua function in a
+** Lua state of its own.
+**
+** Thread{target=f, args={...}, name=, daemon=} or Thread(f, ...) copies the
+** target and its arguments into a blob when the object is made.  start()
+** creates a detached pthread, which makes a fresh state, decodes the
+** target, calls it, and keeps its results (a blob) or its error (a blob
+** plus the traceback).  The thread then closes its state, leaves the
+** runtime's alive list, marks itself DONE and wakes joiners.
+**
+** Locking: see thread.h.  Joiners wait on 'done_cond' with the GIL
+** released (wait.c).  The running thread holds one reference to its
+** object, dropped as its very last action.
+*/
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include "thread.h"
+
+static atomic_long thread_counter; /* for the default names "Thread-N" */
+
+tl_thread *tl_check_thread(lua_State *L, int idx) {
+  return (tl_thread *)tl_check_object(L, idx, &tl_thread_kind);
+}
+
+static void thread_destroy(tl_object *o) {
+  tl_thread *t = (tl_thread *)o;
+  tl_blob_free(t->target);
+  tl_blob_free(t->result);
+  free(t->traceback);
+  free(t->name);
+  pthread_mutex_destroy(&t->mutex);
+  pthread_cond_destroy(&t->done_cond);
+  free(t);
+}
+
+tl_thread *tl_thread_new(lua_State *L, const char *name, bool daemon, tl_blob *target) {
+  tl_thread *t = calloc(1, sizeof *t);
+  char buf[32];
+  if (name == NULL) {
+    snprintf(buf, sizeof buf, "Thread-%ld", atomic_fetch_add(&thread_counter, 1) + 1);
+    name = buf;
+  }
+  char *copy = t ? strdup(name) : NULL;
+  if (copy == NULL) {
+    free(t);
+    tl_blob_free(target);
+    if (L) luaL_error(L, "not enough memory");
+    return NULL;
+  }
+  tl_object_init(&t->obj, &tl_thread_kind);
+  pthread_mutex_init(&t->mutex, NULL);
+  tl_cond_init(&t->done_cond);
+  t->name = copy;
+  t->daemon = daemon;
+  t->target = target;
+  t->state = TL_THREAD_NEW;
+  return t;
+}
+
+/* Thread{target=, args=, name=, daemon=} or Thread(f, ...).  The values
+** are encoded in this state, so anything that cannot cross fails here. */
+tl_thread *tl_thread_from_args(lua_State *L, int first) {
+  const char *name = NULL;
+  bool daemon = tl_runtime_inherited_daemon();
+  tl_blob *target;
+  if (lua_istable(L, first) && !lua_getmetatable(L, first)) {
+    int spec = first;
+    int base = lua_gettop(L);
+    if (lua_getfield(L, spec, "name") != LUA_TNIL) {
+      luaL_argexpected(L, lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER, first,
+                       "string as 'name'");
+      name = lua_tostring(L, -1);
+    }
+    if (lua_getfield(L, spec, "daemon") != LUA_TNIL) daemon = lua_toboolean(L, -1);
+    lua_getfield(L, spec, "target");
+    if (!lua_isnil(L, -1)) luaL_argexpected(L, lua_isfunction(L, -1) || luaL_getmetafield(L, -1, "__call") != LUA_TNIL, first, "function as 'target'");
+    int nargs = 0;
+    if (lua_getfield(L, spec, "args") != LUA_TNIL) {
+      luaL_argexpected(L, lua_istable(L, -1), first, "table as 'args'");
+      int args = lua_gettop(L);
+      lua_Integer n = luaL_len(L, args);
+      lua_getfield(L, args, "n"); /* table.pack style */
+      if (lua_isinteger(L, -1)) n = lua_tointeger(L, -1);
+      lua_pop(L, 1);
+      if (n < 0 || n > 250) luaL_argerror(L, first, "too many arguments in 'args'");
+      luaL_checkstack(L, (int)n, "too many arguments");
+      for (lua_Integer i = 1; i <= n; i++) lua_geti(L, args, i);
+      lua_remove(L, args);
+      nargs = (int)n;
+    } else {
+      lua_pop(L, 1);
+    }
+    int tidx = lua_gettop(L) - nargs;
+    if (lua_isnil(L, tidx)) {
+      lua_settop(L, base);
+      target = tl_blob_encode(L, 1, 0, "target");
+    } else {
+      /* Encode target and args separately so errors say "args[2]...". */
+      tl_blob *f = tl_blob_encode(L, tidx, 1, "target");
+      tl_blob_free(f);
+      target = tl_blob_encode(L, tidx, nargs + 1, "args");
+    }
+    lua_settop(L, base);
+  } else {
+    int top = lua_gettop(L);
+    luaL_argexpected(L, lua_isfunction(L, first) || luaL_getmetafield(L, first, "__call") != LUA_TNIL, first, "function or table");
+    lua_settop(L, top);
+    tl_blob *f = tl_blob_encode(L, first, 1, "target");
+    tl_blob_free(f);
+    target = tl_blob_encode(L, first, top - first + 1, "args");
+  }
+  return tl_thread_new(L, name, daemon, target);
+}
+
+void tl_thread_push_name(lua_State *L, tl_thread *t) {
+  pthread_mutex_lock(&t->mutex);
+  char *copy = strdup(t->name);
+  pthread_mutex_unlock(&t->mutex);
+  if (copy == NULL) luaL_error(L, "not enough memory");
+  lua_pushstring(L, copy); /* (a memory error here would leak 'copy') */
+  free(copy);
+}
+
+/* --- the running thread ------------------------------------------------ */
+
+static const char TRACEBACK_KEY[] = "tlua.traceback";
+
+/* Message handler: keeps the traceback in the registry and returns the
+** error value untouched, so both survive the unwinding. */
+static int traceback_handler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      msg = lua_tostring(L, -1);
+    else
+      msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, TRACEBACK_KEY);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* Waits for a Timer's interval; returns false if it was cancelled. */
+static bool timer_wait(lua_State *L, tl_thread *t) {
+  tl_blocking b;
+  tl_blocking_begin(&b, "Timer");
+  pthread_mutex_lock(&t->mutex);
+  tl_deadline d = tl_deadline_after(t->interval);
+  while (!t->cancelled && tl_cond_wait(&t->done_cond, &t->mutex, &d) != TL_WAIT_TIMEOUT) {
+  }
+  bool run = !t->cancelled;
+  t->cancelled = true; /* cancel() after this point is a no-op */
+  pthread_mutex_unlock(&t->mutex);
+  tl_blocking_end(&b);
+  (void)L;
+  return run;
+}
+
+/* In protected mode: open the libraries, decode and call the target,
+** keep its results. */
+static int run_body(lua_State *L) {
+  tl_thread *t = (tl_thread *)lua_touserdata(L, 1);
+  lua_settop(L, 0);
+  tl_open_state(L);
+  if (t->is_timer && !timer_wait(L, t)) return 0;
+  lua_pushcfunction(L, traceback_handler);
+  int n = tl_blob_decode(L, t->target);
+  if (n == 0) return 0; /* no target: nothing to run */
+  if (lua_pcall(L, n - 1, LUA_MULTRET, 1) != LUA_OK) return lua_error(L);
+  tl_blob *res = tl_blob_encode(L, 2, lua_gettop(L) - 1, "result");
+  pthread_mutex_lock(&t->mutex);
+  t->result = res;
+  pthread_mutex_unlock(&t->mutex);
+  return 0;
+}
+
+/* Calls threading.excepthook(info) in this thread's state. */
+static void call_excepthook(lua_State *L, tl_thread *t, int errvalue, const char *tb) {
+  tl_runtime_push_excepthook(L);
+  lua_createtable(L, 0, 4);
+  tl_thread_push_name(L, t);
+  lua_setfield(L, -2, "thread_name");
+  lua_pushvalue(L, errvalue);
+  lua_setfield(L, -2, "error");
+  lua_pushstring(L, tb);
+  lua_setfield(L, -2, "traceback");
+  tl_push_object(L, &t->obj);
+  lua_setfield(L, -2, "thread");
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    lua_pushfstring(L, "Exception in threading.excepthook:\n%s\n", luaL_tolstring(L, -1, NULL));
+    size_t len;
+    const char *m = lua_tolstring(L, -1, &len);
+    tl_write_whole(stderr, m, len);
+  }
+}
+
+static int encode_error_value(lua_State *L) {
+  lua_pushlightuserdata(L, tl_blob_encode(L, 1, 1, "error"));
+  return 1;
+}
+
+/* In protected mode, arguments (thread, error value): records the error
+** (a copy of the value, or its text if it cannot cross) and reports it. */
+static int record_error(lua_State *L) {
+  tl_thread *t = (tl_thread *)lua_touserdata(L, 1);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, TRACEBACK_KEY) != LUA_TSTRING) {
+    lua_pop(L, 1);
+    luaL_tolstring(L, 2, NULL);
+  }
+  int tb = lua_gettop(L);
+  lua_pushcfunction(L, encode_error_value);
+  lua_pushvalue(L, 2);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    lua_pop(L, 1);
+    lua_pushcfunction(L, encode_error_value);
+    luaL_tolstring(L, 2, NULL);
+    lua_call(L, 1, 1);
+  }
+  tl_blob *value = (tl_blob *)lua_touserdata(L, -1);
+  char *traceback = strdup(lua_tostring(L, tb));
+  pthread_mutex_lock(&t->mutex);
+  t->failed = true;
+  t->result = value;
+  t->traceback = traceback;
+  pthread_mutex_unlock(&t->mutex);
+  call_excepthook(L, t, 2, lua_tostring(L, tb));
+  return 0;
+}
+
+static void *thread_main(void *arg) {
+  tl_thread *t = (tl_thread *)arg;
+  pthread_mutex_lock(&t->mutex);
+  t->native_id = (lua_Integer)syscall(SYS_gettid);
+  pthread_mutex_unlock(&t->mutex);
+  lua_State *L = tl_new_state();
+  tl_runtime_bind_self(t, L);
+  if (L == NULL) {
+    tl_report_thread_error(t->name, "not enough memory to create the thread's Lua state");
+  } else {
+    tl_gil_acquire();
+    lua_pushcfunction(L, run_body);
+    lua_pushlightuserdata(L, t);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+      lua_pushcfunction(L, record_error);
+      lua_pushlightuserdata(L, t);
+      lua_pushvalue(L, -3);
+      if (lua_pcall(L, 2, 0, 0) != LUA_OK)
+        tl_report_thread_error(t->name, "(not enough memory to report the error)");
+    }
+    lua_close(L);
+    tl_runtime_bind_self(t, NULL);
+    tl_gil_release();
+  }
+  tl_runtime_remove(t);
+  pthread_mutex_lock(&t->mutex);
+  t->state = TL_THREAD_DONE;
+  pthread_cond_broadcast(&t->done_cond);
+  pthread_mutex_unlock(&t->mutex);
+  tl_runtime_bind_self(NULL, NULL);
+  tl_object_decref(&t->obj);
+  return NULL;
+}
+
+void tl_thread_start(lua_State *L, tl_thread *t) {
+  pthread_mutex_lock(&t->mutex);
+  bool fresh = t->state == TL_THREAD_NEW && !t->is_main;
+  if (fresh) t->state = TL_THREAD_STARTED;
+  pthread_mutex_unlock(&t->mutex);
+  if (!fresh) luaL_error(L, "RuntimeError: threads can only be started once");
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  size_t stack = tl_runtime_stack_size();
+  if (stack) pthread_attr_setstacksize(&attr, stack);
+  /* The new thread must not take Ctrl-C: block SIGINT while creating it. */
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  tl_object_incref(&t->obj); /* the running thread's reference */
+  tl_runtime_add(t);
+  int rc = pthread_create(&t->pthread, &attr, thread_main, t);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    tl_runtime_remove(t);
+    pthread_mutex_lock(&t->mutex);
+    t->state = TL_THREAD_NEW;
+    pthread_mutex_unlock(&t->mutex);
+    tl_object_decref(&t->obj);
+    luaL_error(L, "RuntimeError: can't start new thread (%s)", strerror(rc));
+  }
+  pthread_mutex_lock(&t->mutex);
+  t->ident = (lua_Integer)(uintptr_t)t->pthread;
+  pthread_mutex_unlock(&t->mutex);
+}
+
+/* --- methods ---------------------------------------------------------- */
+
+static int thread_start(lua_State *L) {
+  tl_thread_start(L, tl_check_thread(L, 1));
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int thread_join(lua_State *L) {
+  tl_thread *t = tl_check_thread(L, 1);
+  tl_deadline d = tl_opt_timeout(L, 2);
+  if (t == tl_self()) return luaL_error(L, "RuntimeError: cannot join current thread");
+  pthread_mutex_lock(&t->mutex);
+  tl_thread_state st = t->state;
+  pthread_mutex_unlock(&t->mutex);
+  if (st == TL_THREAD_NEW) return luaL_error(L, "RuntimeError: cannot join thread before it is started");
+  tl_blocking b;
+  tl_blocking_begin(&b, "join");
+  tl_wait_result r = TL_WAIT_OK;
+  pthread_mutex_lock(&t->mutex);
+  while (t->state != TL_THREAD_DONE && r == TL_WAIT_OK) r = tl_cond_wait(&t->done_cond, &t->mutex, &d);
+  bool done = t->state == TL_THREAD_DONE;
+  pthread_mutex_unlock(&t->mutex);
+  tl_blocking_end(&b);
+  if (!done) tl_check_interrupt(L, r);
+  lua_pushboolean(L, done);
+  return 1;
+}
+
+static int thread_is_alive(lua_State *L) {
+  tl_thread *t = tl_check_thread(L, 1);
+  pthread_mutex_lock(&t->mutex);
+  bool alive = t->state == TL_THREAD_STARTED;
+  pthread_mutex_unlock(&t->mutex);
+  lua_pushboolean(L, alive);
+  return 1;
+}
+
+/* t:result() -> the target's results, or raises its error. */
+static int thread_result(lua_State *L) {
+  tl_thread *t = tl_check_thread(L, 1);
+  pthread_mutex_lock(&t->mutex);
+  tl_thread_state st = t->state;
+  tl_blob *res = t->result;
+  if (res) tl_blob_incref(res);
+  bool failed = t->failed;
+  char *tb = (failed && t->traceback) ? strdup(t->traceback) : NULL;
+  pthread_mutex_unlock(&t->mutex);
+  if (st != TL_THREAD_DONE) {
+    tl_blob_free(res);
+    free(tb);
+    return luaL_error(L, "RuntimeError: thread has not finished (join it first)");
+  }
+  if (res == NULL) {
+    free(tb);
+    return 0;
+  }
+  lua_settop(L, 0);
+  int n = tl_blob_decode(L, res);
+  tl_blob_free(res);
+  if (failed) {
+    if (tb != NULL && lua_type(L, -1) == LUA_TSTRING) {
+      lua_pushstring(L, tb);
+      free(tb);
+      return lua_error(L);
+    }
+    free(tb);
+    return lua_error(L);
+  }
+  return n;
+}
+
+static int thread_tostring(lua_State *L) {
+  tl_thread *t = tl_check_thread(L, 1);
+  pthread_mutex_lock(&t->mutex);
+  const char *st = t->state == TL_THREAD_NEW ? "initial" : t->state == TL_THREAD_DONE ? "stopped" : "started";
+  bool daemon = t->daemon;
+  lua_Integer ident = t->ident;
+  pthread_mutex_unlock(&t->mutex);
+  tl_thread_push_name(L, t);
+  const char *kind = t->is_timer ? "Timer" : "Thread";
+  if (ident) lua_pushfstring(L, "%s(%s, %s%s %I)", kind, lua_tostring(L, -1), st, daemon ? " daemon" : "", ident);
+  else lua_pushfstring(L, "%s(%s, %s%s)", kind, lua_tostring(L, -1), st, daemon ? " daemon" : "");
+  return 1;
+}
+
+static int thread_getfield(lua_State *L, tl_object *o, const char *key) {
+  tl_thread *t = (tl_thread *)o;
+  if (strcmp(key, "name") == 0) {
+    tl_thread_push_name(L, t);
+    return 1;
+  }
+  pthread_mutex_lock(&t->mutex);
+  lua_Integer ident = t->ident, native = t->native_id;
+  bool daemon = t->daemon;
+  pthread_mutex_unlock(&t->mutex);
+  if (strcmp(key, "daemon") == 0) lua_pushboolean(L, daemon);
+  else if (strcmp(key, "ident") == 0) ident ? lua_pushinteger(L, ident) : lua_pushnil(L);
+  else if (strcmp(key, "native_id") == 0) native ? lua_pushinteger(L, native) : lua_pushnil(L);
+  else return 0;
+  return 1;
+}
+
+static int thread_setfield(lua_State *L, tl_object *o, const char *key, int v) {
+  tl_thread *t = (tl_thread *)o;
+  if (strcmp(key, "name") == 0) {
+    const char *name = luaL_tolstring(L, v, NULL);
+    char *copy = strdup(name);
+    if (copy == NULL) return luaL_error(L, "not enough memory");
+    pthread_mutex_lock(&t->mutex);
+    free(t->name);
+    t->name = copy;
+    pthread_mutex_unlock(&t->mutex);
+    return 1;
+  }
+  if (strcmp(key, "daemon") == 0) {
+    pthread_mutex_lock(&t->mutex);
+    bool ok = t->state == TL_THREAD_NEW && !t->is_main;
+    if (ok) t->daemon = lua_toboolean(L, v);
+    pthread_mutex_unlock(&t->mutex);
+    if (!ok) return luaL_error(L, "RuntimeError: cannot set daemon status of active thread");
+    return 1;
+  }
+  return 0;
+}
+
+static const luaL_Reg thread_methods[] = {
+    {"start", thread_start},
+    {"join", thread_join},
+    {"is_alive", thread_is_alive},
+    {"result", thread_result},
+    {"cancel", tl_timer_cancel},
+    {"__tostring", thread_tostring},
+    {NULL, NULL},
+};
+
+const tl_kind tl_thread_kind = {
+    .name = "Thread",
+    .destroy = thread_destroy,
+    .methods = thread_methods,
+    .getfield = thread_getfield,
+    .setfield = thread_setfield,
+};
+
+/* --- module functions --------------------------------------------------- */
+
+static int new_thread(lua_State *L) {
+  tl_push_new_object(L, &tl_thread_from_args(L, 1)->obj);
+  return 1;
+}
+
+static int current_thread(lua_State *L) {
+  tl_thread *t = tl_self();
+  if (t == NULL) return luaL_error(L, "threading: this OS thread is not known to tlua");
+  tl_push_object(L, &t->obj);
+  return 1;
+}
+
+static int main_thread(lua_State *L) {
+  tl_push_object(L, &tl_runtime_main_thread()->obj);
+  return 1;
+}
+
+static int enumerate(lua_State *L) {
+  tl_runtime_push_alive(L);
+  return 1;
+}
+
+static int active_count(lua_State *L) {
+  lua_pushinteger(L, tl_runtime_alive_count());
+  return 1;
+}
+
+static int get_ident(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)(uintptr_t)pthread_self());
+  return 1;
+}
+
+static int get_native_id(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)syscall(SYS_gettid));
+  return 1;
+}
+
+static int stack_size(lua_State *L) {
+  size_t old = tl_runtime_stack_size();
+  if (!lua_isnoneornil(L, 1)) {
+    lua_Integer size = luaL_checkinteger(L, 1);
+    if (size != 0 && (size < 32768 || size > ((lua_Integer)1 << 40)))
+      return luaL_error(L, "ValueError: size not valid: %I bytes", size);
+    tl_runtime_set_stack_size((size_t)size);
+  }
+  lua_pushinteger(L, (lua_Integer)old);
+  return 1;
+}
+
+static int sleep_fn(lua_State *L) {
+  double s = luaL_checknumber(L, 1);
+  if (s != s) return luaL_argerror(L, 1, "ValueError: sleep length must not be NaN");
+  if (s < 0) return luaL_argerror(L, 1, "ValueError: sleep length must be non-negative");
+  tl_sleep(L, s);
+  return 0;
+}
+
+static int monotonic(lua_State *L) {
+  lua_pushnumber(L, tl_monotonic());
+  return 1;
+}
+
+void tl_open_thread(lua_State *L) {
+  static const luaL_Reg fns[] = {
+      {"Thread", new_thread},
+      {"current_thread", current_thread},
+      {"main_thread", main_thread},
+      {"enumerate", enumerate},
+      {"active_count", active_count},
+      {"get_ident", get_ident},
+      {"get_native_id", get_native_id},
+      {"stack_size", stack_size},
+      {"sleep", sleep_fn},
+      {"monotonic", monotonic},
+      {NULL, NULL},
+  };
+  luaL_setfuncs(L, fns, 0);
+}

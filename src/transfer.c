@@ -1,0 +1,647 @@
+/*
+** transfer.c -- copying Lua values from one state to another.
+**
+** Values never move directly between two states (they belong to different
+** threads).  The sender encodes them into a "blob", a flat byte string in
+** C memory; any receiver decodes the blob into its own state, as often as
+** it likes.  What a blob can hold (the contract, "Values that cross"):
+**
+**   nil, booleans, integers and floats (subtype kept), strings (any bytes);
+**   tables, deeply, with cycles and shared sub-tables kept and metatables
+**     copied;
+**   Lua functions, as bytecode plus their upvalues; upvalues shared by
+**     several functions of one blob stay shared; an upvalue holding the
+**     sender's globals becomes the receiver's globals (so _ENV works), and
+**     one holding a loaded module (package.loaded[name]) becomes the
+**     receiver's own copy of that module, required there if need be;
+**   C functions of the standard libraries and of threading, by name;
+**   threading objects, by reference (the blob holds a reference).
+**
+** Anything else raises an error naming the type and where it was found:
+** "args[2].conn: cannot send userdata".
+**
+** Encoding runs in protected mode, so an error (or a memory error) frees
+** the partial blob.  Tables and functions get ids in the order they are
+** met; the decoder numbers them the same way, so a later T_REF finds them.
+**
+** Locking: none.  A blob is immutable once built; its reference count is
+** atomic.  Callers encode and decode with no mutex held (tlua.h rule 3).
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlua.h"
+
+#define MAX_DEPTH 200
+
+enum {
+  T_NIL, T_FALSE, T_TRUE, T_INT, T_FLOAT, T_STR, T_TABLE, T_END, T_REF,
+  T_LFUNC, T_UPREF, T_CFUNC, T_OBJECT, T_GLOBALS, T_MODULE
+};
+
+struct tl_blob {
+  atomic_int refs;
+  int nvalues;
+  size_t len;
+  size_t nobjs;
+  tl_object **objs;
+  char data[]; /* 'len' bytes */
+};
+
+/* ------------------------------------------------------------------ */
+/* Encoding                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Where a value sits, for error messages: a chain from leaf to root. */
+typedef struct path {
+  const struct path *parent;
+  enum { P_ROOT, P_INDEX, P_KEY, P_UPVALUE, P_METATABLE, P_TABLEKEY } kind;
+  int key;          /* P_KEY: stack index of the key; P_INDEX: the index */
+  const char *name; /* P_ROOT: the root name; P_UPVALUE: upvalue name */
+} path;
+
+typedef struct encoder {
+  lua_State *L;
+  char *buf;
+  size_t len, cap;
+  tl_object **objs;
+  size_t nobjs, capobjs;
+  int ids;        /* stack index of a table: table/function -> id */
+  int upvals;     /* stack index of a table: upvalue id -> func id * 256 + n */
+  int cnames;     /* stack index of the C function name table */
+  int next_id;
+  const void *globals;
+  int nvalues;
+} encoder;
+
+static void grow(encoder *e, size_t extra) {
+  if (e->len + extra <= e->cap) return;
+  size_t cap = e->cap ? e->cap * 2 : 64;
+  while (cap < e->len + extra) cap *= 2;
+  char *nb = realloc(e->buf, cap);
+  if (nb == NULL) luaL_error(e->L, "not enough memory");
+  e->buf = nb;
+  e->cap = cap;
+}
+
+static void put(encoder *e, const void *p, size_t n) {
+  grow(e, n);
+  memcpy(e->buf + e->len, p, n);
+  e->len += n;
+}
+
+static void put_tag(encoder *e, unsigned char tag) { put(e, &tag, 1); }
+
+static void put_size(encoder *e, size_t n) { put(e, &n, sizeof n); }
+
+static void put_string(encoder *e, const char *s, size_t n) {
+  put_size(e, n);
+  put(e, s, n);
+}
+
+/* Formats the path into a string on the stack, root first. */
+static void push_path(lua_State *L, const path *p) {
+  if (p == NULL) {
+    lua_pushliteral(L, "");
+    return;
+  }
+  push_path(L, p->parent);
+  switch (p->kind) {
+    case P_ROOT: lua_pushstring(L, p->name); break;
+    case P_INDEX: lua_pushfstring(L, "[%d]", p->key); break;
+    case P_KEY: {
+      int t = lua_type(L, p->key);
+      if (t == LUA_TSTRING) {
+        const char *k = lua_tostring(L, p->key);
+        bool ident = (k[0] == '_' || (k[0] | 32) >= 'a') && (k[0] | 32) <= 'z';
+        for (const char *c = k; ident && *c; c++)
+          ident = *c == '_' || ((*c | 32) >= 'a' && (*c | 32) <= 'z') || (*c >= '0' && *c <= '9');
+        if (ident) lua_pushfstring(L, ".%s", k);
+        else lua_pushfstring(L, "[\"%s\"]", k);
+      } else if (t == LUA_TNUMBER || t == LUA_TBOOLEAN) {
+        luaL_tolstring(L, p->key, NULL);
+        lua_pushfstring(L, "[%s]", lua_tostring(L, -1));
+        lua_remove(L, -2);
+      } else {
+        lua_pushfstring(L, "[%s key]", luaL_typename(L, p->key));
+      }
+      break;
+    }
+    case P_UPVALUE: lua_pushfstring(L, "<upvalue %s>", p->name); break;
+    case P_METATABLE: lua_pushliteral(L, "<metatable>"); break;
+    case P_TABLEKEY: lua_pushliteral(L, "<key>"); break;
+  }
+  lua_concat(L, 2);
+}
+
+static int fail(encoder *e, const path *p, const char *what) {
+  push_path(e->L, p);
+  return luaL_error(e->L, "%s: cannot send %s", lua_tostring(e->L, -1), what);
+}
+
+static void encode_value(encoder *e, int idx, const path *p, int depth);
+
+/* Has this table/function been met already?  Then writes a T_REF. */
+static bool encode_ref(encoder *e, int idx) {
+  lua_pushvalue(e->L, idx);
+  if (lua_rawget(e->L, e->ids) == LUA_TNUMBER) {
+    unsigned int id = (unsigned int)lua_tointeger(e->L, -1);
+    lua_pop(e->L, 1);
+    put_tag(e, T_REF);
+    put(e, &id, sizeof id);
+    return true;
+  }
+  lua_pop(e->L, 1);
+  lua_pushvalue(e->L, idx);
+  lua_pushinteger(e->L, ++e->next_id);
+  lua_rawset(e->L, e->ids);
+  return false;
+}
+
+static void encode_table(encoder *e, int idx, const path *p, int depth) {
+  lua_State *L = e->L;
+  if (encode_ref(e, idx)) return;
+  put_tag(e, T_TABLE);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    int k = lua_gettop(L) - 1, v = k + 1;
+    path kp = {p, P_TABLEKEY, 0, NULL};
+    encode_value(e, k, &kp, depth + 1);
+    path vp = {p, P_KEY, k, NULL};
+    encode_value(e, v, &vp, depth + 1);
+    lua_pop(L, 1);
+  }
+  put_tag(e, T_END);
+  if (lua_getmetatable(L, idx)) {
+    path mp = {p, P_METATABLE, 0, NULL};
+    encode_value(e, lua_gettop(L), &mp, depth + 1);
+    lua_pop(L, 1);
+  } else {
+    put_tag(e, T_NIL);
+  }
+}
+
+static int dump_writer(lua_State *L, const void *b, size_t size, void *ud) {
+  (void)L;
+  put((encoder *)ud, b, size);
+  return 0;
+}
+
+/* A table in package.loaded (a module) is sent by name.  Only checked
+** for upvalues: that is how a function reaches its modules. */
+static bool encode_module(encoder *e, int idx) {
+  lua_State *L = e->L;
+  if (!luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE)) {
+    lua_pop(L, 1);
+    return false;
+  }
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    if (lua_rawequal(L, -1, idx) && lua_type(L, -2) == LUA_TSTRING) {
+      size_t n;
+      const char *name = lua_tolstring(L, -2, &n);
+      put_tag(e, T_MODULE);
+      put_string(e, name, n);
+      lua_pop(L, 3);
+      return true;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return false;
+}
+
+static void encode_lua_function(encoder *e, int idx, const path *p, int depth) {
+  lua_State *L = e->L;
+  if (encode_ref(e, idx)) return;
+  int func_id = e->next_id;
+  put_tag(e, T_LFUNC);
+  size_t at = e->len;
+  put_size(e, 0); /* the dump's length, patched below */
+  lua_pushvalue(L, idx);
+  lua_dump(L, dump_writer, e, 0);
+  lua_pop(L, 1);
+  size_t dumped = e->len - at - sizeof(size_t);
+  memcpy(e->buf + at, &dumped, sizeof dumped);
+  unsigned char nups = 0;
+  while (lua_getupvalue(L, idx, nups + 1) != NULL) {
+    lua_pop(L, 1);
+    nups++;
+  }
+  put(e, &nups, 1);
+  for (int n = 1; n <= nups; n++) {
+    void *uid = lua_upvalueid(L, idx, n);
+    lua_pushlightuserdata(L, uid);
+    if (lua_rawget(L, e->upvals) == LUA_TNUMBER) { /* shared with an earlier function */
+      lua_Integer where = lua_tointeger(L, -1);
+      lua_pop(L, 1);
+      unsigned int fid = (unsigned int)(where >> 8);
+      unsigned char un = (unsigned char)(where & 0xff);
+      put_tag(e, T_UPREF);
+      put(e, &fid, sizeof fid);
+      put(e, &un, 1);
+      continue;
+    }
+    lua_pop(L, 1);
+    lua_pushlightuserdata(L, uid);
+    lua_pushinteger(L, (lua_Integer)func_id * 256 + n);
+    lua_rawset(L, e->upvals);
+    const char *name = lua_getupvalue(L, idx, n);
+    int v = lua_gettop(L);
+    path up = {p, P_UPVALUE, 0, (name && *name) ? name : "?"};
+    if (!(lua_type(L, v) == LUA_TTABLE && lua_topointer(L, v) != e->globals &&
+          encode_module(e, v)))
+      encode_value(e, v, &up, depth + 1);
+    lua_pop(L, 1);
+  }
+}
+
+/* Names of the C functions that may cross: those of the standard
+** libraries and of threading, as "module.name" ("_G.print"). */
+static void push_cnames(encoder *e) {
+  lua_State *L = e->L;
+  if (e->cnames) return;
+  lua_newtable(L);
+  e->cnames = lua_gettop(L);
+  static const char *const libs[] = {"_G", "string", "table", "math", "io", "os",
+                                     "coroutine", "utf8", "debug", "package",
+                                     TL_MODNAME, NULL};
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  for (int i = 0; libs[i] != NULL; i++) {
+    if (lua_getfield(L, -1, libs[i]) == LUA_TTABLE) {
+      lua_pushnil(L);
+      while (lua_next(L, -2)) {
+        if (lua_iscfunction(L, -1) && lua_type(L, -2) == LUA_TSTRING) {
+          lua_pushfstring(L, "%s.%s", libs[i], lua_tostring(L, -2));
+          lua_rawset(L, e->cnames); /* cnames[function] = name */
+        } else {
+          lua_pop(L, 1);
+        }
+      }
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+static void encode_c_function(encoder *e, int idx, const path *p) {
+  lua_State *L = e->L;
+  push_cnames(e);
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, e->cnames) != LUA_TSTRING) {
+    lua_pop(L, 1);
+    fail(e, p, "C function (only those of the standard libraries and threading can cross)");
+  }
+  size_t n;
+  const char *name = lua_tolstring(L, -1, &n);
+  put_tag(e, T_CFUNC);
+  put_string(e, name, n);
+  lua_pop(L, 1);
+}
+
+static void encode_value(encoder *e, int idx, const path *p, int depth) {
+  lua_State *L = e->L;
+  if (depth > MAX_DEPTH) {
+    push_path(L, p);
+    luaL_error(L, "%s: cannot send a value nested more than %d levels deep",
+               lua_tostring(L, -1), MAX_DEPTH);
+  }
+  if (!lua_checkstack(L, 8)) luaL_error(L, "stack overflow while copying a value");
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL: put_tag(e, T_NIL); break;
+    case LUA_TBOOLEAN: put_tag(e, lua_toboolean(L, idx) ? T_TRUE : T_FALSE); break;
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, idx)) {
+        lua_Integer i = lua_tointeger(L, idx);
+        put_tag(e, T_INT);
+        put(e, &i, sizeof i);
+      } else {
+        lua_Number n = lua_tonumber(L, idx);
+        put_tag(e, T_FLOAT);
+        put(e, &n, sizeof n);
+      }
+      break;
+    case LUA_TSTRING: {
+      size_t n;
+      const char *s = lua_tolstring(L, idx, &n);
+      put_tag(e, T_STR);
+      put_string(e, s, n);
+      break;
+    }
+    case LUA_TTABLE:
+      if (lua_topointer(L, idx) == e->globals) put_tag(e, T_GLOBALS);
+      else encode_table(e, idx, p, depth);
+      break;
+    case LUA_TFUNCTION:
+      if (lua_iscfunction(L, idx)) encode_c_function(e, idx, p);
+      else encode_lua_function(e, idx, p, depth);
+      break;
+    case LUA_TUSERDATA: {
+      tl_object *o = tl_to_any_object(L, idx);
+      if (o == NULL) fail(e, p, "userdata");
+      if (e->nobjs == e->capobjs) {
+        size_t cap = e->capobjs ? e->capobjs * 2 : 4;
+        tl_object **no = realloc(e->objs, cap * sizeof *no);
+        if (no == NULL) luaL_error(L, "not enough memory");
+        e->objs = no;
+        e->capobjs = cap;
+      }
+      tl_object_incref(o);
+      e->objs[e->nobjs] = o;
+      unsigned int k = (unsigned int)e->nobjs++;
+      put_tag(e, T_OBJECT);
+      put(e, &k, sizeof k);
+      break;
+    }
+    case LUA_TTHREAD: fail(e, p, "coroutine"); break;
+    case LUA_TLIGHTUSERDATA: fail(e, p, "light userdata"); break;
+    default: fail(e, p, luaL_typename(L, idx)); break;
+  }
+}
+
+/* Runs in protected mode: upvalue 1 is the encoder, arguments the values,
+** upvalue 2 the root name. */
+static int encode_protected(lua_State *L) {
+  encoder *e = (encoder *)lua_touserdata(L, lua_upvalueindex(1));
+  const char *what = lua_tostring(L, lua_upvalueindex(2));
+  int n = lua_gettop(L);
+  e->L = L;
+  lua_newtable(L);
+  e->ids = lua_gettop(L);
+  lua_newtable(L);
+  e->upvals = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+  e->globals = lua_topointer(L, -1);
+  lua_pop(L, 1);
+  for (int i = 1; i <= n; i++) {
+    path root = {NULL, P_ROOT, 0, what};
+    path item = {&root, P_INDEX, i, NULL};
+    encode_value(e, i, n > 1 ? &item : &root, 0);
+  }
+  e->nvalues = n;
+  return 0;
+}
+
+static void free_encoder(encoder *e) {
+  for (size_t i = 0; i < e->nobjs; i++) tl_object_decref(e->objs[i]);
+  free(e->objs);
+  free(e->buf);
+}
+
+tl_blob *tl_blob_encode(lua_State *L, int first, int n, const char *what) {
+  encoder e;
+  memset(&e, 0, sizeof e);
+  first = lua_absindex(L, first);
+  luaL_checkstack(L, n + 4, "too many values to send");
+  lua_pushlightuserdata(L, &e);
+  lua_pushstring(L, what);
+  lua_pushcclosure(L, encode_protected, 2);
+  for (int i = 0; i < n; i++) lua_pushvalue(L, first + i);
+  if (lua_pcall(L, n, 0, 0) != LUA_OK) {
+    free_encoder(&e);
+    lua_error(L);
+  }
+  tl_blob *b = malloc(sizeof(tl_blob) + e.len);
+  if (b == NULL) {
+    free_encoder(&e);
+    luaL_error(L, "not enough memory");
+  }
+  atomic_init(&b->refs, 1);
+  b->nvalues = n;
+  b->len = e.len;
+  b->nobjs = e.nobjs;
+  b->objs = e.objs;
+  if (e.len) memcpy(b->data, e.buf, e.len);
+  free(e.buf);
+  return b;
+}
+
+/* ------------------------------------------------------------------ */
+/* Decoding                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct decoder {
+  lua_State *L;
+  const tl_blob *b;
+  const char *p, *end;
+  int ids; /* stack index of id -> value */
+  int next_id;
+} decoder;
+
+static void corrupt(decoder *d) { luaL_error(d->L, "threading: corrupt value blob"); }
+
+static void get(decoder *d, void *out, size_t n) {
+  if ((size_t)(d->end - d->p) < n) corrupt(d);
+  memcpy(out, d->p, n);
+  d->p += n;
+}
+
+static const char *get_string(decoder *d, size_t *len) {
+  get(d, len, sizeof *len);
+  if ((size_t)(d->end - d->p) < *len) corrupt(d);
+  const char *s = d->p;
+  d->p += *len;
+  return s;
+}
+
+static void decode_value(decoder *d);
+
+static int register_id(decoder *d) {
+  int id = ++d->next_id;
+  lua_pushvalue(d->L, -1);
+  lua_rawseti(d->L, d->ids, id);
+  return id;
+}
+
+static void decode_table(decoder *d) {
+  lua_State *L = d->L;
+  lua_newtable(L);
+  register_id(d);
+  for (;;) {
+    if (d->p >= d->end) corrupt(d);
+    if (*d->p == T_END) {
+      d->p++;
+      break;
+    }
+    decode_value(d);
+    decode_value(d);
+    if (lua_isnil(L, -2) || (lua_type(L, -2) == LUA_TNUMBER && lua_tonumber(L, -2) != lua_tonumber(L, -2)))
+      corrupt(d);
+    lua_rawset(L, -3);
+  }
+  decode_value(d); /* metatable or nil */
+  if (lua_istable(L, -1)) lua_setmetatable(L, -2);
+  else lua_pop(L, 1);
+}
+
+typedef struct chunk {
+  const char *p;
+  size_t n;
+} chunk;
+
+static const char *chunk_reader(lua_State *L, void *ud, size_t *size) {
+  (void)L;
+  chunk *c = (chunk *)ud;
+  *size = c->n;
+  c->n = 0;
+  return *size ? c->p : NULL;
+}
+
+static void decode_lua_function(decoder *d) {
+  lua_State *L = d->L;
+  size_t n;
+  chunk c;
+  c.p = get_string(d, &n);
+  c.n = n;
+  if (lua_load(L, chunk_reader, &c, "=(sent function)", "b") != LUA_OK) lua_error(L);
+  int f = lua_gettop(L);
+  register_id(d);
+  unsigned char nups;
+  get(d, &nups, 1);
+  for (int i = 1; i <= nups; i++) {
+    if (d->p < d->end && *d->p == T_UPREF) {
+      d->p++;
+      unsigned int fid;
+      unsigned char un;
+      get(d, &fid, sizeof fid);
+      get(d, &un, 1);
+      if (lua_rawgeti(L, d->ids, (lua_Integer)fid) != LUA_TFUNCTION) corrupt(d);
+      lua_upvaluejoin(L, f, i, -1, un);
+      lua_pop(L, 1);
+    } else {
+      decode_value(d);
+      if (lua_setupvalue(L, f, i) == NULL) lua_pop(L, 1);
+    }
+  }
+}
+
+static void decode_module(decoder *d) {
+  lua_State *L = d->L;
+  size_t n;
+  const char *name = get_string(d, &n);
+  lua_pushlstring(L, name, n);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushvalue(L, -2);
+  if (lua_rawget(L, -2) != LUA_TNIL) {
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pop(L, 2);
+  lua_getglobal(L, "require");
+  lua_insert(L, -2);
+  lua_call(L, 1, 1);
+}
+
+static void decode_c_function(decoder *d) {
+  lua_State *L = d->L;
+  size_t n;
+  const char *name = get_string(d, &n);
+  const char *dot = memchr(name, '.', n);
+  if (dot == NULL) corrupt(d);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushlstring(L, name, (size_t)(dot - name));
+  if (lua_rawget(L, -2) != LUA_TTABLE ||
+      (lua_pushlstring(L, dot + 1, n - (size_t)(dot - name) - 1), lua_rawget(L, -2)) != LUA_TFUNCTION)
+    luaL_error(L, "cannot receive C function '%s': not available in this thread", name);
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+}
+
+static void decode_value(decoder *d) {
+  lua_State *L = d->L;
+  unsigned char tag;
+  if (!lua_checkstack(L, 8)) luaL_error(L, "stack overflow while receiving a value");
+  get(d, &tag, 1);
+  switch (tag) {
+    case T_NIL: lua_pushnil(L); break;
+    case T_FALSE: lua_pushboolean(L, 0); break;
+    case T_TRUE: lua_pushboolean(L, 1); break;
+    case T_INT: {
+      lua_Integer i;
+      get(d, &i, sizeof i);
+      lua_pushinteger(L, i);
+      break;
+    }
+    case T_FLOAT: {
+      lua_Number n;
+      get(d, &n, sizeof n);
+      lua_pushnumber(L, n);
+      break;
+    }
+    case T_STR: {
+      size_t n;
+      const char *s = get_string(d, &n);
+      lua_pushlstring(L, s, n);
+      break;
+    }
+    case T_TABLE: decode_table(d); break;
+    case T_REF: {
+      unsigned int id;
+      get(d, &id, sizeof id);
+      if (id == 0 || (int)id > d->next_id) corrupt(d);
+      lua_rawgeti(L, d->ids, (lua_Integer)id);
+      break;
+    }
+    case T_LFUNC: decode_lua_function(d); break;
+    case T_CFUNC: decode_c_function(d); break;
+    case T_OBJECT: {
+      unsigned int k;
+      get(d, &k, sizeof k);
+      if (k >= d->b->nobjs) corrupt(d);
+      tl_push_object(L, d->b->objs[k]);
+      break;
+    }
+    case T_GLOBALS: lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS); break;
+    case T_MODULE: decode_module(d); break;
+    default: corrupt(d);
+  }
+}
+
+int tl_blob_decode(lua_State *L, const tl_blob *b) {
+  decoder d;
+  d.L = L;
+  d.b = b;
+  d.p = b->data;
+  d.end = b->data + b->len;
+  d.next_id = 0;
+  luaL_checkstack(L, b->nvalues + 8, "too many values received");
+  lua_newtable(L);
+  d.ids = lua_gettop(L);
+  for (int i = 0; i < b->nvalues; i++) decode_value(&d);
+  lua_remove(L, d.ids);
+  return b->nvalues;
+}
+
+int tl_blob_count(const tl_blob *b) { return b->nvalues; }
+size_t tl_blob_size(const tl_blob *b) { return b->len; }
+
+void tl_blob_incref(tl_blob *b) { atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed); }
+
+void tl_blob_free(tl_blob *b) {
+  if (b == NULL) return;
+  if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1) return;
+  for (size_t i = 0; i < b->nobjs; i++) tl_object_decref(b->objs[i]);
+  free(b->objs);
+  free(b);
+}
+
+bool tl_blob_equal(const tl_blob *a, const tl_blob *b) {
+  if (a->len != b->len || a->nobjs != b->nobjs) return false;
+  for (size_t i = 0; i < a->nobjs; i++)
+    if (a->objs[i] != b->objs[i]) return false;
+  return memcmp(a->data, b->data, a->len) == 0;
+}
+
+uint64_t tl_blob_hash(const tl_blob *b) {
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (size_t i = 0; i < b->len; i++) {
+    h ^= (unsigned char)b->data[i];
+    h *= 1099511628211ULL;
+  }
+  for (size_t i = 0; i < b->nobjs; i++) {
+    h ^= (uint64_t)(uintptr_t)b->objs[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
