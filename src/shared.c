@@ -16,6 +16,7 @@
 ** are encoded before and decoded after the mutex is held (tlua.h rule 3);
 ** readers take a reference to the value blob under the mutex.
 */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,20 @@ static uint64_t hash_bytes(const char *p, size_t n, uint64_t h) {
   return h;
 }
 
+/* A float with an integral value in range is the integer key, as in Lua
+** (lua_numbertointeger alone only checks the range: 1.5 would become 1). */
+static bool float_is_integer(lua_Number d, lua_Integer *i) {
+  return d == l_mathop(floor)(d) && lua_numbertointeger(d, i);
+}
+
+static bool is_nan_key(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TNUMBER || lua_isinteger(L, idx)) return false;
+  lua_Number d = lua_tonumber(L, idx);
+  return d != d;
+}
+
+/* The canonical bytes of the key at idx; raises for a key that cannot be
+** stored (callers deal with nil and NaN first). */
 static void make_key(lua_State *L, int idx, keybuf *k) {
   int t = lua_type(L, idx);
   size_t n;
@@ -69,14 +84,13 @@ static void make_key(lua_State *L, int idx, keybuf *k) {
       return;
     case LUA_TNUMBER: {
       lua_Integer i = 0;
-      if (lua_isinteger(L, idx) || lua_numbertointeger(lua_tonumber(L, idx), &i)) {
+      if (lua_isinteger(L, idx) || float_is_integer(lua_tonumber(L, idx), &i)) {
         if (lua_isinteger(L, idx)) i = lua_tointeger(L, idx);
         k->small[0] = 'i';
         memcpy(k->small + 1, &i, sizeof i);
         k->len = 1 + sizeof i;
       } else {
         lua_Number d = lua_tonumber(L, idx);
-        if (d != d) luaL_error(L, "shared table index is NaN");
         k->small[0] = 'f';
         memcpy(k->small + 1, &d, sizeof d);
         k->len = 1 + sizeof d;
@@ -234,14 +248,13 @@ static void load(lua_State *L, tl_shared *s, const keybuf *k) {
     lua_pushnil(L);
     return;
   }
-  tl_blob_decode(L, v); /* (a decode error would leak one reference) */
-  tl_blob_free(v);
+  tl_blob_decode_release(L, v);
 }
 
 static int shared_index(lua_State *L) {
   tl_shared *s = check_shared(L);
   keybuf k;
-  if (lua_isnil(L, 2)) {
+  if (lua_isnil(L, 2) || is_nan_key(L, 2)) { /* never stored: nil, as Lua */
     lua_pushnil(L);
     return 1;
   }
@@ -253,6 +266,7 @@ static int shared_index(lua_State *L) {
 static int shared_newindex(lua_State *L) {
   tl_shared *s = check_shared(L);
   if (lua_isnil(L, 2)) return luaL_error(L, "shared table index is nil");
+  if (is_nan_key(L, 2)) return luaL_error(L, "shared table index is NaN");
   keybuf k;
   make_key(L, 2, &k);
   tl_blob *v = lua_isnil(L, 3) ? NULL : tl_blob_encode(L, 3, 1, "value");
@@ -319,43 +333,66 @@ static int snapshot_next(lua_State *L) {
   return 2;
 }
 
-/* pairs(s): a snapshot of the keys and values, in insertion order. */
+typedef struct snapshot {
+  size_t n;
+  struct snapshot_item {
+    char *key;
+    size_t len;
+    tl_blob *v;
+  } *items;
+} snapshot;
+
+/* In protected mode: the keys and values of the snapshot as two lists. */
+static int push_snapshot(lua_State *L) {
+  const snapshot *snap = (const snapshot *)lua_touserdata(L, 1);
+  lua_createtable(L, (int)snap->n, 0);
+  lua_createtable(L, (int)snap->n, 0);
+  for (size_t i = 0; i < snap->n; i++) {
+    push_key(L, snap->items[i].key, snap->items[i].len);
+    lua_rawseti(L, -3, (lua_Integer)i + 1);
+    tl_blob_decode(L, snap->items[i].v);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 2;
+}
+
+/* pairs(s): a snapshot of the keys and values, in insertion order.  The
+** entries are copied under the mutex, decoded after it (rule 3). */
 static int shared_pairs(lua_State *L) {
   tl_shared *s = check_shared(L);
-  size_t n = 0, cap = 0;
-  struct kv { char *key; size_t len; tl_blob *v; } *items = NULL;
+  snapshot snap = {0, NULL};
   bool nomem = false;
   pthread_mutex_lock(&s->mutex);
-  cap = s->count;
-  items = cap ? malloc(cap * sizeof *items) : NULL;
-  if (cap && items == NULL) nomem = true;
+  size_t cap = s->count;
+  snap.items = cap ? malloc(cap * sizeof *snap.items) : NULL;
+  if (cap && snap.items == NULL) nomem = true;
   for (entry *e = s->first; !nomem && e != NULL; e = e->next) {
-    items[n].key = malloc(e->keylen);
-    if (items[n].key == NULL) {
+    struct snapshot_item *it = &snap.items[snap.n];
+    it->key = malloc(e->keylen);
+    if (it->key == NULL) {
       nomem = true;
       break;
     }
-    memcpy(items[n].key, entry_key(e), e->keylen);
-    items[n].len = e->keylen;
-    items[n].v = e->value;
+    memcpy(it->key, entry_key(e), e->keylen);
+    it->len = e->keylen;
+    it->v = e->value;
     tl_blob_incref(e->value);
-    n++;
+    snap.n++;
   }
   pthread_mutex_unlock(&s->mutex);
-  lua_createtable(L, (int)n, 0);
-  lua_createtable(L, (int)n, 0);
-  for (size_t i = 0; i < n; i++) {
-    if (!nomem) {
-      push_key(L, items[i].key, items[i].len);
-      lua_rawseti(L, -3, (lua_Integer)i + 1);
-      tl_blob_decode(L, items[i].v);
-      lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-    free(items[i].key);
-    tl_blob_free(items[i].v);
+  int status = LUA_OK;
+  if (!nomem) {
+    lua_pushcfunction(L, push_snapshot);
+    lua_pushlightuserdata(L, &snap);
+    status = lua_pcall(L, 1, 2, 0);
   }
-  free(items);
+  for (size_t i = 0; i < snap.n; i++) {
+    free(snap.items[i].key);
+    tl_blob_free(snap.items[i].v);
+  }
+  free(snap.items);
   if (nomem) return luaL_error(L, "not enough memory");
+  if (status != LUA_OK) return lua_error(L);
   lua_pushinteger(L, 0);
   lua_pushcclosure(L, snapshot_next, 3);
   lua_pushvalue(L, 1);

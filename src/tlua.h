@@ -36,6 +36,7 @@
 /* ------------------------------------------------------------------ */
 
 typedef struct tl_object tl_object;
+struct tl_thread;
 
 /* Describes one kind of shared object (Lock, Queue, Thread...). */
 typedef struct tl_kind {
@@ -47,6 +48,11 @@ typedef struct tl_kind {
   int (*getfield)(lua_State *L, tl_object *o, const char *key);
   /* Optional: t.key = value; returns 1 if handled, else raises. */
   int (*setfield)(lua_State *L, tl_object *o, const char *key, int validx);
+  /* Optional, for deadlock reports (deadlock.c): writes a short
+  ** description ("Lock 0x5581...") and the thread that holds the object,
+  ** if any (no reference taken).  Called with no lock held; takes only
+  ** the object's own mutex.  Kinds that have it are tracked while alive. */
+  void (*describe)(tl_object *o, char *buf, size_t size, struct tl_thread **holder);
 } tl_kind;
 
 struct tl_object {
@@ -88,6 +94,9 @@ tl_blob *tl_blob_encode(lua_State *L, int first, int n, const char *what);
 /* Pushes the values; returns how many.  Raises on failure (e.g. a module
 ** an upvalue needs cannot be required in this state). */
 int tl_blob_decode(lua_State *L, const tl_blob *b);
+/* Same, then drops the caller's reference to b, also when decoding raises
+** (for a reference taken under a mutex just to read the blob). */
+int tl_blob_decode_release(lua_State *L, tl_blob *b);
 int tl_blob_count(const tl_blob *b);     /* number of values */
 size_t tl_blob_size(const tl_blob *b);   /* bytes, for statistics */
 void tl_blob_incref(tl_blob *b);
@@ -95,6 +104,11 @@ void tl_blob_free(tl_blob *b);           /* drops one reference */
 /* Compares the encodings of two blobs byte by byte (shared-table keys). */
 bool tl_blob_equal(const tl_blob *a, const tl_blob *b);
 uint64_t tl_blob_hash(const tl_blob *b);
+/* As tl_blob_encode, but the values are always numbered, the first one
+** what[first_index]: Thread(f, a, b) encodes f, a, b as args[0], args[1],
+** args[2], so that errors name the arguments as the user counts them. */
+tl_blob *tl_blob_encode_numbered(lua_State *L, int first, int n, const char *what,
+                                 int first_index);
 
 /* ------------------------------------------------------------------ */
 /* Time and blocking waits (wait.c)                                    */
@@ -134,6 +148,8 @@ typedef struct tl_blocking {
   bool had_gil;
 } tl_blocking;
 void tl_blocking_begin(tl_blocking *b, const char *what);
+/* The same, naming the object waited for (deadlock reports, traces). */
+void tl_blocking_begin_on(tl_blocking *b, const char *what, tl_object *obj);
 void tl_blocking_end(tl_blocking *b);
 /* After tl_blocking_end: raises "interrupted!" if r says so. */
 void tl_check_interrupt(lua_State *L, tl_wait_result r);
@@ -148,6 +164,24 @@ void tl_sleep(lua_State *L, double seconds);
 void tl_interrupt_install(lua_State *mainL); /* SIGINT -> interrupt main thread */
 bool tl_interrupt_pending(void);             /* in the main thread: Ctrl-C seen */
 void tl_interrupt_clear(void);
+
+/* ------------------------------------------------------------------ */
+/* Deadlock detection (deadlock.c)                                     */
+/* ------------------------------------------------------------------ */
+
+/* Starts the watchdog thread once, unless disabled (-X deadlock=off,
+** TLUA_DEADLOCK=0). */
+void tl_deadlock_start(void);
+void tl_deadlock_set_enabled(bool on);
+/* tl_cond_wait: this thread now waits with no timeout. */
+void tl_deadlock_note_blocked(void);
+/* tl_blocking_end: this thread runs again (progress). */
+void tl_deadlock_note_unblocked(void);
+/* A thread ended: the others may now all be blocked. */
+void tl_deadlock_note_exit(void);
+/* Objects with a 'describe' are tracked while alive (object.c). */
+void tl_deadlock_track(tl_object *o);
+void tl_deadlock_untrack(tl_object *o);
 
 /* ------------------------------------------------------------------ */
 /* The GIL (gil.c)                                                     */

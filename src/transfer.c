@@ -10,8 +10,9 @@
 **   tables, deeply, with cycles and shared sub-tables kept and metatables
 **     copied;
 **   Lua functions, as bytecode plus their upvalues; upvalues shared by
-**     several functions of one blob stay shared; an upvalue holding the
-**     sender's globals becomes the receiver's globals (so _ENV works), and
+**     several functions of one blob stay shared; the upvalue _ENV (whatever
+**     table it holds: the globals, a test runner's environment) and any
+**     upvalue holding the sender's globals become the receiver's globals, and
 **     one holding a loaded module (package.loaded[name]) becomes the
 **     receiver's own copy of that module, required there if need be;
 **   C functions of the standard libraries and of threading, by name;
@@ -27,6 +28,7 @@
 ** Locking: none.  A blob is immutable once built; its reference count is
 ** atomic.  Callers encode and decode with no mutex held (tlua.h rule 3).
 */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,10 +70,12 @@ typedef struct encoder {
   size_t nobjs, capobjs;
   int ids;        /* stack index of a table: table/function -> id */
   int upvals;     /* stack index of a table: upvalue id -> func id * 256 + n */
-  int cnames;     /* stack index of the C function name table */
+  int cnames;     /* stack index of the C function name table (nil until needed) */
   int next_id;
   const void *globals;
   int nvalues;
+  bool numbered;  /* values named what[first_index], what[first_index+1]... */
+  int first_index;
 } encoder;
 
 static void grow(encoder *e, size_t extra) {
@@ -99,7 +103,41 @@ static void put_string(encoder *e, const char *s, size_t n) {
   put(e, s, n);
 }
 
-/* Formats the path into a string on the stack, root first. */
+static bool is_identifier(const char *k, size_t n) {
+  if (n == 0 || (k[0] >= '0' && k[0] <= '9')) return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = k[i];
+    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+      return false;
+  }
+  return true;
+}
+
+/* Pushes a string key as ["..."], escaped like %q but on one line. */
+static void push_quoted_key(lua_State *L, const char *k, size_t n) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "[\"");
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)k[i];
+    if (c == '"' || c == '\\') {
+      luaL_addchar(&b, '\\');
+      luaL_addchar(&b, (char)c);
+    } else if (c < 32 || c == 127) {
+      char esc[8];
+      snprintf(esc, sizeof esc, "\\%d", c);
+      luaL_addstring(&b, esc);
+    } else {
+      luaL_addchar(&b, (char)c);
+    }
+  }
+  luaL_addstring(&b, "\"]");
+  luaL_pushresult(&b);
+}
+
+/* Formats the path into a string on the stack, root first:
+** args[2].conn, args[1]["a b"][3], target<upvalue co>, x<metatable>.__index,
+** x<key> (a key that cannot cross), x[table key] (the value of such a key). */
 static void push_path(lua_State *L, const path *p) {
   if (p == NULL) {
     lua_pushliteral(L, "");
@@ -112,12 +150,10 @@ static void push_path(lua_State *L, const path *p) {
     case P_KEY: {
       int t = lua_type(L, p->key);
       if (t == LUA_TSTRING) {
-        const char *k = lua_tostring(L, p->key);
-        bool ident = (k[0] == '_' || (k[0] | 32) >= 'a') && (k[0] | 32) <= 'z';
-        for (const char *c = k; ident && *c; c++)
-          ident = *c == '_' || ((*c | 32) >= 'a' && (*c | 32) <= 'z') || (*c >= '0' && *c <= '9');
-        if (ident) lua_pushfstring(L, ".%s", k);
-        else lua_pushfstring(L, "[\"%s\"]", k);
+        size_t n;
+        const char *k = lua_tolstring(L, p->key, &n);
+        if (is_identifier(k, n)) lua_pushfstring(L, ".%s", k);
+        else push_quoted_key(L, k, n);
       } else if (t == LUA_TNUMBER || t == LUA_TBOOLEAN) {
         luaL_tolstring(L, p->key, NULL);
         lua_pushfstring(L, "[%s]", lua_tostring(L, -1));
@@ -249,8 +285,10 @@ static void encode_lua_function(encoder *e, int idx, const path *p, int depth) {
     const char *name = lua_getupvalue(L, idx, n);
     int v = lua_gettop(L);
     path up = {p, P_UPVALUE, 0, (name && *name) ? name : "?"};
-    if (!(lua_type(L, v) == LUA_TTABLE && lua_topointer(L, v) != e->globals &&
-          encode_module(e, v)))
+    if (name != NULL && strcmp(name, "_ENV") == 0 && lua_type(L, v) == LUA_TTABLE)
+      put_tag(e, T_GLOBALS); /* whatever environment it had (busted's, a sandbox) */
+    else if (!(lua_type(L, v) == LUA_TTABLE && lua_topointer(L, v) != e->globals &&
+               encode_module(e, v)))
       encode_value(e, v, &up, depth + 1);
     lua_pop(L, 1);
   }
@@ -258,11 +296,13 @@ static void encode_lua_function(encoder *e, int idx, const path *p, int depth) {
 
 /* Names of the C functions that may cross: those of the standard
 ** libraries and of threading, as "module.name" ("_G.print"). */
-static void push_cnames(encoder *e) {
+static void make_cnames(encoder *e) {
   lua_State *L = e->L;
-  if (e->cnames) return;
+  if (lua_istable(L, e->cnames)) return;
+  /* Built in the slot reserved by encode_protected: pushing it on top of
+  ** the stack would break an enclosing lua_next traversal. */
   lua_newtable(L);
-  e->cnames = lua_gettop(L);
+  lua_replace(L, e->cnames);
   static const char *const libs[] = {"_G", "string", "table", "math", "io", "os",
                                      "coroutine", "utf8", "debug", "package",
                                      TL_MODNAME, NULL};
@@ -286,7 +326,7 @@ static void push_cnames(encoder *e) {
 
 static void encode_c_function(encoder *e, int idx, const path *p) {
   lua_State *L = e->L;
-  push_cnames(e);
+  make_cnames(e);
   lua_pushvalue(L, idx);
   if (lua_rawget(L, e->cnames) != LUA_TSTRING) {
     lua_pop(L, 1);
@@ -360,7 +400,8 @@ static void encode_value(encoder *e, int idx, const path *p, int depth) {
 }
 
 /* Runs in protected mode: upvalue 1 is the encoder, arguments the values,
-** upvalue 2 the root name. */
+** upvalue 2 the root name.  A single value is named by the root alone,
+** unless the caller asked for numbered names. */
 static int encode_protected(lua_State *L) {
   encoder *e = (encoder *)lua_touserdata(L, lua_upvalueindex(1));
   const char *what = lua_tostring(L, lua_upvalueindex(2));
@@ -370,13 +411,15 @@ static int encode_protected(lua_State *L) {
   e->ids = lua_gettop(L);
   lua_newtable(L);
   e->upvals = lua_gettop(L);
+  lua_pushnil(L);
+  e->cnames = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
   e->globals = lua_topointer(L, -1);
   lua_pop(L, 1);
   for (int i = 1; i <= n; i++) {
     path root = {NULL, P_ROOT, 0, what};
-    path item = {&root, P_INDEX, i, NULL};
-    encode_value(e, i, n > 1 ? &item : &root, 0);
+    path item = {&root, P_INDEX, e->first_index + i - 1, NULL};
+    encode_value(e, i, (n > 1 || e->numbered) ? &item : &root, 0);
   }
   e->nvalues = n;
   return 0;
@@ -388,13 +431,16 @@ static void free_encoder(encoder *e) {
   free(e->buf);
 }
 
-tl_blob *tl_blob_encode(lua_State *L, int first, int n, const char *what) {
+static tl_blob *encode_values(lua_State *L, int first, int n, const char *what,
+                              bool numbered, int first_index) {
   encoder e;
   memset(&e, 0, sizeof e);
+  e.numbered = numbered;
+  e.first_index = first_index;
   first = lua_absindex(L, first);
   luaL_checkstack(L, n + 4, "too many values to send");
   lua_pushlightuserdata(L, &e);
-  lua_pushstring(L, what);
+  lua_pushstring(L, what ? what : "value");
   lua_pushcclosure(L, encode_protected, 2);
   for (int i = 0; i < n; i++) lua_pushvalue(L, first + i);
   if (lua_pcall(L, n, 0, 0) != LUA_OK) {
@@ -414,6 +460,15 @@ tl_blob *tl_blob_encode(lua_State *L, int first, int n, const char *what) {
   if (e.len) memcpy(b->data, e.buf, e.len);
   free(e.buf);
   return b;
+}
+
+tl_blob *tl_blob_encode(lua_State *L, int first, int n, const char *what) {
+  return encode_values(L, first, n, what, false, 1);
+}
+
+tl_blob *tl_blob_encode_numbered(lua_State *L, int first, int n, const char *what,
+                                 int first_index) {
+  return encode_values(L, first, n, what, true, first_index);
 }
 
 /* ------------------------------------------------------------------ */
@@ -515,37 +570,41 @@ static void decode_lua_function(decoder *d) {
   }
 }
 
-static void decode_module(decoder *d) {
-  lua_State *L = d->L;
-  size_t n;
-  const char *name = get_string(d, &n);
-  lua_pushlstring(L, name, n);
+/* Pushes this state's module 'name' (package.loaded[name]), requiring
+** it if this state has not loaded it yet. */
+static void push_module(lua_State *L, const char *name, size_t n) {
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  lua_pushvalue(L, -2);
+  lua_pushlstring(L, name, n);
   if (lua_rawget(L, -2) != LUA_TNIL) {
-    lua_replace(L, -3);
-    lua_pop(L, 1);
+    lua_remove(L, -2);
     return;
   }
   lua_pop(L, 2);
   lua_getglobal(L, "require");
-  lua_insert(L, -2);
+  lua_pushlstring(L, name, n);
   lua_call(L, 1, 1);
 }
 
+static void decode_module(decoder *d) {
+  size_t n;
+  const char *name = get_string(d, &n);
+  push_module(d->L, name, n);
+}
+
+/* "lib.name": the function 'name' of this state's module 'lib'. */
 static void decode_c_function(decoder *d) {
   lua_State *L = d->L;
   size_t n;
   const char *name = get_string(d, &n);
   const char *dot = memchr(name, '.', n);
   if (dot == NULL) corrupt(d);
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  lua_pushlstring(L, name, (size_t)(dot - name));
-  if (lua_rawget(L, -2) != LUA_TTABLE ||
-      (lua_pushlstring(L, dot + 1, n - (size_t)(dot - name) - 1), lua_rawget(L, -2)) != LUA_TFUNCTION)
-    luaL_error(L, "cannot receive C function '%s': not available in this thread", name);
-  lua_replace(L, -3);
-  lua_pop(L, 1);
+  size_t libn = (size_t)(dot - name);
+  push_module(L, name, libn);
+  if (lua_type(L, -1) != LUA_TTABLE ||
+      (lua_pushlstring(L, dot + 1, n - libn - 1), lua_rawget(L, -2)) != LUA_TFUNCTION)
+    luaL_error(L, "cannot receive C function '%s': not available in this thread",
+               lua_pushlstring(L, name, n));
+  lua_remove(L, -2);
 }
 
 static void decode_value(decoder *d) {
@@ -611,6 +670,26 @@ int tl_blob_decode(lua_State *L, const tl_blob *b) {
   for (int i = 0; i < b->nvalues; i++) decode_value(&d);
   lua_remove(L, d.ids);
   return b->nvalues;
+}
+
+static int decode_protected(lua_State *L) {
+  const tl_blob *b = (const tl_blob *)lua_touserdata(L, 1);
+  lua_pop(L, 1);
+  return tl_blob_decode(L, b);
+}
+
+int tl_blob_decode_release(lua_State *L, tl_blob *b) {
+  int top = lua_gettop(L);
+  if (!lua_checkstack(L, 2)) {
+    tl_blob_free(b);
+    luaL_error(L, "stack overflow while receiving a value");
+  }
+  lua_pushcfunction(L, decode_protected);
+  lua_pushlightuserdata(L, b);
+  int status = lua_pcall(L, 1, LUA_MULTRET, 0);
+  tl_blob_free(b);
+  if (status != LUA_OK) lua_error(L);
+  return lua_gettop(L) - top;
 }
 
 int tl_blob_count(const tl_blob *b) { return b->nvalues; }
