@@ -106,6 +106,7 @@ static void take_locked(void) {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     gil.contended++;
+    tl_trace(TL_TRACE_GIL_WAIT, NULL);
     while (gil.locked) {
       unsigned long saved = gil.switch_number;
       struct timespec until = interval_from_now();
@@ -117,6 +118,7 @@ static void take_locked(void) {
         pthread_kill(gil.holder, GIL_SIGNAL);
       }
     }
+    tl_trace(TL_TRACE_RUN, NULL);
     long long waited = elapsed_ns(&t0);
     gil.wait_ns += waited;
     tl_thread_stats *st = tl_self_stats();
@@ -160,6 +162,7 @@ static void forced_switch(void) {
   pthread_mutex_lock(&gil.mutex);
   if (atomic_load(&drop_request)) {
     unsigned long saved = gil.switch_number;
+    tl_trace(TL_TRACE_FORCED, NULL);
     drop_locked();
     gil.forced_switches++;
     tl_thread_stats *st = tl_self_stats();

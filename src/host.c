@@ -6,6 +6,14 @@
 **
 **   -X gil=0|1             GIL off (default, threads run in parallel) or on
 **   -X switchinterval=S    seconds a waiter lets the holder run (0.005)
+**   -X deadlock=off        no deadlock report (deadlock.c)
+**
+** and tools, given before everything else:
+**   --trace FILE.json      record what every thread did (trace.c), Chrome format
+**   --trace-svg FILE.svg   the same timeline as a picture
+**   --stats                per-thread CPU time and GIL figures on stderr at exit
+**   --compare ...          run a script with the GIL on and off and compare
+**                          (lua/threading/compare.lua)
 **
 ** TLUA_GIL=0|1 in the environment does the same as -X gil (the option
 ** wins).  At the end of the main chunk, successful or not, tlua waits for
@@ -24,6 +32,13 @@
 #include "tlua.h"
 
 static const char *progname = "tlua";
+
+/* tlua's own long options, taken out of argv before lua's are read. */
+static struct {
+  const char *trace_json, *trace_svg;
+  bool stats;
+  int compare; /* argv index of "--compare", 0 if absent */
+} tool;
 
 /* ---------------------------------------------------------------------- */
 /* Messages                                                               */
@@ -46,6 +61,7 @@ static void print_usage(const char *badoption) {
           "  -W        turn warnings on\n"
           "  -X gil=0|1           run without (default) or with a global interpreter lock\n"
           "  -X switchinterval=S  GIL switch interval in seconds (default 0.005)\n"
+          "  -X deadlock=off      do not report (and exit on) a deadlock of all threads\n"
           "  --        stop handling options\n"
           "  -         stop handling options and execute stdin\n",
           progname);
@@ -156,6 +172,10 @@ static bool apply_x_option(const char *opt) {
     double s = strtod(opt + 15, &end);
     if (*end != '\0' || !(s > 0)) return false;
     tl_gil_set_interval(s);
+  } else if (strcmp(opt, "deadlock=off") == 0 || strcmp(opt, "deadlock=0") == 0) {
+    tl_deadlock_set_enabled(false);
+  } else if (strcmp(opt, "deadlock=on") == 0 || strcmp(opt, "deadlock=1") == 0) {
+    tl_deadlock_set_enabled(true);
   } else
     return false;
   return true;
@@ -233,7 +253,7 @@ static bool run_args(lua_State *L, char **argv, int n) {
         if (*extra == '\0') extra = argv[++i];
         if (option == 'X') {
           if (!apply_x_option(extra)) {
-            fprintf(stderr, "%s: invalid -X option '%s' (expected gil=0, gil=1 or switchinterval=SECONDS)\n",
+            fprintf(stderr, "%s: invalid -X option '%s' (expected gil=0|1, switchinterval=SECONDS or deadlock=on|off)\n",
                     progname, extra);
             return false;
           }
@@ -369,9 +389,30 @@ static void do_repl(lua_State *L) {
 /* main                                                                   */
 /* ---------------------------------------------------------------------- */
 
+/* tlua --compare ...: runs the comparison tool (lua/threading/compare.lua)
+** with the arguments that follow. */
+static int run_compare(lua_State *L, int argc, char **argv) {
+  tl_open_state(L);
+  tl_runtime_init(L);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "threading.compare");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "main");
+  lua_createtable(L, argc, 0);
+  for (int i = tool.compare + 1; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - tool.compare);
+  }
+  int status = docall(L, 1, 1);
+  if (report(L, status) != LUA_OK) return 0;
+  lua_pushboolean(L, lua_toboolean(L, -1));
+  return 1;
+}
+
 static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
   char **argv = (char **)lua_touserdata(L, 2);
+  if (tool.compare) return run_compare(L, argc, argv);
   int script = argc;
   int flags = collect_args(argv, &script);
   luaL_checkversion(L);
@@ -386,6 +427,8 @@ static int pmain(lua_State *L) {
   }
   tl_open_state(L);
   tl_runtime_init(L);
+  if (tool.trace_json || tool.trace_svg) tl_trace_start();
+  if (tool.stats) tl_runtime_keep_stats();
   create_arg_table(L, argv, argc, script);
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (!(flags & HAS_BIG_E) && handle_luainit(L) != LUA_OK) return 0;
@@ -405,7 +448,65 @@ static int pmain(lua_State *L) {
   return 1;
 }
 
+/* Takes tlua's long options (--trace F, --trace-svg F, --stats, --compare)
+** from the front of argv; returns false on a malformed one. */
+static bool take_tool_options(int *argc, char **argv) {
+  int out = 1, i = 1;
+  for (; i < *argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--compare") == 0) {
+      tool.compare = out;
+      argv[out++] = argv[i];
+      for (i++; i < *argc; i++) argv[out++] = argv[i];
+      break;
+    } else if (strcmp(a, "--trace") == 0 || strcmp(a, "--trace-svg") == 0) {
+      if (i + 1 >= *argc) {
+        fprintf(stderr, "%s: '%s' needs a file name\n", progname, a);
+        return false;
+      }
+      *(a[7] ? &tool.trace_svg : &tool.trace_json) = argv[++i];
+    } else if (strcmp(a, "--stats") == 0) {
+      tool.stats = true;
+    } else {
+      break; /* the rest is lua's */
+    }
+  }
+  for (; i < *argc; i++) argv[out++] = argv[i];
+  argv[out] = NULL;
+  *argc = out;
+  return true;
+}
+
+/* At exit: writes the --trace / --trace-svg files (threading.trace). */
+static void write_trace(lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "threading.trace");
+  if (report(L, docall(L, 1, 1)) != LUA_OK) return;
+  int mod = lua_gettop(L);
+  lua_getfield(L, mod, "spans");
+  if (report(L, docall(L, 0, 1)) != LUA_OK) return;
+  int spans = lua_gettop(L);
+  const char *paths[2] = {tool.trace_json, tool.trace_svg};
+  const char *writers[2] = {"write_json", "write_svg"};
+  for (int k = 0; k < 2; k++) {
+    if (paths[k] == NULL) continue;
+    lua_getfield(L, mod, writers[k]);
+    lua_pushstring(L, paths[k]);
+    lua_pushvalue(L, spans);
+    report(L, docall(L, 2, 0));
+  }
+}
+
+static void write_tool_outputs(lua_State *L) {
+  if (tool.trace_json || tool.trace_svg) {
+    write_trace(L);
+    lua_settop(L, 0);
+  }
+  if (tool.stats) tl_runtime_print_stats(stderr);
+}
+
 int main(int argc, char **argv) {
+  if (!take_tool_options(&argc, argv)) return EXIT_FAILURE;
   lua_State *L = tl_new_state();
   if (L == NULL) {
     message(argv[0], "cannot create state: not enough memory");
@@ -421,6 +522,7 @@ int main(int argc, char **argv) {
   report(L, status);
   /* Like Python: the process lives until its non-daemon threads end. */
   tl_runtime_wait_non_daemon();
+  write_tool_outputs(L);
   lua_close(L);
   return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
 }

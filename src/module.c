@@ -51,6 +51,8 @@ static int gil_stats(lua_State *L) {
   return 1;
 }
 
+static int trace_events(lua_State *L) { return tl_trace_push_events(L); }
+
 static int live_objects(lua_State *L) {
   lua_pushinteger(L, tl_object_live_count());
   return 1;
@@ -130,6 +132,7 @@ int luaopen_threading(lua_State *L) {
       {"getswitchinterval", getswitchinterval},
       {"gil_stats", gil_stats},
       {"_live_objects", live_objects},
+      {"_trace_events", trace_events},
       {NULL, NULL},
   };
   luaL_newlib(L, fns);

@@ -28,6 +28,7 @@ void tl_object_init(tl_object *o, const tl_kind *kind) {
   o->kind = kind;
   atomic_init(&o->refs, 1);
   atomic_fetch_add(&live_objects, 1);
+  if (kind->describe != NULL) tl_deadlock_track(o);
 }
 
 void tl_object_incref(tl_object *o) {
@@ -37,6 +38,7 @@ void tl_object_incref(tl_object *o) {
 void tl_object_decref(tl_object *o) {
   if (atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) == 1) {
     atomic_fetch_sub(&live_objects, 1);
+    if (o->kind->describe != NULL) tl_deadlock_untrack(o);
     o->kind->destroy(o);
   }
 }

@@ -29,13 +29,23 @@ static struct {
   pthread_cond_t changed;
   tl_thread *main;
   tl_thread *alive;       /* started, not yet finished threads (not main) */
-  int alive_count;
+  atomic_int alive_count;  /* written under 'mutex', read anywhere */
   int non_daemon_count;
   tl_blob *excepthook;    /* NULL: the default hook */
   size_t stack_size;      /* 0: the system's default */
+  bool keep_stats;        /* --stats: remember ended threads' figures */
+  struct ended_stats *ended, **ended_tail;
 } rt = {.mutex = PTHREAD_MUTEX_INITIALIZER};
 
 static pthread_once_t rt_once = PTHREAD_ONCE_INIT;
+
+/* The figures of an ended thread, for --stats. */
+typedef struct ended_stats {
+  struct ended_stats *next;
+  char *name;
+  long acquisitions, forced;
+  long long wait_ns, cpu_ns;
+} ended_stats;
 
 tl_thread *tl_self(void) { return self_thread; }
 lua_State *tl_self_state(void) { return self_state; }
@@ -51,6 +61,8 @@ void tl_runtime_bind_self(tl_thread *t, lua_State *L) {
 static void runtime_init_once(void) {
   tl_cond_init(&rt.changed);
   tl_gil_install_signal();
+  const char *dl = getenv("TLUA_DEADLOCK");
+  if (dl != NULL && strcmp(dl, "0") == 0) tl_deadlock_set_enabled(false);
 }
 
 /* Called by every luaopen_threading; only the first call in the process
@@ -71,6 +83,7 @@ bool tl_runtime_init(lua_State *mainL) {
     tl_runtime_bind_self(rt.main, mainL);
     const char *env = getenv("TLUA_GIL");
     if (env != NULL && strcmp(env, "1") == 0) tl_gil_set_enabled(true);
+    tl_deadlock_start();
   }
   return first;
 }
@@ -86,8 +99,63 @@ void tl_runtime_add(tl_thread *t) {
   pthread_mutex_unlock(&rt.mutex);
 }
 
-void tl_runtime_remove(tl_thread *t) {
+static long long thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void tl_runtime_keep_stats(void) {
   pthread_mutex_lock(&rt.mutex);
+  rt.keep_stats = true;
+  if (rt.ended_tail == NULL) rt.ended_tail = &rt.ended;
+  pthread_mutex_unlock(&rt.mutex);
+}
+
+/* Called by the ending thread itself (its CPU clock is read here). */
+static ended_stats *snapshot_stats(tl_thread *t) {
+  atomic_store(&t->stats.cpu_ns, thread_cpu_ns());
+  ended_stats *e = malloc(sizeof *e);
+  if (e == NULL) return NULL;
+  pthread_mutex_lock(&t->mutex);
+  e->name = strdup(t->name);
+  pthread_mutex_unlock(&t->mutex);
+  e->next = NULL;
+  e->acquisitions = atomic_load(&t->stats.gil_acquisitions);
+  e->forced = atomic_load(&t->stats.gil_forced_switches);
+  e->wait_ns = atomic_load(&t->stats.gil_wait_ns);
+  e->cpu_ns = atomic_load(&t->stats.cpu_ns);
+  return e;
+}
+
+void tl_runtime_print_stats(FILE *f) {
+  ended_stats *mainstats = snapshot_stats(rt.main);
+  flockfile(f);
+  fprintf(f, "\n%-24s %10s %10s %12s %8s\n", "thread", "CPU s", "GIL wait s", "GIL acquired", "forced");
+  pthread_mutex_lock(&rt.mutex);
+  ended_stats *list[2] = {mainstats, rt.ended};
+  for (int k = 0; k < 2; k++) {
+    for (ended_stats *e = list[k]; e != NULL; e = k ? e->next : NULL) {
+      fprintf(f, "%-24s %10.3f %10.3f %12ld %8ld\n", e->name ? e->name : "?", (double)e->cpu_ns * 1e-9,
+              (double)e->wait_ns * 1e-9, e->acquisitions, e->forced);
+    }
+  }
+  pthread_mutex_unlock(&rt.mutex);
+  fprintf(f, "GIL %s, switch interval %.3f s\n", tl_gil_enabled() ? "on" : "off", tl_gil_interval());
+  funlockfile(f);
+  if (mainstats) {
+    free(mainstats->name);
+    free(mainstats);
+  }
+}
+
+void tl_runtime_remove(tl_thread *t) {
+  ended_stats *e = rt.keep_stats ? snapshot_stats(t) : NULL;
+  pthread_mutex_lock(&rt.mutex);
+  if (e != NULL) {
+    *rt.ended_tail = e;
+    rt.ended_tail = &e->next;
+  }
   if (t->prev) t->prev->next = t->next;
   else rt.alive = t->next;
   if (t->next) t->next->prev = t->prev;
@@ -96,13 +164,16 @@ void tl_runtime_remove(tl_thread *t) {
   if (!t->daemon) rt.non_daemon_count--;
   pthread_cond_broadcast(&rt.changed);
   pthread_mutex_unlock(&rt.mutex);
+  tl_deadlock_note_exit();
 }
 
-int tl_runtime_alive_count(void) {
+int tl_runtime_alive_count(void) { return atomic_load(&rt.alive_count) + 1; }
+
+void tl_runtime_foreach(void (*fn)(tl_thread *t, void *ud), void *ud) {
   pthread_mutex_lock(&rt.mutex);
-  int n = rt.alive_count + 1;
+  if (rt.main) fn(rt.main, ud);
+  for (tl_thread *t = rt.alive; t != NULL; t = t->next) fn(t, ud);
   pthread_mutex_unlock(&rt.mutex);
-  return n;
 }
 
 void tl_runtime_push_alive(lua_State *L) {

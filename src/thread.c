@@ -242,6 +242,7 @@ static void *thread_main(void *arg) {
   pthread_mutex_unlock(&t->mutex);
   lua_State *L = tl_new_state();
   tl_runtime_bind_self(t, L);
+  tl_trace(TL_TRACE_RUN, NULL);
   if (L == NULL) {
     tl_report_thread_error(t->name, "not enough memory to create the thread's Lua state");
   } else {
@@ -259,6 +260,7 @@ static void *thread_main(void *arg) {
     tl_runtime_bind_self(t, NULL);
     tl_gil_release();
   }
+  tl_trace(TL_TRACE_END, NULL);
   tl_runtime_remove(t);
   pthread_mutex_lock(&t->mutex);
   t->state = TL_THREAD_DONE;

@@ -34,6 +34,14 @@ struct tl_thread {
   double interval;
   pthread_t pthread;
   tl_thread_stats stats;
+  /* What the thread blocks on, written by the thread itself before it
+  ** sets 'blocked_forever' (release), read by the deadlock watchdog after
+  ** it sees the flag (acquire). */
+  const char *waiting_what;
+  tl_object *waiting_obj;
+  lua_State *waiting_state;
+  atomic_bool blocked_forever;
+  atomic_int trace_id;       /* trace.c: 0 until the thread's first event */
   tl_thread *prev, *next;    /* the runtime's list of alive threads */
 };
 
@@ -56,6 +64,9 @@ tl_thread *tl_runtime_main_thread(void);
 void tl_runtime_add(tl_thread *t);    /* at start(): counts it alive */
 void tl_runtime_remove(tl_thread *t); /* at the end of its run */
 void tl_runtime_bind_self(tl_thread *t, lua_State *L); /* thread-locals */
+/* Calls fn for the main thread and every alive thread, with the runtime
+** mutex held (fn must not take it, nor call Lua). */
+void tl_runtime_foreach(void (*fn)(tl_thread *t, void *ud), void *ud);
 /* Pushes the alive threads as a list (main first). */
 void tl_runtime_push_alive(lua_State *L);
 bool tl_runtime_inherited_daemon(void);

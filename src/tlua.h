@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "lua.h"
@@ -184,6 +185,26 @@ void tl_deadlock_track(tl_object *o);
 void tl_deadlock_untrack(tl_object *o);
 
 /* ------------------------------------------------------------------ */
+/* Timelines for --trace (trace.c)                                     */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+  TL_TRACE_NAME = 1, /* detail: the thread's name (first event of a thread) */
+  TL_TRACE_RUN,      /* runs Lua (holds the GIL when it is on) */
+  TL_TRACE_GIL_WAIT, /* waits for the GIL */
+  TL_TRACE_BLOCKED,  /* detail: what it blocks on ("Lock", "join"...) */
+  TL_TRACE_SLEEP,
+  TL_TRACE_FORCED,   /* an instant: made to drop the GIL */
+  TL_TRACE_END,      /* the thread ended */
+} tl_trace_state;
+
+bool tl_trace_on(void);
+/* Records a state change of the calling thread (a branch when off). */
+void tl_trace(tl_trace_state state, const char *detail);
+void tl_trace_start(void);
+int tl_trace_push_events(lua_State *L); /* threading._trace_events() */
+
+/* ------------------------------------------------------------------ */
 /* The GIL (gil.c)                                                     */
 /* ------------------------------------------------------------------ */
 
@@ -210,6 +231,7 @@ typedef struct tl_thread_stats {
   atomic_long gil_acquisitions;
   atomic_long gil_forced_switches;     /* times this thread was made to drop it */
   atomic_llong gil_wait_ns;             /* time spent waiting for the GIL */
+  atomic_llong cpu_ns;                  /* CPU time, set when the thread ends */
 } tl_thread_stats;
 
 /* The record of the calling thread (NULL for a thread tlua did not make
@@ -233,6 +255,9 @@ lua_State *tl_new_state(void);
 void tl_state_setwarnf(lua_State *L, bool on);
 /* Waits (GIL released) until no non-daemon thread but the caller is alive. */
 void tl_runtime_wait_non_daemon(void);
+/* --stats: keep the figures of ended threads, print them all at exit. */
+void tl_runtime_keep_stats(void);
+void tl_runtime_print_stats(FILE *f);
 int tl_runtime_alive_count(void);
 /* Pushes the excepthook of this process into L (a function). */
 void tl_runtime_push_excepthook(lua_State *L);

@@ -19,9 +19,10 @@
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
+#include <string.h>
 #include <unistd.h>
 
-#include "tlua.h"
+#include "thread.h"
 
 #define INTERRUPT_SLICE 0.05
 
@@ -100,6 +101,7 @@ static bool before(const struct timespec *a, const struct timespec *b) {
 }
 
 tl_wait_result tl_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex, const tl_deadline *d) {
+  if (d->infinite) tl_deadlock_note_blocked();
   if (tl_runtime_is_main_thread()) {
     if (tl_interrupt_pending()) return TL_WAIT_INTERRUPTED;
     struct timespec slice = timespec_after(INTERRUPT_SLICE);
@@ -115,13 +117,23 @@ tl_wait_result tl_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex, const 
   return pthread_cond_timedwait(cond, mutex, &d->at) == ETIMEDOUT ? TL_WAIT_TIMEOUT : TL_WAIT_OK;
 }
 
-void tl_blocking_begin(tl_blocking *b, const char *what) {
-  (void)what; /* recorded by traces and deadlock reports */
+void tl_blocking_begin_on(tl_blocking *b, const char *what, tl_object *obj) {
+  tl_thread *self = tl_self();
+  if (self != NULL) { /* for deadlock reports (read after blocked_forever is set) */
+    self->waiting_what = what;
+    self->waiting_obj = obj;
+    self->waiting_state = tl_self_state();
+  }
+  if (tl_trace_on()) tl_trace(strcmp(what, "sleep") == 0 ? TL_TRACE_SLEEP : TL_TRACE_BLOCKED, what);
   b->had_gil = tl_gil_held();
   if (b->had_gil) tl_gil_release();
 }
 
+void tl_blocking_begin(tl_blocking *b, const char *what) { tl_blocking_begin_on(b, what, NULL); }
+
 void tl_blocking_end(tl_blocking *b) {
+  tl_deadlock_note_unblocked();
+  tl_trace(TL_TRACE_RUN, NULL);
   if (b->had_gil) tl_gil_acquire();
 }
 
