@@ -1,6 +1,638 @@
 /*
-** queue.c -- placeholder: this primitive is being written (issue tracker).
+** queue.c -- threading.Queue, LifoQueue, PriorityQueue and SimpleQueue:
+** multi-producer, multi-consumer queues shared by reference (Python's
+** queue module, with Python 3.13's shutdown()).
+**
+**   Queue([maxsize=0]) / Queue{maxsize=n}   maxsize <= 0: unbounded
+**   put(item [, block=true [, timeout]])  -> true | nil, "full"
+**                                            raises "ShutDown" once shut down
+**   get([block=true [, timeout]])         -> item | nil, "empty"
+**                                            | nil, "shutdown" (shut down and drained)
+**   put_nowait(item), get_nowait(), qsize(), empty(), full()
+**   task_done(), join([timeout]) -> true | false on timeout
+**   shutdown([immediate=false]), items() -- iterator ending at shutdown+drained
+**   fields: maxsize, unfinished_tasks, is_shutdown
+** SimpleQueue() has put/put_nowait/get/get_nowait/qsize/empty only.
+**
+** The four kinds share one struct and differ only in how 'items' is read:
+** a ring buffer used from the front (FIFO) or the back (LIFO), or a binary
+** heap ordered by (priority, sequence number) so that equal priorities
+** leave in insertion order.  A PriorityQueue item is a plain number or
+** string (its own priority) or a table whose [1] is the priority; the
+** priority is read in C at put time, before the item is encoded.  Numbers
+** compare with numbers, strings with strings (byte order); putting a
+** number into a queue holding strings (or the reverse) raises a TypeError.
+**
+** Items are copied: encoded into a blob before the mutex is taken, decoded
+** after it is released.  A blocking put/get first tries with the GIL held;
+** if it has to wait it releases the mutex, releases the GIL
+** (tl_blocking_begin), then waits on a condition (wait.c), so Ctrl-C
+** reaches a blocked main thread.
+**
+** Locking: 'mutex' guards every field below it; it is a leaf lock (tlua.h
+** rules).  Blobs are freed with no mutex held too, since freeing one may
+** destroy the objects it references.
 */
-#include "tlua.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
-void tl_open_queue(lua_State *L) { (void)L; }
+#include "queue.h"
+
+typedef enum { ORDER_FIFO, ORDER_LIFO, ORDER_PRIORITY } queue_order;
+
+typedef enum { PRIO_NONE, PRIO_INT, PRIO_FLOAT, PRIO_STRING } priority_type;
+
+typedef struct queue_item {
+  tl_blob *blob;
+  uint64_t seq; /* insertion order, for stable priorities */
+  priority_type ptype;
+  union {
+    lua_Integer i;
+    lua_Number f;
+    struct {
+      char *s; /* malloc'd copy */
+      size_t len;
+    } str;
+  } p;
+} queue_item;
+
+typedef struct tl_queue {
+  tl_object obj;
+  pthread_mutex_t mutex;
+  pthread_cond_t not_empty, not_full, all_done;
+  queue_order order;
+  lua_Integer maxsize; /* <= 0: unbounded */
+  queue_item *items;   /* ring buffer of 'cap' slots (heap: head is 0) */
+  size_t cap, head, count;
+  size_t nstrings;     /* items with a string priority */
+  uint64_t next_seq;
+  lua_Integer unfinished;
+  bool shutdown;
+  int getters, putters; /* threads waiting in get / put */
+} tl_queue;
+
+static const tl_kind queue_kind, lifo_kind, priority_kind, simple_kind;
+
+bool tl_is_queue(const tl_object *o) {
+  return o->kind == &queue_kind || o->kind == &lifo_kind || o->kind == &priority_kind ||
+         o->kind == &simple_kind;
+}
+
+static tl_queue *check_queue(lua_State *L) {
+  tl_object *o = tl_test_object(L, 1, NULL);
+  if (o == NULL || !tl_is_queue(o)) luaL_typeerror(L, 1, "Queue");
+  return (tl_queue *)o;
+}
+
+static void item_free(queue_item *it) {
+  tl_blob_free(it->blob);
+  if (it->ptype == PRIO_STRING) free(it->p.str.s);
+}
+
+static void queue_destroy(tl_object *o) {
+  tl_queue *q = (tl_queue *)o;
+  for (size_t i = 0; i < q->count; i++) item_free(&q->items[(q->head + i) % q->cap]);
+  free(q->items);
+  pthread_mutex_destroy(&q->mutex);
+  pthread_cond_destroy(&q->not_empty);
+  pthread_cond_destroy(&q->not_full);
+  pthread_cond_destroy(&q->all_done);
+  free(q);
+}
+
+/* --- the container (mutex held; no Lua calls) ----------------------- */
+
+static int cmp_priority(const queue_item *a, const queue_item *b) {
+  if (a->ptype == PRIO_STRING) {
+    size_t n = a->p.str.len < b->p.str.len ? a->p.str.len : b->p.str.len;
+    int c = memcmp(a->p.str.s, b->p.str.s, n);
+    if (c != 0) return c;
+    return a->p.str.len < b->p.str.len ? -1 : a->p.str.len > b->p.str.len;
+  }
+  if (a->ptype == PRIO_INT && b->ptype == PRIO_INT) return (a->p.i > b->p.i) - (a->p.i < b->p.i);
+  if (a->ptype == PRIO_FLOAT && b->ptype == PRIO_FLOAT) return (a->p.f > b->p.f) - (a->p.f < b->p.f);
+  /* An integer against a float, exactly (no rounding of large integers). */
+  bool swapped = a->ptype == PRIO_FLOAT;
+  lua_Integer i = swapped ? b->p.i : a->p.i;
+  lua_Number f = swapped ? a->p.f : b->p.f;
+  int c; /* sign of i - f */
+  if (f >= 9223372036854775808.0) c = -1;
+  else if (f < -9223372036854775808.0) c = 1;
+  else {
+    lua_Number fl = floor(f);
+    lua_Integer fi = (lua_Integer)fl;
+    c = i < fi ? -1 : i > fi ? 1 : (f > fl ? -1 : 0);
+  }
+  return swapped ? -c : c;
+}
+
+static bool item_before(const queue_item *a, const queue_item *b) {
+  int c = cmp_priority(a, b);
+  return c < 0 || (c == 0 && a->seq < b->seq);
+}
+
+static queue_item *slot(tl_queue *q, size_t i) { return &q->items[(q->head + i) % q->cap]; }
+
+static bool is_full(const tl_queue *q) { return q->maxsize > 0 && (lua_Integer)q->count >= q->maxsize; }
+
+/* Makes room for one more item; false when out of memory. */
+static bool reserve(tl_queue *q) {
+  if (q->count < q->cap) return true;
+  size_t cap = q->cap ? q->cap * 2 : 16;
+  queue_item *items = malloc(cap * sizeof *items);
+  if (items == NULL) return false;
+  for (size_t i = 0; i < q->count; i++) items[i] = *slot(q, i);
+  free(q->items);
+  q->items = items;
+  q->cap = cap;
+  q->head = 0;
+  return true;
+}
+
+static void heap_push(tl_queue *q, queue_item it) {
+  size_t i = q->count++;
+  while (i > 0) {
+    size_t parent = (i - 1) / 2;
+    if (!item_before(&it, &q->items[parent])) break;
+    q->items[i] = q->items[parent];
+    i = parent;
+  }
+  q->items[i] = it;
+}
+
+static queue_item heap_pop(tl_queue *q) {
+  queue_item top = q->items[0];
+  queue_item last = q->items[--q->count];
+  size_t i = 0, n = q->count;
+  for (;;) {
+    size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && item_before(&q->items[child + 1], &q->items[child])) child++;
+    if (!item_before(&q->items[child], &last)) break;
+    q->items[i] = q->items[child];
+    i = child;
+  }
+  if (n > 0) q->items[i] = last;
+  return top;
+}
+
+/* Adds the item (room reserved).  */
+static void push_item(tl_queue *q, queue_item it) {
+  it.seq = q->next_seq++;
+  if (it.ptype == PRIO_STRING) q->nstrings++;
+  if (q->order == ORDER_PRIORITY) heap_push(q, it);
+  else *slot(q, q->count++) = it;
+}
+
+static queue_item pop_item(tl_queue *q) {
+  queue_item it;
+  if (q->order == ORDER_PRIORITY) {
+    it = heap_pop(q);
+  } else if (q->order == ORDER_LIFO) {
+    it = *slot(q, --q->count);
+  } else {
+    it = q->items[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->count--;
+  }
+  if (it.ptype == PRIO_STRING) q->nstrings--;
+  return it;
+}
+
+/* --- waiting (mutex held on entry and exit) --------------------------- */
+
+static bool can_put(const tl_queue *q) { return q->shutdown || !is_full(q); }
+static bool can_get(const tl_queue *q) { return q->shutdown || q->count > 0; }
+static bool all_done(const tl_queue *q) { return q->unfinished == 0; }
+
+/* Waits until ready(q) or the deadline.  Only when it must wait does it
+** drop the mutex to release the GIL; '*b' then needs tl_blocking_end
+** after the caller unlocks ('*waited' says so). */
+static tl_wait_result wait_until(tl_queue *q, bool (*ready)(const tl_queue *), pthread_cond_t *cond,
+                                 int *waiters, const tl_deadline *d, tl_blocking *b, bool *waited,
+                                 const char *what) {
+  tl_wait_result r = TL_WAIT_OK;
+  *waited = false;
+  if (ready(q)) return r;
+  pthread_mutex_unlock(&q->mutex);
+  tl_blocking_begin(b, what);
+  *waited = true;
+  pthread_mutex_lock(&q->mutex);
+  if (waiters) (*waiters)++;
+  while (!ready(q) && r == TL_WAIT_OK) r = tl_cond_wait(cond, &q->mutex, d);
+  if (waiters) (*waiters)--;
+  return r;
+}
+
+/* Optional (block=true, timeout=nil) arguments at idx, as Python's queue:
+** a negative timeout is a ValueError, a non-blocking call ignores it. */
+static bool check_block(lua_State *L, int idx, tl_deadline *d) {
+  bool block = true;
+  if (!lua_isnoneornil(L, idx)) {
+    luaL_checktype(L, idx, LUA_TBOOLEAN);
+    block = lua_toboolean(L, idx);
+  }
+  double timeout = -1;
+  if (!lua_isnoneornil(L, idx + 1)) {
+    timeout = luaL_checknumber(L, idx + 1);
+    if (isnan(timeout)) luaL_argerror(L, idx + 1, "ValueError: timeout must not be NaN");
+    if (timeout < 0) luaL_error(L, "ValueError: 'timeout' must be a non-negative number");
+  }
+  *d = tl_deadline_after(block ? timeout : 0);
+  return block;
+}
+
+/* --- put ---------------------------------------------------------------- */
+
+/* Reads the priority of the item at idx (PriorityQueue only); a string
+** priority is left pointing into the Lua string (copied later). */
+static void read_priority(lua_State *L, int idx, queue_item *it) {
+  int p = idx;
+  if (lua_type(L, idx) == LUA_TTABLE) {
+    lua_rawgeti(L, idx, 1);
+    p = lua_gettop(L);
+  }
+  switch (lua_type(L, p)) {
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, p)) {
+        it->ptype = PRIO_INT;
+        it->p.i = lua_tointeger(L, p);
+      } else {
+        it->ptype = PRIO_FLOAT;
+        it->p.f = lua_tonumber(L, p);
+        if (isnan(it->p.f)) luaL_error(L, "ValueError: PriorityQueue priority is NaN");
+      }
+      break;
+    case LUA_TSTRING:
+      it->ptype = PRIO_STRING;
+      it->p.str.s = (char *)lua_tolstring(L, p, &it->p.str.len);
+      break;
+    default:
+      if (p == idx)
+        luaL_error(L, "TypeError: PriorityQueue items are numbers, strings or {priority, value} tables, not %s",
+                   luaL_typename(L, idx));
+      luaL_error(L, "TypeError: PriorityQueue priority (item[1]) must be a number or a string, not %s",
+                 luaL_typename(L, p));
+  }
+}
+
+typedef enum { PUT_OK, PUT_FULL, PUT_SHUTDOWN, PUT_MIXED, PUT_NOMEM } put_status;
+
+/* The item's priority kind against those already queued (mutex held). */
+static bool priority_mixes(const tl_queue *q, const queue_item *it) {
+  if (it->ptype == PRIO_NONE) return false;
+  bool string = it->ptype == PRIO_STRING;
+  return string ? q->nstrings < q->count : q->nstrings > 0;
+}
+
+static int do_put(lua_State *L, tl_queue *q, bool blocking, const tl_deadline *d) {
+  if (lua_isnoneornil(L, 2))
+    return luaL_error(L, "ValueError: cannot put nil into a %s", q->obj.kind->name);
+  queue_item it;
+  memset(&it, 0, sizeof it);
+  if (q->order == ORDER_PRIORITY) read_priority(L, 2, &it);
+  it.blob = tl_blob_encode(L, 2, 1, "item");
+  if (it.ptype == PRIO_STRING) {
+    char *copy = malloc(it.p.str.len + 1);
+    if (copy == NULL) {
+      tl_blob_free(it.blob);
+      return luaL_error(L, "not enough memory");
+    }
+    memcpy(copy, it.p.str.s, it.p.str.len + 1);
+    it.p.str.s = copy;
+  }
+  tl_blocking b;
+  bool waited = false;
+  tl_wait_result r = TL_WAIT_OK;
+  put_status st;
+  pthread_mutex_lock(&q->mutex);
+  if (blocking) r = wait_until(q, can_put, &q->not_full, &q->putters, d, &b, &waited, "Queue.put");
+  if (q->shutdown) st = PUT_SHUTDOWN;
+  else if (is_full(q)) st = PUT_FULL;
+  else if (priority_mixes(q, &it)) st = PUT_MIXED;
+  else if (!reserve(q)) st = PUT_NOMEM;
+  else {
+    st = PUT_OK;
+    push_item(q, it);
+    q->unfinished++;
+    if (q->getters) pthread_cond_signal(&q->not_empty);
+  }
+  pthread_mutex_unlock(&q->mutex);
+  if (waited) tl_blocking_end(&b);
+  if (st == PUT_OK) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  item_free(&it);
+  switch (st) {
+    case PUT_SHUTDOWN: return luaL_error(L, "ShutDown");
+    case PUT_MIXED:
+      return luaL_error(L, "TypeError: '<' not supported between a %s priority and the %s priorities queued",
+                        it.ptype == PRIO_STRING ? "string" : "number",
+                        it.ptype == PRIO_STRING ? "number" : "string");
+    case PUT_NOMEM: return luaL_error(L, "not enough memory");
+    default:
+      tl_check_interrupt(L, r);
+      lua_pushnil(L);
+      lua_pushliteral(L, "full");
+      return 2;
+  }
+}
+
+static int queue_put(lua_State *L) {
+  tl_queue *q = check_queue(L);
+  tl_deadline d;
+  bool blocking = check_block(L, 3, &d);
+  return do_put(L, q, blocking, &d);
+}
+
+static int queue_put_nowait(lua_State *L) {
+  tl_queue *q = check_queue(L);
+  tl_deadline d = tl_deadline_after(0);
+  lua_settop(L, 2);
+  return do_put(L, q, false, &d);
+}
+
+bool tl_queue_offer(tl_object *o, tl_blob *item) {
+  tl_queue *q = (tl_queue *)o;
+  queue_item it;
+  memset(&it, 0, sizeof it);
+  it.blob = item;
+  bool ok = false;
+  if (q->order != ORDER_PRIORITY) {
+    pthread_mutex_lock(&q->mutex);
+    ok = !q->shutdown && !is_full(q) && reserve(q);
+    if (ok) {
+      push_item(q, it);
+      q->unfinished++;
+      if (q->getters) pthread_cond_signal(&q->not_empty);
+    }
+    pthread_mutex_unlock(&q->mutex);
+  }
+  if (!ok) tl_blob_free(item);
+  return ok;
+}
+
+/* --- get ---------------------------------------------------------------- */
+
+static int decode_values(lua_State *L) {
+  const tl_blob *blob = (const tl_blob *)lua_touserdata(L, 1);
+  lua_pop(L, 1);
+  return tl_blob_decode(L, blob);
+}
+
+int tl_blob_take(lua_State *L, tl_blob *b) {
+  int top = lua_gettop(L);
+  lua_pushcfunction(L, decode_values);
+  lua_pushlightuserdata(L, b);
+  int status = lua_pcall(L, 1, LUA_MULTRET, 0);
+  tl_blob_free(b);
+  if (status != LUA_OK) lua_error(L);
+  return lua_gettop(L) - top;
+}
+
+typedef enum { GET_OK, GET_EMPTY, GET_SHUTDOWN } get_status;
+
+/* Pushes the item and returns GET_OK, or pushes nothing. */
+static get_status do_get(lua_State *L, tl_queue *q, bool blocking, const tl_deadline *d) {
+  tl_blocking b;
+  bool waited = false;
+  tl_wait_result r = TL_WAIT_OK;
+  queue_item it;
+  memset(&it, 0, sizeof it);
+  get_status st;
+  pthread_mutex_lock(&q->mutex);
+  if (blocking) r = wait_until(q, can_get, &q->not_empty, &q->getters, d, &b, &waited, "Queue.get");
+  if (q->count > 0) {
+    st = GET_OK;
+    it = pop_item(q);
+    if (q->putters) pthread_cond_signal(&q->not_full);
+  } else {
+    st = q->shutdown ? GET_SHUTDOWN : GET_EMPTY;
+  }
+  pthread_mutex_unlock(&q->mutex);
+  if (waited) tl_blocking_end(&b);
+  if (st != GET_OK) {
+    if (st == GET_EMPTY) tl_check_interrupt(L, r);
+    return st;
+  }
+  if (it.ptype == PRIO_STRING) free(it.p.str.s);
+  tl_blob_take(L, it.blob);
+  return GET_OK;
+}
+
+static int push_get_result(lua_State *L, get_status st) {
+  if (st == GET_OK) return 1;
+  lua_pushnil(L);
+  if (st == GET_EMPTY) lua_pushliteral(L, "empty");
+  else lua_pushliteral(L, "shutdown");
+  return 2;
+}
+
+static int queue_get(lua_State *L) {
+  tl_queue *q = check_queue(L);
+  tl_deadline d;
+  bool blocking = check_block(L, 2, &d);
+  return push_get_result(L, do_get(L, q, blocking, &d));
+}
+
+static int queue_get_nowait(lua_State *L) {
+  tl_queue *q = check_queue(L);
+  tl_deadline d = tl_deadline_after(0);
+  return push_get_result(L, do_get(L, q, false, &d));
+}
+
+static int items_next(lua_State *L) {
+  tl_queue *q = (tl_queue *)tl_test_object(L, lua_upvalueindex(1), NULL);
+  tl_deadline d = tl_deadline_after(-1);
+  if (do_get(L, q, true, &d) == GET_OK) return 1;
+  return 0; /* shut down and drained: the loop ends */
+}
+
+/* for item in q:items() do ... end */
+static int queue_items(lua_State *L) {
+  check_queue(L);
+  lua_settop(L, 1);
+  lua_pushcclosure(L, items_next, 1);
+  return 1;
+}
+
+/* --- sizes, tasks, shutdown --------------------------------------------- */
+
+static int queue_qsize(lua_State *L) {
+  tl_queue *q = check_queue(L);
+  pthread_mutex_lock(&q->mutex);
+  size_t n = q->count;
+  pthread_mutex_unlock(&q->mutex);
+  lua_pushinteger(L, (lua_Integer)n);
+  return 1;
+}
+
+static int queue_empty(lua_State *L) {
+  tl_queue *q = check_queue(L);
+  pthread_mutex_lock(&q->mutex);
+  bool empty = q->count == 0;
+  pthread_mutex_unlock(&q->mutex);
+  lua_pushboolean(L, empty);
+  return 1;
+}
+
+static int queue_full(lua_State *L) {
+  tl_queue *q = check_queue(L);
+  pthread_mutex_lock(&q->mutex);
+  bool full = is_full(q);
+  pthread_mutex_unlock(&q->mutex);
+  lua_pushboolean(L, full);
+  return 1;
+}
+
+static int queue_task_done(lua_State *L) {
+  tl_queue *q = check_queue(L);
+  pthread_mutex_lock(&q->mutex);
+  bool ok = q->unfinished > 0;
+  if (ok && --q->unfinished == 0) pthread_cond_broadcast(&q->all_done);
+  pthread_mutex_unlock(&q->mutex);
+  if (!ok) return luaL_error(L, "ValueError: task_done() called too many times");
+  return 0;
+}
+
+/* join([timeout]) -> true when every item put has been task_done(). */
+static int queue_join(lua_State *L) {
+  tl_queue *q = check_queue(L);
+  tl_deadline d = tl_opt_timeout(L, 2);
+  tl_blocking b;
+  bool waited;
+  pthread_mutex_lock(&q->mutex);
+  tl_wait_result r = wait_until(q, all_done, &q->all_done, NULL, &d, &b, &waited, "Queue.join");
+  bool done = all_done(q);
+  pthread_mutex_unlock(&q->mutex);
+  if (waited) tl_blocking_end(&b);
+  if (!done) tl_check_interrupt(L, r);
+  lua_pushboolean(L, done);
+  return 1;
+}
+
+static int queue_shutdown(lua_State *L) {
+  tl_queue *q = check_queue(L);
+  bool immediate = lua_toboolean(L, 2);
+  queue_item *drained = NULL;
+  size_t ndrained = 0, cap = 0, head = 0;
+  pthread_mutex_lock(&q->mutex);
+  q->shutdown = true;
+  if (immediate && q->count > 0) {
+    /* Take the whole container; its items are freed after unlocking. */
+    drained = q->items;
+    ndrained = q->count;
+    cap = q->cap;
+    head = q->head;
+    q->unfinished -= q->unfinished < (lua_Integer)ndrained ? q->unfinished : (lua_Integer)ndrained;
+    q->items = NULL;
+    q->cap = q->count = q->head = q->nstrings = 0;
+  }
+  if (immediate) pthread_cond_broadcast(&q->all_done);
+  pthread_cond_broadcast(&q->not_empty);
+  pthread_cond_broadcast(&q->not_full);
+  pthread_mutex_unlock(&q->mutex);
+  for (size_t i = 0; i < ndrained; i++) item_free(&drained[(head + i) % cap]);
+  free(drained);
+  return 0;
+}
+
+static int queue_tostring(lua_State *L) {
+  tl_queue *q = check_queue(L);
+  pthread_mutex_lock(&q->mutex);
+  size_t n = q->count;
+  bool shut = q->shutdown;
+  pthread_mutex_unlock(&q->mutex);
+  if (q->obj.kind == &simple_kind)
+    lua_pushfstring(L, "SimpleQueue(size %I)", (lua_Integer)n);
+  else
+    lua_pushfstring(L, "%s(size %I, maxsize %I%s)", q->obj.kind->name, (lua_Integer)n,
+                    q->maxsize > 0 ? q->maxsize : 0, shut ? ", shutdown" : "");
+  return 1;
+}
+
+static int queue_getfield(lua_State *L, tl_object *o, const char *key) {
+  tl_queue *q = (tl_queue *)o;
+  if (o->kind == &simple_kind) return 0;
+  if (strcmp(key, "maxsize") == 0) {
+    lua_pushinteger(L, q->maxsize > 0 ? q->maxsize : 0); /* never changes */
+    return 1;
+  }
+  pthread_mutex_lock(&q->mutex);
+  lua_Integer unfinished = q->unfinished;
+  bool shut = q->shutdown;
+  pthread_mutex_unlock(&q->mutex);
+  if (strcmp(key, "unfinished_tasks") == 0) lua_pushinteger(L, unfinished);
+  else if (strcmp(key, "is_shutdown") == 0) lua_pushboolean(L, shut);
+  else return 0;
+  return 1;
+}
+
+/* --- kinds and constructors ------------------------------------------- */
+
+#define COMMON_METHODS                                                              \
+  {"put", queue_put}, {"put_nowait", queue_put_nowait}, {"get", queue_get},         \
+      {"get_nowait", queue_get_nowait}, {"qsize", queue_qsize}, {"empty", queue_empty}, \
+      {"__tostring", queue_tostring}
+
+static const luaL_Reg queue_methods[] = {
+    COMMON_METHODS,
+    {"full", queue_full},
+    {"task_done", queue_task_done},
+    {"join", queue_join},
+    {"shutdown", queue_shutdown},
+    {"items", queue_items},
+    {NULL, NULL},
+};
+
+static const luaL_Reg simple_methods[] = {COMMON_METHODS, {NULL, NULL}};
+
+static const tl_kind queue_kind = {
+    .name = "Queue", .destroy = queue_destroy, .methods = queue_methods, .getfield = queue_getfield};
+static const tl_kind lifo_kind = {
+    .name = "LifoQueue", .destroy = queue_destroy, .methods = queue_methods, .getfield = queue_getfield};
+static const tl_kind priority_kind = {
+    .name = "PriorityQueue", .destroy = queue_destroy, .methods = queue_methods, .getfield = queue_getfield};
+static const tl_kind simple_kind = {
+    .name = "SimpleQueue", .destroy = queue_destroy, .methods = simple_methods, .getfield = queue_getfield};
+
+static int new_queue(lua_State *L, const tl_kind *kind, queue_order order) {
+  lua_Integer maxsize = 0;
+  if (kind != &simple_kind) {
+    if (lua_type(L, 1) == LUA_TTABLE) {
+      lua_getfield(L, 1, "maxsize");
+      maxsize = luaL_optinteger(L, -1, 0);
+    } else {
+      maxsize = luaL_optinteger(L, 1, 0);
+    }
+  }
+  tl_queue *q = calloc(1, sizeof *q);
+  if (q == NULL) return luaL_error(L, "not enough memory");
+  tl_object_init(&q->obj, kind);
+  pthread_mutex_init(&q->mutex, NULL);
+  tl_cond_init(&q->not_empty);
+  tl_cond_init(&q->not_full);
+  tl_cond_init(&q->all_done);
+  q->order = order;
+  q->maxsize = maxsize > 0 ? maxsize : 0;
+  tl_push_new_object(L, &q->obj);
+  return 1;
+}
+
+static int new_fifo(lua_State *L) { return new_queue(L, &queue_kind, ORDER_FIFO); }
+static int new_lifo(lua_State *L) { return new_queue(L, &lifo_kind, ORDER_LIFO); }
+static int new_priority(lua_State *L) { return new_queue(L, &priority_kind, ORDER_PRIORITY); }
+static int new_simple(lua_State *L) { return new_queue(L, &simple_kind, ORDER_FIFO); }
+
+void tl_open_queue(lua_State *L) {
+  static const luaL_Reg fns[] = {
+      {"Queue", new_fifo},
+      {"LifoQueue", new_lifo},
+      {"PriorityQueue", new_priority},
+      {"SimpleQueue", new_simple},
+      {NULL, NULL},
+  };
+  luaL_setfuncs(L, fns, 0);
+}

@@ -1,0 +1,391 @@
+-- Queues: Queue, LifoQueue, PriorityQueue, SimpleQueue (contract section 2,
+-- "Queues"; Python's queue module with 3.13's shutdown).
+local threading = require "threading"
+
+-- Starts f(...) in a new thread; returns the thread.
+local function spawn(f, ...)
+  local t = threading.Thread(f, ...)
+  t:start()
+  return t
+end
+
+-- Joins t and returns its results (re-raising its error).
+local function finish(t)
+  assert.is_true(t:join(30))
+  return t:result()
+end
+
+local function error_of(f, ...)
+  local ok, err = pcall(f, ...)
+  assert.is_false(ok, "an error was expected")
+  return tostring(err)
+end
+
+local function assert_contains(text, part)
+  assert(tostring(text):find(part, 1, true), ("%q does not contain %q"):format(tostring(text), part))
+end
+
+-- Waits (bounded) until pred() holds: for states another thread reaches
+-- while blocked, which no primitive can report.
+local function eventually(pred)
+  local deadline = threading.monotonic() + 10
+  while not pred() do
+    assert(threading.monotonic() < deadline, "condition not reached in 10 s")
+    threading.sleep(0.001)
+  end
+end
+
+describe("Queue", function()
+  it("is first in, first out and counts its items", function()
+    local q = threading.Queue()
+    assert.is_true(q:empty())
+    for i = 1, 5 do assert.is_true(q:put(i)) end
+    assert.equal(5, q:qsize())
+    assert.is_false(q:empty())
+    assert.is_false(q:full()) -- unbounded
+    for i = 1, 5 do assert.equal(i, q:get()) end
+    assert.is_true(q:empty())
+  end)
+
+  it("copies items in and out, keeping tables, functions and objects", function()
+    local q = threading.Queue()
+    local t = {1, "two", nested = {x = 1.5}}
+    q:put(t)
+    t.nested.x = 99 -- changing the original after put changes nothing
+    local got = q:get()
+    assert.are_not.equal(t, got)
+    assert.same({1, "two", nested = {x = 1.5}}, got)
+    q:put(function(a) return a * 2 end)
+    assert.equal(42, q:get()(21))
+    local inner = threading.Queue()
+    q:put(inner)
+    assert.equal(inner, q:get()) -- threading objects go by reference
+    q:put(false)
+    assert.is_false(q:get())
+    q:put(math.maxinteger)
+    assert.equal(math.maxinteger, q:get())
+    assert.equal("integer", math.type((function() q:put(3) return q:get() end)()))
+  end)
+
+  it("refuses nil and values that cannot cross", function()
+    local q = threading.Queue()
+    assert_contains(error_of(q.put, q, nil), "ValueError: cannot put nil into a Queue")
+    assert_contains(error_of(q.put, q), "ValueError: cannot put nil")
+    assert_contains(error_of(q.put, q, {conn = io.stdout}), "item.conn: cannot send userdata")
+    assert_contains(error_of(q.put, q, coroutine.create(print)), "item: cannot send")
+    assert.equal(0, q:qsize())
+  end)
+
+  it("bounds its size with maxsize", function()
+    local q = threading.Queue(2)
+    assert.equal(2, q.maxsize)
+    assert.is_true(q:put("a"))
+    assert.is_true(q:put_nowait("b"))
+    assert.is_true(q:full())
+    local ok, why = q:put("c", false)
+    assert.is_nil(ok)
+    assert.equal("full", why)
+    assert.same({nil, "full"}, {q:put_nowait("c")})
+    assert.equal("a", q:get())
+    assert.is_false(q:full())
+    assert.equal(0, threading.Queue(0).maxsize)
+    assert.equal(0, threading.Queue(-3).maxsize)
+    assert.equal(7, threading.Queue{maxsize = 7}.maxsize)
+    assert.has_error(function() threading.Queue("big") end)
+  end)
+
+  it("get returns nil, 'empty' without blocking or after the timeout", function()
+    local q = threading.Queue()
+    assert.same({nil, "empty"}, {q:get(false)})
+    assert.same({nil, "empty"}, {q:get_nowait()})
+    local t0 = threading.monotonic()
+    assert.same({nil, "empty"}, {q:get(true, 0.05)})
+    assert.is_true(threading.monotonic() - t0 >= 0.04)
+    assert.same({nil, "empty"}, {q:get(true, 0)})
+    assert.same({nil, "empty"}, {q:get(false, 5)}) -- a non-blocking call ignores the timeout
+  end)
+
+  it("put times out on a full queue", function()
+    local q = threading.Queue(1)
+    q:put(1)
+    local t0 = threading.monotonic()
+    assert.same({nil, "full"}, {q:put(2, true, 0.05)})
+    assert.is_true(threading.monotonic() - t0 >= 0.04)
+    assert.equal(1, q:qsize())
+  end)
+
+  it("checks its arguments as Python does", function()
+    local q = threading.Queue()
+    assert_contains(error_of(q.get, q, true, -1), "ValueError: 'timeout' must be a non-negative number")
+    assert_contains(error_of(q.put, q, 1, true, -0.5), "ValueError: 'timeout' must be a non-negative number")
+    assert.has_error(function() q:get("yes") end)
+    assert.has_error(function() q.get(threading.Lock()) end)
+    assert.has_error(function() q.get({}) end)
+  end)
+
+  it("a blocked get is woken by a put in another thread", function()
+    local q, back = threading.Queue(), threading.Queue()
+    local t = spawn(function(q, back)
+      back:put("waiting")
+      return q:get()
+    end, q, back)
+    assert.equal("waiting", back:get())
+    threading.sleep(0.01) -- lets it block (the result is the same if it has not yet)
+    q:put({answer = 42})
+    assert.same({answer = 42}, finish(t))
+  end)
+
+  it("a blocked put is woken by a get in another thread", function()
+    local q = threading.Queue(1)
+    q:put("first")
+    local t = spawn(function(q) return q:put("second") end, q)
+    eventually(function() return t:is_alive() end)
+    threading.sleep(0.01)
+    assert.equal("first", q:get())
+    assert.is_true(finish(t))
+    assert.equal("second", q:get())
+  end)
+
+  it("many blocked getters each get one item", function()
+    local q, results = threading.Queue(), threading.Queue()
+    local ts = {}
+    for i = 1, 4 do ts[i] = spawn(function(q, results) results:put(q:get()) end, q, results) end
+    for i = 1, 4 do q:put(i) end
+    for i = 1, 4 do finish(ts[i]) end
+    local seen = {}
+    for _ = 1, 4 do seen[results:get()] = true end
+    assert.same({true, true, true, true}, seen)
+  end)
+
+  describe("task_done and join", function()
+    it("join returns once every item is task_done", function()
+      local q = threading.Queue()
+      for i = 1, 3 do q:put(i) end
+      assert.equal(3, q.unfinished_tasks)
+      local t = spawn(function(q)
+        local sum = 0
+        for _ = 1, 3 do
+          sum = sum + q:get()
+          q:task_done()
+        end
+        return sum
+      end, q)
+      assert.is_true(q:join())
+      assert.equal(0, q.unfinished_tasks)
+      assert.equal(6, finish(t))
+    end)
+
+    it("task_done too often is a ValueError", function()
+      local q = threading.Queue()
+      assert_contains(error_of(q.task_done, q), "ValueError: task_done() called too many times")
+      q:put(1)
+      q:get()
+      q:task_done()
+      assert_contains(error_of(q.task_done, q), "ValueError: task_done() called too many times")
+    end)
+
+    it("join(timeout) returns false while tasks are unfinished", function()
+      local q = threading.Queue()
+      assert.is_true(q:join(0))
+      q:put(1)
+      assert.is_false(q:join(0.02))
+      q:get()
+      assert.is_false(q:join(0))
+      q:task_done()
+      assert.is_true(q:join(0))
+    end)
+  end)
+
+  describe("shutdown", function()
+    it("makes put raise ShutDown and get drain, then return nil, 'shutdown'", function()
+      local q = threading.Queue()
+      q:put(1)
+      q:put(2)
+      assert.is_false(q.is_shutdown)
+      q:shutdown()
+      assert.is_true(q.is_shutdown)
+      assert_contains(error_of(q.put, q, 3), "ShutDown")
+      assert.equal(1, q:get())
+      assert.equal(2, q:get_nowait())
+      assert.same({nil, "shutdown"}, {q:get()})
+      assert.same({nil, "shutdown"}, {q:get(false)})
+      assert.same({nil, "shutdown"}, {q:get(true, 1)})
+      assert.matches("shutdown", tostring(q))
+    end)
+
+    it("wakes blocked getters and putters", function()
+      local empty, full = threading.Queue(), threading.Queue(1)
+      full:put(0)
+      local getter = spawn(function(q) return q:get() end, empty)
+      local putter = spawn(function(q) return pcall(q.put, q, 1) end, full)
+      eventually(function() return getter:is_alive() and putter:is_alive() end)
+      threading.sleep(0.01)
+      empty:shutdown()
+      full:shutdown()
+      assert.same({nil, "shutdown"}, {finish(getter)})
+      local ok, err = finish(putter)
+      assert.is_false(ok)
+      assert_contains(err, "ShutDown")
+    end)
+
+    it("immediate drains at once and releases join", function()
+      local q = threading.Queue()
+      for i = 1, 3 do q:put(i) end
+      local joiner = spawn(function(q) return q:join() end, q)
+      q:shutdown(true)
+      assert.is_true(finish(joiner))
+      assert.equal(0, q:qsize())
+      assert.equal(0, q.unfinished_tasks)
+      assert.same({nil, "shutdown"}, {q:get()})
+    end)
+
+    it("immediate keeps counting items already taken but not done (as Python)", function()
+      local q = threading.Queue()
+      q:put(1)
+      q:put(2)
+      q:get()
+      q:shutdown(true)
+      assert.equal(1, q.unfinished_tasks)
+      assert.is_false(q:join(0))
+      q:task_done()
+      assert.is_true(q:join(0))
+    end)
+
+    it("ends items() once drained", function()
+      local q = threading.Queue(3)
+      local producer = spawn(function(q)
+        for i = 1, 50 do q:put(i) end
+        q:shutdown()
+      end, q)
+      local sum, n = 0, 0
+      for item in q:items() do
+        sum, n = sum + item, n + 1
+      end
+      finish(producer)
+      assert.equal(50, n)
+      assert.equal(1275, sum)
+    end)
+  end)
+
+  it("tostring shows size and maxsize", function()
+    local q = threading.Queue(10)
+    for i = 1, 3 do q:put(i) end
+    assert.equal("Queue(size 3, maxsize 10)", tostring(q))
+    assert.equal("LifoQueue(size 0, maxsize 0)", tostring(threading.LifoQueue()))
+    assert.equal("SimpleQueue(size 0)", tostring(threading.SimpleQueue()))
+  end)
+end)
+
+describe("LifoQueue", function()
+  it("is last in, first out", function()
+    local q = threading.LifoQueue(3)
+    for i = 1, 3 do q:put(i) end
+    assert.is_true(q:full())
+    assert.same({3, 2, 1}, {q:get(), q:get(), q:get()})
+    q:put("a")
+    q:put("b")
+    assert.equal("b", q:get())
+    q:put("c")
+    assert.same({"c", "a"}, {q:get(), q:get()})
+  end)
+
+  it("has task_done, join and shutdown", function()
+    local q = threading.LifoQueue()
+    q:put(1)
+    q:get()
+    q:task_done()
+    assert.is_true(q:join(0))
+    q:shutdown()
+    assert.same({nil, "shutdown"}, {q:get()})
+  end)
+end)
+
+describe("PriorityQueue", function()
+  it("returns the lowest priority first", function()
+    local q = threading.PriorityQueue()
+    for _, p in ipairs{5, 1, 4, 2, 3} do q:put(p) end
+    local out = {}
+    while not q:empty() do out[#out + 1] = q:get() end
+    assert.same({1, 2, 3, 4, 5}, out)
+  end)
+
+  it("takes {priority, value} tables and returns them whole", function()
+    local q = threading.PriorityQueue()
+    q:put({2, "two"})
+    q:put({1, "one", extra = true})
+    assert.same({1, "one", extra = true}, q:get())
+    assert.same({2, "two"}, q:get())
+  end)
+
+  it("keeps insertion order for equal priorities", function()
+    local q = threading.PriorityQueue()
+    for i = 1, 20 do q:put({i % 3, i}) end
+    local out = {}
+    for _ = 1, 20 do out[#out + 1] = q:get()[2] end
+    assert.same({3, 6, 9, 12, 15, 18, 1, 4, 7, 10, 13, 16, 19, 2, 5, 8, 11, 14, 17, 20}, out)
+  end)
+
+  it("compares integers and floats exactly, strings by bytes", function()
+    local q = threading.PriorityQueue()
+    for _, p in ipairs{2^53, 2^53 + 1 | 0, 1.5, 1, -math.huge, math.maxinteger, math.huge, -1} do
+      q:put({p, p})
+    end
+    local out = {}
+    while not q:empty() do out[#out + 1] = q:get()[1] end
+    assert.same({-math.huge, -1, 1, 1.5, 2^53, 2^53 + 1 | 0, math.maxinteger, math.huge}, out)
+    local s = threading.PriorityQueue()
+    for _, p in ipairs{"b", "ab", "a", "", "a\0"} do s:put(p) end
+    local strs = {}
+    while not s:empty() do strs[#strs + 1] = s:get() end
+    assert.same({"", "a", "a\0", "ab", "b"}, strs)
+  end)
+
+  it("refuses items without an orderable priority, and mixed kinds", function()
+    local q = threading.PriorityQueue()
+    assert_contains(error_of(q.put, q, true), "TypeError")
+    assert_contains(error_of(q.put, q, {{}, "x"}), "TypeError: PriorityQueue priority (item[1])")
+    assert_contains(error_of(q.put, q, {}), "TypeError")
+    assert_contains(error_of(q.put, q, 0/0), "ValueError: PriorityQueue priority is NaN")
+    q:put(1)
+    assert_contains(error_of(q.put, q, "a"), "TypeError: '<' not supported")
+    assert.equal(1, q:qsize())
+    q:get()
+    q:put({"a", 1}) -- empty again: any kind
+    assert_contains(error_of(q.put, q, {1, "a"}), "TypeError: '<' not supported")
+    assert.same({"a", 1}, q:get())
+  end)
+
+  it("blocks and shuts down like Queue", function()
+    local q = threading.PriorityQueue(1)
+    q:put(3)
+    assert.same({nil, "full"}, {q:put(1, true, 0.01)})
+    q:shutdown(true)
+    assert.same({nil, "shutdown"}, {q:get()})
+    assert_contains(error_of(q.put, q, 1), "ShutDown")
+  end)
+end)
+
+describe("SimpleQueue", function()
+  it("is an unbounded FIFO with put/get/qsize/empty only", function()
+    local q = threading.SimpleQueue()
+    for i = 1, 3 do q:put(i) end
+    assert.is_true(q:put_nowait(4))
+    assert.equal(4, q:qsize())
+    assert.same({1, 2, 3, 4}, {q:get(), q:get_nowait(), q:get(true, 1), q:get(false)})
+    assert.is_true(q:empty())
+    assert.same({nil, "empty"}, {q:get(true, 0.01)})
+    assert.is_nil(q.task_done)
+    assert.is_nil(q.join)
+    assert.is_nil(q.shutdown)
+    assert.is_nil(q.maxsize)
+  end)
+
+  it("is shared by reference between threads", function()
+    local q = threading.SimpleQueue()
+    local t = spawn(function(q) for i = 1, 100 do q:put(i) end end, q)
+    local sum = 0
+    for _ = 1, 100 do sum = sum + q:get() end
+    finish(t)
+    assert.equal(5050, sum)
+  end)
+end)
