@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "lualib.h"
 #include "tlua.h"
@@ -36,6 +37,7 @@ static const char *progname = "tlua";
 /* tlua's own long options, taken out of argv before lua's are read. */
 static struct {
   const char *trace_json, *trace_svg;
+  const char *rusage; /* --rusage FILE: CPU seconds written at exit (for --compare) */
   bool stats;
   int compare; /* argv index of "--compare", 0 if absent */
 } tool;
@@ -403,7 +405,11 @@ static int run_compare(lua_State *L, int argc, char **argv) {
     lua_pushstring(L, argv[i]);
     lua_rawseti(L, -2, i - tool.compare);
   }
-  int status = docall(L, 1, 1);
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  lua_pushstring(L, n > 0 ? exe : "tlua");
+  int status = docall(L, 2, 1);
   if (report(L, status) != LUA_OK) return 0;
   lua_pushboolean(L, lua_toboolean(L, -1));
   return 1;
@@ -459,12 +465,13 @@ static bool take_tool_options(int *argc, char **argv) {
       argv[out++] = argv[i];
       for (i++; i < *argc; i++) argv[out++] = argv[i];
       break;
-    } else if (strcmp(a, "--trace") == 0 || strcmp(a, "--trace-svg") == 0) {
+    } else if (strcmp(a, "--trace") == 0 || strcmp(a, "--trace-svg") == 0 || strcmp(a, "--rusage") == 0) {
       if (i + 1 >= *argc) {
         fprintf(stderr, "%s: '%s' needs a file name\n", progname, a);
         return false;
       }
-      *(a[7] ? &tool.trace_svg : &tool.trace_json) = argv[++i];
+      const char **slot = a[2] == 'r' ? &tool.rusage : a[7] ? &tool.trace_svg : &tool.trace_json;
+      *slot = argv[++i];
     } else if (strcmp(a, "--stats") == 0) {
       tool.stats = true;
     } else {
@@ -503,6 +510,14 @@ static void write_tool_outputs(lua_State *L) {
     lua_settop(L, 0);
   }
   if (tool.stats) tl_runtime_print_stats(stderr);
+  if (tool.rusage) {
+    struct rusage ru;
+    FILE *f = fopen(tool.rusage, "w");
+    if (f != NULL && getrusage(RUSAGE_SELF, &ru) == 0)
+      fprintf(f, "%.6f\n", (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                               (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6);
+    if (f != NULL) fclose(f);
+  }
 }
 
 int main(int argc, char **argv) {
