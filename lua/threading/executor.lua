@@ -1,0 +1,265 @@
+--[[
+threading.executor -- ThreadPoolExecutor, as_completed and wait, modelled on
+Python's concurrent.futures (reached as threading.ThreadPoolExecutor etc.).
+
+The executor is a Lua table living in the state that made it.  Its work
+queue (a threading.Queue) and its futures (threading.Future) are C objects
+shared by reference, so worker threads -- plain threading.Thread objects,
+started lazily, one per submit until max_workers, reusing idle ones -- take
+tasks {future, f, args} from the queue, run them in their own states and
+complete the futures.  Workers are daemon threads: shut the executor down
+(shutdown(), or `local ex <close> = ...`) to have queued work finish.
+
+wait() and as_completed() do not poll: they give each pending future an
+internal Queue (Future:_add_waiter) into which the future puts itself when
+it completes.
+]]
+local threading = require "threading"
+
+local M = {
+  FIRST_COMPLETED = "FIRST_COMPLETED",
+  FIRST_EXCEPTION = "FIRST_EXCEPTION",
+  ALL_COMPLETED = "ALL_COMPLETED",
+}
+
+local monotonic = threading.monotonic
+
+-- Remaining seconds before an absolute deadline (nil: no deadline).
+local function remaining(deadline)
+  if deadline == nil then return nil end
+  local r = deadline - monotonic()
+  return r > 0 and r or 0
+end
+
+local function deadline_after(timeout, level)
+  if timeout == nil then return nil end
+  if type(timeout) ~= "number" or timeout ~= timeout then
+    error("ValueError: timeout must be a number", level + 1)
+  end
+  return monotonic() + timeout
+end
+
+-- The body of every worker thread (runs in the worker's own state, so it
+-- uses nothing but its arguments and globals).
+local function worker_main(work, idle)
+  local traceback
+  local function handler(e)
+    local msg = type(e) == "string" and e or ("(error object is a %s value)"):format(type(e))
+    traceback = debug.traceback(msg, 2)
+    return e
+  end
+  local function finish(fut, ok, ...)
+    if ok then
+      local sent, err = pcall(fut.set_result, fut, ...)
+      if not sent then fut:set_exception(err, err) end -- e.g. a result that cannot be copied
+    else
+      fut:set_exception((...), traceback)
+    end
+  end
+  while true do
+    local task = work:get()
+    if task == nil then return end -- shut down and drained
+    local fut, f, args = task[1], task[2], task[3]
+    task = nil
+    if fut:set_running_or_notify_cancel() then
+      finish(fut, xpcall(f, handler, table.unpack(args, 1, args.n)))
+    end
+    fut, f, args, traceback = nil, nil, nil, nil
+    idle:put(true) -- one more idle worker
+  end
+end
+
+local Executor = {}
+Executor.__index = Executor
+Executor.__name = "ThreadPoolExecutor"
+
+function Executor:__tostring()
+  return ("ThreadPoolExecutor(max_workers=%d, threads=%d%s)"):format(self._max_workers, #self._threads,
+    self._shutdown and ", shutdown" or "")
+end
+
+-- Starts a worker unless one is idle or there are max_workers already.
+function Executor:_adjust_thread_count()
+  if self._idle:get_nowait() ~= nil then return end
+  local n = #self._threads
+  if n >= self._max_workers then return end
+  local t = threading.Thread{
+    target = worker_main,
+    args = {self._work, self._idle},
+    name = ("%s_%d"):format(self._prefix, n),
+    daemon = true,
+  }
+  t:start()
+  self._threads[n + 1] = t
+end
+
+function Executor:submit(f, ...)
+  if self._shutdown then error("RuntimeError: cannot schedule new futures after shutdown", 2) end
+  local mt = getmetatable(f)
+  if type(f) ~= "function" and not (mt and mt.__call) then
+    error(("bad argument #1 to 'submit' (function expected, got %s)"):format(type(f)), 2)
+  end
+  local fut = threading.Future()
+  local ok, err = pcall(self._work.put, self._work, {fut, f, table.pack(...)})
+  if not ok then
+    if type(err) == "string" then
+      err = err:gsub("^item%[2%]", "f", 1):gsub("^item%[3%]%[(%d+)%]", "args[%1]", 1)
+    end
+    error(err, 2)
+  end
+  self:_adjust_thread_count()
+  return fut
+end
+
+-- map(f, list [, timeout]): submits f(list[i]) for every i now; returns an
+-- iterator over the results in order, raising a task's error where it
+-- occurs, or "TimeoutError" once timeout seconds have passed since the call.
+-- Leaving the loop early (break, error) cancels the tasks not yet started.
+function Executor:map(f, list, timeout)
+  local deadline = deadline_after(timeout, 2)
+  local futures = {}
+  for i = 1, #list do futures[i] = self:submit(f, list[i]) end
+  local i = 0
+  local closer = setmetatable({}, {__close = function()
+    for j = i + 1, #futures do futures[j]:cancel() end
+  end})
+  local function next_result()
+    i = i + 1
+    local fut = futures[i]
+    if fut == nil then return nil end
+    return fut:result(remaining(deadline))
+  end
+  return next_result, nil, nil, closer
+end
+
+function Executor:shutdown(wait, cancel_futures)
+  if wait == nil then wait = true end
+  self._shutdown = true
+  if cancel_futures then
+    while true do
+      local task = self._work:get_nowait()
+      if task == nil then break end
+      task[1]:cancel()
+    end
+  end
+  self._work:shutdown()
+  if wait then
+    for _, t in ipairs(self._threads) do t:join() end
+  end
+end
+
+function Executor:__close()
+  self:shutdown(true)
+end
+
+function Executor:__gc()
+  pcall(self.shutdown, self, false) -- the queue's box may be gone already
+end
+
+-- ThreadPoolExecutor([max_workers]) or ThreadPoolExecutor{max_workers=,
+-- thread_name_prefix=}.
+function M.ThreadPoolExecutor(opts)
+  local max_workers, prefix
+  if type(opts) == "table" then
+    max_workers, prefix = opts.max_workers, opts.thread_name_prefix
+  else
+    max_workers = opts
+  end
+  if max_workers == nil then
+    max_workers = math.min(32, threading._cpu_count() + 4)
+  elseif math.type(max_workers) ~= "integer" then
+    error("TypeError: max_workers must be an integer", 2)
+  elseif max_workers <= 0 then
+    error("ValueError: max_workers must be greater than 0", 2)
+  end
+  if prefix ~= nil and type(prefix) ~= "string" then
+    error("TypeError: thread_name_prefix must be a string", 2)
+  end
+  local self = {
+    _max_workers = max_workers,
+    _prefix = prefix or ("ThreadPoolExecutor-%d"):format(threading._counter()),
+    _work = threading.Queue(),
+    _idle = threading.Queue(),
+    _threads = {},
+    _shutdown = false,
+  }
+  return setmetatable(self, Executor) -- after the queues: finalized before them
+end
+
+-- Distinct futures of the list, in order.
+local function distinct(fs)
+  if type(fs) ~= "table" then error(("bad argument #1 (table of futures expected, got %s)"):format(type(fs)), 3) end
+  local seen, list = {}, {}
+  for _, f in ipairs(fs) do
+    if not seen[f] then
+      seen[f] = true
+      list[#list + 1] = f
+    end
+  end
+  return list
+end
+
+-- as_completed(futures [, timeout]): an iterator yielding each future as it
+-- completes (those already done first); raises "TimeoutError: N (of M)
+-- futures unfinished" if they are not all done in time.
+function M.as_completed(fs, timeout)
+  local deadline = deadline_after(timeout, 2)
+  local list = distinct(fs)
+  local finished, waiter, npending = {}, threading.Queue(), 0
+  for _, f in ipairs(list) do
+    if f:_add_waiter(waiter) then npending = npending + 1 else finished[#finished + 1] = f end
+  end
+  local i = 0
+  return function()
+    i = i + 1
+    if finished[i] then return finished[i] end
+    if npending == 0 then return nil end
+    local f = waiter:get(true, remaining(deadline))
+    if f == nil then
+      error(("TimeoutError: %d (of %d) futures unfinished"):format(npending, #list), 2)
+    end
+    npending = npending - 1
+    return f
+  end
+end
+
+local return_whens = {FIRST_COMPLETED = true, FIRST_EXCEPTION = true, ALL_COMPLETED = true}
+
+-- wait(futures [, timeout [, return_when="ALL_COMPLETED"]]) -> done, not_done:
+-- two sets (tables whose keys are the futures, values true).
+function M.wait(fs, timeout, return_when)
+  return_when = return_when or M.ALL_COMPLETED
+  if not return_whens[return_when] then
+    error(("ValueError: Invalid return condition: %s"):format(tostring(return_when)), 2)
+  end
+  local deadline = deadline_after(timeout, 2)
+  local done, not_done, ndone, nfailed, npending = {}, {}, 0, 0, 0
+  local function mark_done(f)
+    not_done[f] = nil
+    done[f] = true
+    ndone = ndone + 1
+    if f._failed then nfailed = nfailed + 1 end
+  end
+  local waiter = threading.Queue()
+  for _, f in ipairs(distinct(fs)) do
+    if f:_add_waiter(waiter) then
+      not_done[f] = true
+      npending = npending + 1
+    else
+      mark_done(f)
+    end
+  end
+  local function satisfied()
+    return npending == 0 or (return_when == M.FIRST_COMPLETED and ndone > 0)
+        or (return_when == M.FIRST_EXCEPTION and nfailed > 0)
+  end
+  while not satisfied() do
+    local f = waiter:get(true, remaining(deadline))
+    if f == nil then break end -- timeout
+    npending = npending - 1
+    mark_done(f)
+  end
+  return done, not_done
+end
+
+return M
