@@ -68,6 +68,9 @@ static pthread_once_t gil_once = PTHREAD_ONCE_INIT;
 
 static _Thread_local bool holding __attribute__((tls_model("initial-exec")));
 
+/* The coroutine this thread is running, if any (see "Coroutines" below). */
+static _Thread_local lua_State *running_coroutine __attribute__((tls_model("initial-exec")));
+
 /* The hook that was set before ours, restored when ours fires. */
 static _Thread_local struct {
   lua_Hook hook;
@@ -184,7 +187,7 @@ static void gil_hook(lua_State *L, lua_Debug *ar) {
 static void on_gil_signal(int sig) {
   (void)sig;
   int saved_errno = errno;
-  lua_State *L = tl_self_state();
+  lua_State *L = running_coroutine ? running_coroutine : tl_self_state();
   if (L != NULL && lua_gethook(L) != gil_hook) {
     saved_hook.hook = lua_gethook(L);
     saved_hook.mask = lua_gethookmask(L);
@@ -262,4 +265,97 @@ void tl_gil_push_stats(lua_State *L) {
     lua_setfield(L, -2, "wait_seconds");
     lua_setfield(L, -2, "thread");
   }
+}
+
+/* --- Coroutines ---------------------------------------------------------
+** The forced-switch hook must be armed on the lua_State that is actually
+** executing, which inside a coroutine is the coroutine's.  So each state
+** gets a coroutine.resume and coroutine.wrap that behave as the standard
+** ones and also record the running coroutine in 'running_coroutine'.
+*/
+
+/* Resumes co with the narg values on top of L; as auxresume in lcorolib.c:
+** returns the number of results moved to L, or -1 with the error on L. */
+static int resume_tracked(lua_State *L, lua_State *co, int narg) {
+  if (!lua_checkstack(co, narg)) {
+    lua_pushliteral(L, "too many arguments to resume");
+    return -1;
+  }
+  if (lua_status(co) == LUA_OK && lua_gettop(co) == 0) {
+    lua_pushliteral(L, "cannot resume dead coroutine");
+    return -1;
+  }
+  lua_xmove(L, co, narg);
+  lua_State *outer = running_coroutine;
+  running_coroutine = co;
+  int nres;
+  int status = lua_resume(co, L, narg, &nres);
+  running_coroutine = outer;
+  if (status == LUA_OK || status == LUA_YIELD) {
+    if (!lua_checkstack(L, nres + 1)) {
+      lua_pop(co, nres);
+      lua_pushliteral(L, "too many results to resume");
+      return -1;
+    }
+    lua_xmove(co, L, nres);
+    return nres;
+  }
+  lua_xmove(co, L, 1); /* the error */
+  return -1;
+}
+
+static lua_State *check_coroutine(lua_State *L, int idx) {
+  lua_State *co = lua_tothread(L, idx);
+  luaL_argexpected(L, co, idx, "coroutine");
+  return co;
+}
+
+static int tracked_resume(lua_State *L) {
+  lua_State *co = check_coroutine(L, 1);
+  int r = resume_tracked(L, co, lua_gettop(L) - 1);
+  if (r < 0) {
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  lua_insert(L, -(r + 1));
+  return r + 1;
+}
+
+static int tracked_wrap_call(lua_State *L) {
+  lua_State *co = lua_tothread(L, lua_upvalueindex(1));
+  int r = resume_tracked(L, co, lua_gettop(L));
+  if (r >= 0) return r;
+  int stat = lua_status(co);
+  if (stat != LUA_OK && stat != LUA_YIELD) { /* an error in the coroutine */
+    stat = lua_resetthread(co);                /* close its variables */
+    lua_xmove(co, L, 1);
+  }
+  if (stat != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) { /* add position */
+    luaL_where(L, 1);
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+  }
+  return lua_error(L);
+}
+
+static int tracked_wrap(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_State *co = lua_newthread(L);
+  lua_pushvalue(L, 1);
+  lua_xmove(L, co, 1);
+  lua_pushcclosure(L, tracked_wrap_call, 1);
+  return 1;
+}
+
+void tl_gil_open_coroutines(lua_State *L) {
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "coroutine") == LUA_TTABLE) {
+    lua_pushcfunction(L, tracked_resume);
+    lua_setfield(L, -2, "resume");
+    lua_pushcfunction(L, tracked_wrap);
+    lua_setfield(L, -2, "wrap");
+  }
+  lua_pop(L, 2);
 }

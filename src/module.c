@@ -123,6 +123,7 @@ int luaopen_threading(lua_State *L) {
   if (tl_runtime_init(L)) { /* the main state of stock lua5.4 */
     tl_open_lua_parts(L);
     tl_open_blocking_io(L);
+    tl_gil_open_coroutines(L);
     install_exit_wait(L);
   }
   static const luaL_Reg fns[] = {

@@ -240,6 +240,7 @@ void tl_open_state(lua_State *L) {
   lua_pop(L, 1);
   tl_open_lua_parts(L);
   tl_open_blocking_io(L);
+  tl_gil_open_coroutines(L);
 }
 
 static void warn_to_stderr(void *ud, const char *msg, int tocont);

@@ -219,6 +219,8 @@ void tl_gil_set_interval(double seconds);
 double tl_gil_interval(void);
 void tl_gil_install_signal(void);       /* the forced-switch signal handler */
 void tl_gil_push_stats(lua_State *L);   /* threading.gil_stats() table */
+/* coroutine.resume/wrap that tell the GIL which state runs (gil.c). */
+void tl_gil_open_coroutines(lua_State *L);
 
 /* ------------------------------------------------------------------ */
 /* Threads and the runtime (runtime.c, thread.c)                       */
