@@ -245,11 +245,22 @@ void tl_open_state(lua_State *L) {
 
 static void warn_to_stderr(void *ud, const char *msg, int tocont);
 
-/* Warnings off by default, as in lua.c ("@on" / "@off" control them). */
+/* Warnings off by default, as in lua.c ("@on" / "@off" control them).
+** Even when off, a thread other than the main one reports errors raised
+** in finalizers ("error in __gc metamethod ..."), which Lua turns into
+** warnings: in a thread nobody would ever see them otherwise. */
 static void warn_control(void *ud, const char *msg, int tocont) {
+  static _Thread_local int reporting;
   lua_State *L = (lua_State *)ud;
-  if (!tocont && msg[0] == '@') {
+  if (!reporting && !tocont && msg[0] == '@') {
     if (strcmp(msg, "@on") == 0) lua_setwarnf(L, warn_to_stderr, L);
+    return;
+  }
+  if (reporting || (!tl_runtime_is_main_thread() && strncmp(msg, "error in ", 9) == 0)) {
+    if (!reporting) fputs("Lua warning: ", stderr);
+    fputs(msg, stderr);
+    if (!tocont) fputs("\n", stderr);
+    reporting = tocont;
   }
 }
 
@@ -284,6 +295,54 @@ lua_State *tl_new_state(void) {
   lua_atpanic(L, panic);
   tl_state_setwarnf(L, false);
   return L;
+}
+
+/* A state whose allocations are counted and capped (Thread{memory_limit=}):
+** past the limit an allocation fails and Lua raises "not enough memory". */
+typedef struct limited_alloc {
+  size_t used, limit;
+} limited_alloc;
+
+static void *alloc_limited(void *ud, void *ptr, size_t osize, size_t nsize) {
+  limited_alloc *a = (limited_alloc *)ud;
+  size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    free(ptr);
+    a->used -= old;
+    return NULL;
+  }
+  if (a->limit != 0 && nsize > old && a->used - old + nsize > a->limit) return NULL;
+  void *p = realloc(ptr, nsize);
+  if (p != NULL) a->used = a->used - old + nsize;
+  return p;
+}
+
+lua_State *tl_new_state_limited(size_t limit) {
+  if (limit == 0) return tl_new_state();
+  limited_alloc *a = malloc(sizeof *a);
+  if (a == NULL) return NULL;
+  a->used = 0;
+  a->limit = limit;
+  lua_State *L = lua_newstate(alloc_limited, a);
+  if (L == NULL) {
+    free(a);
+    return NULL;
+  }
+  lua_atpanic(L, panic);
+  tl_state_setwarnf(L, false);
+  return L;
+}
+
+void tl_state_lift_limit(lua_State *L) {
+  void *ud;
+  if (lua_getallocf(L, &ud) == alloc_limited) ((limited_alloc *)ud)->limit = 0;
+}
+
+void tl_close_state(lua_State *L) {
+  void *ud;
+  bool limited = lua_getallocf(L, &ud) == alloc_limited;
+  lua_close(L);
+  if (limited) free(ud);
 }
 
 /* --- errors in threads -------------------------------------------------- */

@@ -69,6 +69,7 @@ tl_thread *tl_thread_new(lua_State *L, const char *name, bool daemon, tl_blob *t
 tl_thread *tl_thread_from_args(lua_State *L, int first) {
   const char *name = NULL;
   bool daemon = tl_runtime_inherited_daemon();
+  size_t memory_limit = 0;
   tl_blob *target;
   if (lua_istable(L, first) && !lua_getmetatable(L, first)) {
     int spec = first;
@@ -79,6 +80,11 @@ tl_thread *tl_thread_from_args(lua_State *L, int first) {
       name = lua_tostring(L, -1);
     }
     if (lua_getfield(L, spec, "daemon") != LUA_TNIL) daemon = lua_toboolean(L, -1);
+    if (lua_getfield(L, spec, "memory_limit") != LUA_TNIL) {
+      lua_Integer m = lua_tointeger(L, -1);
+      luaL_argcheck(L, lua_isinteger(L, -1) && m >= 0, first, "'memory_limit' must be a non-negative integer (bytes)");
+      memory_limit = (size_t)m;
+    }
     lua_getfield(L, spec, "target");
     if (!lua_isnil(L, -1)) luaL_argexpected(L, lua_isfunction(L, -1) || luaL_getmetafield(L, -1, "__call") != LUA_TNIL, first, "function as 'target'");
     int nargs = 0;
@@ -116,7 +122,9 @@ tl_thread *tl_thread_from_args(lua_State *L, int first) {
     tl_blob_free(f);
     target = tl_blob_encode(L, first, top - first + 1, "args");
   }
-  return tl_thread_new(L, name, daemon, target);
+  tl_thread *t = tl_thread_new(L, name, daemon, target);
+  t->memory_limit = memory_limit;
+  return t;
 }
 
 void tl_thread_push_name(lua_State *L, tl_thread *t) {
@@ -240,7 +248,7 @@ static void *thread_main(void *arg) {
   pthread_mutex_lock(&t->mutex);
   t->native_id = (lua_Integer)syscall(SYS_gettid);
   pthread_mutex_unlock(&t->mutex);
-  lua_State *L = tl_new_state();
+  lua_State *L = tl_new_state_limited(t->memory_limit);
   tl_runtime_bind_self(t, L);
   tl_trace(TL_TRACE_RUN, NULL);
   if (L == NULL) {
@@ -250,13 +258,14 @@ static void *thread_main(void *arg) {
     lua_pushcfunction(L, run_body);
     lua_pushlightuserdata(L, t);
     if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+      tl_state_lift_limit(L); /* reporting needs memory, even after a memory error */
       lua_pushcfunction(L, record_error);
       lua_pushlightuserdata(L, t);
       lua_pushvalue(L, -3);
       if (lua_pcall(L, 2, 0, 0) != LUA_OK)
         tl_report_thread_error(t->name, "(not enough memory to report the error)");
     }
-    lua_close(L);
+    tl_close_state(L);
     tl_runtime_bind_self(t, NULL);
     tl_gil_release();
   }

@@ -28,6 +28,7 @@ struct tl_thread {
   tl_blob *result;           /* the results, or the error value if 'failed' */
   char *traceback;           /* message and traceback if 'failed' */
   bool failed;
+  size_t memory_limit;       /* bytes for its Lua state, 0: no limit */
   /* Timer (timer.c): waits 'interval' on done_cond unless cancelled. */
   bool is_timer;
   bool cancelled;

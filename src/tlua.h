@@ -253,6 +253,11 @@ bool tl_runtime_is_main_thread(void);
 void tl_open_state(lua_State *L);
 /* Creates a fresh state for a new thread (NULL on out of memory). */
 lua_State *tl_new_state(void);
+/* The same with a cap on its memory in bytes (0: none); close it with
+** tl_close_state.  tl_state_lift_limit removes the cap (to report). */
+lua_State *tl_new_state_limited(size_t limit);
+void tl_state_lift_limit(lua_State *L);
+void tl_close_state(lua_State *L);
 /* Lua warnings (warn()) to stderr, off until "@on" as in lua.c. */
 void tl_state_setwarnf(lua_State *L, bool on);
 /* Waits (GIL released) until no non-daemon thread but the caller is alive. */
