@@ -21,16 +21,23 @@ if(BUSTED)
       "TLUA_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
   foreach(gil 0 1)
     add_test(NAME busted/tlua/gil=${gil}
-             COMMAND $<TARGET_FILE:tlua> ${BUSTED} --output=TAP ${CMAKE_SOURCE_DIR}/tests
+             COMMAND $<TARGET_FILE:tlua> ${BUSTED} ${CMAKE_SOURCE_DIR}/tests
              WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
     set_tests_properties(busted/tlua/gil=${gil} PROPERTIES
              ENVIRONMENT "${spec_env};TLUA_GIL=${gil};TLUA_HOST=tlua" TIMEOUT 600)
     add_test(NAME busted/lua5.4/gil=${gil}
-             COMMAND ${LUA_INTERPRETER} ${BUSTED} --output=TAP ${CMAKE_SOURCE_DIR}/tests
+             COMMAND ${LUA_INTERPRETER} ${BUSTED} ${CMAKE_SOURCE_DIR}/tests
              WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
     set_tests_properties(busted/lua5.4/gil=${gil} PROPERTIES
              ENVIRONMENT "${spec_env};TLUA_GIL=${gil};TLUA_HOST=lua5.4" TIMEOUT 600)
   endforeach()
 else()
   message(WARNING "busted not found: the Lua specs will not run")
+endif()
+
+# The libFuzzer target for value transfer (clang only): scripts/fuzz builds
+# with -DTLUA_FUZZ=ON in its own build directory.
+option(TLUA_FUZZ "Build the libFuzzer targets (needs clang)" OFF)
+if(TLUA_FUZZ AND EXISTS ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz.cmake)
+  include(${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz.cmake)
 endif()
