@@ -177,10 +177,7 @@ tl_object *tl_test_object(lua_State *L, int idx, const tl_kind *kind) {
 
 tl_object *tl_check_object(lua_State *L, int idx, const tl_kind *kind) {
   tl_object *o = tl_test_object(L, idx, kind);
-  if (o == NULL) {
-    const char *expected = lua_pushfstring(L, "%s", kind->name);
-    luaL_typeerror(L, idx, expected);
-  }
+  if (o == NULL) luaL_typeerror(L, idx, kind->name); /* (pushing first would shift a missing idx) */
   return o;
 }
 
