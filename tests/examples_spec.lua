@@ -2,6 +2,8 @@
 -- (scripts/examples/) run under $TLUA and give the output they should:
 -- one test per example, checked by scripts/check-examples in fast mode
 -- (EXAMPLE_FAST=1), with the GIL mode of this run (TLUA_GIL is inherited).
+-- When this spec runs under stock lua5.4 (TLUA_HOST=lua5.4, set by ctest),
+-- the examples run under lua5.4 with threading.so too.
 -- An example that uses a threading.NAME the build does not provide yet is
 -- pending, not failed. Skipped entirely when TLUA is unset (ctest sets it).
 local TLUA = os.getenv("TLUA")
@@ -36,8 +38,9 @@ describe("the example ports", function()
   local function verdict(name)
     if not verdicts then
       verdicts = {}
+      local host = os.getenv("TLUA_HOST") == "lua5.4" and " --lua=lua5.4" or ""
       local report = read_command(check .. " --fast --gil=env --skip-missing --jobs=4 --tlua="
-                                  .. shell_quote(TLUA) .. " 2>&1")
+                                  .. shell_quote(TLUA) .. host .. " 2>&1")
       for line in report:gmatch("[^\n]+") do
         local status, n, reason = line:match("^(%a+) +(%S+) gil=%S+:? ?(.*)$")
         if status then verdicts[n] = {status = status, reason = reason} end
