@@ -64,6 +64,14 @@ tl_thread *tl_thread_new(lua_State *L, const char *name, bool daemon, tl_blob *t
   return t;
 }
 
+/* Encodes the target at idx and the nargs values after it.  The target is
+** checked alone first so that its errors read "target<upvalue x>: ...";
+** the arguments are then numbered as the user counts them: args[1]... */
+static tl_blob *encode_target(lua_State *L, int idx, int nargs) {
+  tl_blob_free(tl_blob_encode(L, idx, 1, "target"));
+  return tl_blob_encode_numbered(L, idx, nargs + 1, "args", 0);
+}
+
 /* Thread{target=, args=, name=, daemon=} or Thread(f, ...).  The values
 ** are encoded in this state, so anything that cannot cross fails here. */
 tl_thread *tl_thread_from_args(lua_State *L, int first) {
@@ -108,19 +116,14 @@ tl_thread *tl_thread_from_args(lua_State *L, int first) {
       lua_settop(L, base);
       target = tl_blob_encode(L, 1, 0, "target");
     } else {
-      /* Encode target and args separately so errors say "args[2]...". */
-      tl_blob *f = tl_blob_encode(L, tidx, 1, "target");
-      tl_blob_free(f);
-      target = tl_blob_encode(L, tidx, nargs + 1, "args");
+      target = encode_target(L, tidx, nargs);
     }
     lua_settop(L, base);
   } else {
     int top = lua_gettop(L);
     luaL_argexpected(L, lua_isfunction(L, first) || luaL_getmetafield(L, first, "__call") != LUA_TNIL, first, "function or table");
     lua_settop(L, top);
-    tl_blob *f = tl_blob_encode(L, first, 1, "target");
-    tl_blob_free(f);
-    target = tl_blob_encode(L, first, top - first + 1, "args");
+    target = encode_target(L, first, top - first);
   }
   tl_thread *t = tl_thread_new(L, name, daemon, target);
   t->memory_limit = memory_limit;
