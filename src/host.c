@@ -22,6 +22,7 @@
 ** Locking: runs in the main thread only; the runtime (runtime.c) does the
 ** cross-thread work.
 */
+#include <dlfcn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,16 +301,49 @@ static const char *push_prompt(lua_State *L, bool first) {
 }
 
 /* Reads one line into a string on the stack; false at end of input. */
+/* Line editing as Debian's lua5.4 has it: GNU readline when the system
+** has libreadline.so.8 (loaded at run time, so it is not a build
+** dependency), else plain fgets. */
+static struct {
+  bool tried;
+  char *(*readline)(const char *prompt);
+  void (*add_history)(const char *line);
+} rl;
+
+static void load_readline(void) {
+  rl.tried = true;
+  void *lib = dlopen("libreadline.so.8", RTLD_NOW | RTLD_LOCAL);
+  if (lib == NULL) return;
+  *(void **)&rl.readline = dlsym(lib, "readline");
+  *(void **)&rl.add_history = dlsym(lib, "add_history");
+  if (rl.readline == NULL || rl.add_history == NULL) rl.readline = NULL;
+}
+
+/* Reads a line with the prompt into buf; false at end of input. */
+static bool read_line(const char *prompt, char *buf, size_t size) {
+  if (!rl.tried) load_readline();
+  if (rl.readline != NULL) {
+    char *line = rl.readline(prompt);
+    if (line == NULL) return false;
+    if (line[0] != '\0') rl.add_history(line);
+    snprintf(buf, size, "%s", line);
+    free(line);
+    return true;
+  }
+  fputs(prompt, stdout);
+  fflush(stdout);
+  return fgets(buf, (int)size, stdin) != NULL;
+}
+
 static bool push_line(lua_State *L, bool first) {
   char buf[REPL_MAX_INPUT];
-  fputs(push_prompt(L, first), stdout);
-  fflush(stdout);
-  lua_pop(L, 1);
+  const char *prompt = push_prompt(L, first);
   tl_blocking b;
   tl_blocking_begin(&b, "input");
-  char *got = fgets(buf, sizeof buf, stdin);
+  bool got = read_line(prompt, buf, sizeof buf);
   tl_blocking_end(&b);
-  if (got == NULL) return false;
+  lua_pop(L, 1);
+  if (!got) return false;
   size_t len = strlen(buf);
   if (len > 0 && buf[len - 1] == '\n') buf[--len] = '\0';
   if (first && buf[0] == '=') lua_pushfstring(L, "return %s", buf + 1); /* 5.2 habit */
