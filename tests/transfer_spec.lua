@@ -1,0 +1,220 @@
+-- Values that cross between threads (contract section 2): what is copied,
+-- what is shared by reference, and the errors for what cannot cross.
+-- The C test tests/c/test_transfer.c covers the encoder in more detail.
+local threading = require "threading"
+
+-- Sends the values to a new thread, which returns f(...) of them.
+local function through_thread(f, ...)
+  local t = threading.Thread(f, ...)
+  t:start()
+  assert.is_true(t:join(30))
+  return t:result()
+end
+
+local function echo(...) return ... end
+
+local function error_of(f, ...)
+  local ok, err = pcall(f, ...)
+  assert.is_false(ok, "an error was expected")
+  return err
+end
+
+-- The message without the "file:line: " position.
+local function message_of(f, ...)
+  return (tostring(error_of(f, ...)):gsub("^[^:]*:%d+: ", ""))
+end
+
+describe("values that cross between threads", function()
+  it("keep nil, booleans and the number subtypes", function()
+    local values = table.pack(through_thread(echo, nil, true, false, 0, -7, math.maxinteger,
+                                             math.mininteger, 1.0, -0.0, 1 / 0, -1 / 0, 0 / 0, 0.1))
+    assert.equal(13, values.n)
+    assert.is_nil(values[1])
+    assert.is_true(values[2])
+    assert.is_false(values[3])
+    for i = 4, 7 do assert.equal("integer", math.type(values[i])) end
+    assert.equal(math.maxinteger, values[6])
+    assert.equal(math.mininteger, values[7])
+    for i = 8, 13 do assert.equal("float", math.type(values[i])) end
+    assert.equal(-math.huge, 1 / values[9]) -- negative zero
+    assert.equal(math.huge, values[10])
+    assert.equal(-math.huge, values[11])
+    assert.is_true(values[12] ~= values[12]) -- NaN
+    assert.equal(0.1, values[13])
+  end)
+
+  it("copy binary strings and big strings", function()
+    local bin = "\0a\0\255\n\r" .. string.rep("\0", 10)
+    local big = string.rep("0123456789abcdef", 65536) -- 1 MB
+    local b, g, len = through_thread(function(x, y) return x, y, #y end, bin, big)
+    assert.equal(bin, b)
+    assert.equal(#big, len)
+    assert.is_true(g == big)
+  end)
+
+  it("copy tables deeply, keeping cycles, shared sub-tables and metatables", function()
+    local shared = {"shared"}
+    local mt = {__index = function(_, k) return "default " .. k end}
+    local t = setmetatable({a = shared, b = shared, list = {1, 2, {3}}}, mt)
+    t.self = t
+    local copy, same_inside, is_cycle, via_mt = through_thread(function(x)
+      return x, x.a == x.b, x.self == x, x.missing
+    end, t)
+    assert.is_true(same_inside)
+    assert.is_true(is_cycle)
+    assert.equal("default missing", via_mt)
+    assert.are_not.equal(t, copy) -- a copy...
+    assert.equal(copy, copy.self) -- ...that came back with its cycle
+    assert.equal(copy.a, copy.b)
+    assert.same({1, 2, {3}}, copy.list)
+    assert.equal("default other", copy.other)
+  end)
+
+  it("copy: changes in the thread are not seen by the sender", function()
+    local t = {n = 1}
+    through_thread(function(x) x.n = 2 end, t)
+    assert.equal(1, t.n)
+  end)
+
+  it("copy 100 levels of nesting and refuse 1000 cleanly", function()
+    local deep = {}
+    local cur = deep
+    for i = 1, 100 do cur.next = {i = i} cur = cur.next end
+    local depth = through_thread(function(x)
+      local n = 0
+      while x.next do x = x.next n = n + 1 end
+      return n
+    end, deep)
+    assert.equal(100, depth)
+    local deeper = {}
+    cur = deeper
+    for _ = 1, 1000 do cur[1] = {} cur = cur[1] end
+    local err = message_of(threading.Thread, echo, deeper)
+    assert.truthy(err:find("cannot send a value nested more than", 1, true), err)
+  end)
+
+  it("copy functions with their upvalues; shared upvalues stay shared", function()
+    local count = 0
+    local function inc() count = count + 1 return count end
+    local function get() return count end
+    local result = through_thread(function(i, g) i() i() i() return g() end, inc, get)
+    assert.equal(3, result)
+    assert.equal(0, count) -- the sender's upvalue did not change
+  end)
+
+  it("run recursive local functions as targets", function()
+    local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
+    assert.equal(55, through_thread(fib, 10))
+  end)
+
+  it("give functions the receiving thread's globals", function()
+    rawset(_G, "transfer_spec_marker", "main")
+    local function read() return transfer_spec_marker end -- luacheck: ignore
+    local function write() transfer_spec_marker = "thread" end -- luacheck: ignore
+    finally(function() rawset(_G, "transfer_spec_marker", nil) end)
+    assert.is_nil(through_thread(read))
+    assert.equal("thread", through_thread(function(w, r) w() return r() end, write, read))
+    assert.equal("main", rawget(_G, "transfer_spec_marker"))
+  end)
+
+  it("give upvalues holding a module the receiver's own module", function()
+    local str, th = string, threading
+    local same_string, same_threading = through_thread(function()
+      return str == string, th == require "threading"
+    end)
+    assert.is_true(same_string)
+    assert.is_true(same_threading)
+  end)
+
+  it("send the standard C functions and threading's by name", function()
+    local ok = through_thread(function(p, f, lock_ctor, sleep)
+      return p == print and f == string.format and lock_ctor == require("threading").Lock
+         and sleep == require("threading").sleep
+    end, print, string.format, threading.Lock, threading.sleep)
+    assert.is_true(ok)
+    assert.equal(print, (through_thread(function() return print end)))
+  end)
+
+  it("share threading objects by reference", function()
+    local lock = threading.Lock()
+    local ev = threading.Event()
+    local t = threading.Thread(function(l, e, tbl)
+      assert(l:acquire(false))
+      e:set()
+      return l == tbl.lock, l
+    end, lock, ev, {lock = lock})
+    t:start()
+    t:join()
+    local same, back = t:result()
+    assert.is_true(same) -- one box per object in the thread too
+    assert.equal(lock, back) -- and the same box here when it comes back
+    assert.is_true(lock:locked())
+    assert.is_true(ev:is_set())
+    lock:release()
+  end)
+
+  it("do not leak threading objects", function()
+    collectgarbage()
+    collectgarbage()
+    local before = threading._live_objects()
+    do
+      local lock = threading.Lock()
+      local box = threading.shared{lock = lock}
+      through_thread(function(l, b) return l, b, b.lock end, lock, box)
+    end
+    -- A finished thread drops its own reference just after join returns:
+    -- allow it a moment (bounded).
+    local deadline = threading.monotonic() + 10
+    repeat
+      collectgarbage()
+      collectgarbage()
+      if threading._live_objects() == before then break end
+      threading.sleep(0.01)
+    until threading.monotonic() > deadline
+    assert.equal(before, threading._live_objects())
+  end)
+
+  describe("refuse", function()
+    it("coroutines, foreign userdata and unknown C functions, naming the type", function()
+      local s = threading.shared()
+      assert.equal("value: cannot send coroutine",
+                   message_of(function() s.x = coroutine.create(print) end))
+      assert.equal("value: cannot send userdata", message_of(function() s.x = io.stdout end))
+      assert.equal("value: cannot send C function (only those of the standard libraries and "
+                   .. "threading can cross)", message_of(function() s.x = string.gmatch("", "") end))
+    end)
+
+    it("naming where the value was found", function()
+      local s = threading.shared()
+      assert.equal("value.conn: cannot send userdata",
+                   message_of(function() s.x = {conn = io.stdout} end))
+      assert.equal('value.list[2]["a key"]: cannot send userdata',
+                   message_of(function() s.x = {list = {1, {["a key"] = io.stderr}}} end))
+      assert.equal("value<metatable>.__index: cannot send userdata",
+                   message_of(function() s.x = setmetatable({}, {__index = io.stdout}) end))
+      local f = io.stdout
+      assert.equal("value.cb<upvalue f>: cannot send userdata",
+                   message_of(function() s.x = {cb = function() return f end} end))
+      assert.equal("value<key>: cannot send userdata",
+                   message_of(function() s.x = {[io.stdout] = true} end))
+    end)
+
+    it("in a thread's target", function()
+      local co = coroutine.create(print)
+      assert.equal("target<upvalue co>: cannot send coroutine",
+                   message_of(threading.Thread, function() return co end))
+      assert.equal("target<upvalue co>: cannot send coroutine",
+                   message_of(threading.Thread, {target = function() return co end}))
+    end)
+
+    it("in a thread's arguments, numbered as the user counts them", function()
+      -- thread.c encodes the target as args[1]: see the report (use
+      -- tl_blob_encode_numbered(L, tidx, nargs + 1, "args", 0)).
+      pending("thread.c numbers the arguments from the target")
+      assert.equal("args[2].conn: cannot send userdata",
+                   message_of(threading.Thread, print, 1, {conn = io.stdout}))
+      assert.equal("args[1]: cannot send coroutine",
+                   message_of(threading.Thread, {target = print, args = {coroutine.create(print)}}))
+    end)
+  end)
+end)
