@@ -218,7 +218,8 @@ static void *watchdog(void *arg) {
     tl_deadline grace = tl_deadline_after(GRACE);
     while (pthread_cond_timedwait(&dl.cond, &dl.mutex, &grace.at) == 0) {
     }
-    dl.suspect = false;
+    /* (A suspicion raised during the grace period stays set: if this check
+    ** fails because of progress, the loop checks again at once.) */
     if (atomic_load(&enabled) && atomic_load(&progress) == before &&
         atomic_load(&blocked_count) >= tl_runtime_alive_count()) {
       pthread_mutex_unlock(&dl.mutex);

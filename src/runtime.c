@@ -28,7 +28,8 @@ static struct {
   pthread_mutex_t mutex;
   pthread_cond_t changed;
   tl_thread *main;
-  tl_thread *alive;       /* started, not yet finished threads (not main) */
+  tl_thread *alive;       /* started, not yet finished threads (not main), */
+  tl_thread *alive_last;  /* in start order */
   atomic_int alive_count;  /* written under 'mutex', read anywhere */
   int non_daemon_count;
   tl_blob *excepthook;    /* NULL: the default hook */
@@ -90,10 +91,11 @@ bool tl_runtime_init(lua_State *mainL) {
 
 void tl_runtime_add(tl_thread *t) {
   pthread_mutex_lock(&rt.mutex);
-  t->prev = NULL;
-  t->next = rt.alive;
-  if (rt.alive) rt.alive->prev = t;
-  rt.alive = t;
+  t->next = NULL; /* appended: enumerate() lists threads in start order */
+  t->prev = rt.alive_last;
+  if (rt.alive_last) rt.alive_last->next = t;
+  else rt.alive = t;
+  rt.alive_last = t;
   rt.alive_count++;
   if (!t->daemon) rt.non_daemon_count++;
   pthread_mutex_unlock(&rt.mutex);
@@ -159,6 +161,7 @@ void tl_runtime_remove(tl_thread *t) {
   if (t->prev) t->prev->next = t->next;
   else rt.alive = t->next;
   if (t->next) t->next->prev = t->prev;
+  else rt.alive_last = t->prev;
   t->prev = t->next = NULL;
   rt.alive_count--;
   if (!t->daemon) rt.non_daemon_count--;
