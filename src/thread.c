@@ -175,12 +175,23 @@ static bool timer_wait(lua_State *L, tl_thread *t) {
   return run;
 }
 
+/* The thread is ready to run its target: start() may return.  (As in
+** Python, start() waits for this, so a new thread has really begun when
+** start() returns; with the GIL on it holds the GIL at that point.) */
+static void mark_running(tl_thread *t) {
+  pthread_mutex_lock(&t->mutex);
+  t->running = true;
+  pthread_cond_broadcast(&t->done_cond);
+  pthread_mutex_unlock(&t->mutex);
+}
+
 /* In protected mode: open the libraries, decode and call the target,
 ** keep its results. */
 static int run_body(lua_State *L) {
   tl_thread *t = (tl_thread *)lua_touserdata(L, 1);
   lua_settop(L, 0);
   tl_open_state(L);
+  mark_running(t);
   if (t->is_timer && !timer_wait(L, t)) return 0;
   lua_pushcfunction(L, traceback_handler);
   int n = tl_blob_decode(L, t->target);
@@ -312,9 +323,16 @@ void tl_thread_start(lua_State *L, tl_thread *t) {
     tl_object_decref(&t->obj);
     luaL_error(L, "RuntimeError: can't start new thread (%s)", strerror(rc));
   }
+  /* Wait until the thread runs (or has already ended), GIL released. */
+  tl_blocking b;
+  tl_blocking_begin_on(&b, "start", &t->obj);
   pthread_mutex_lock(&t->mutex);
   t->ident = (lua_Integer)(uintptr_t)t->pthread;
+  while (!t->running && t->state != TL_THREAD_DONE) {
+    pthread_cond_wait(&t->done_cond, &t->mutex); /* short: no interrupt slicing needed */
+  }
   pthread_mutex_unlock(&t->mutex);
+  tl_blocking_end(&b);
 }
 
 /* --- methods ---------------------------------------------------------- */

@@ -22,6 +22,7 @@ struct tl_thread {
   bool daemon;
   bool is_main;
   tl_thread_state state;
+  bool running;              /* has begun running (start() waits for it) */
   lua_Integer ident;         /* pthread_self() as an integer, 0 before start */
   lua_Integer native_id;     /* the kernel's thread id, 0 before start */
   tl_blob *target;           /* the function and its arguments */
