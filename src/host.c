@@ -554,6 +554,11 @@ static void write_tool_outputs(lua_State *L) {
   }
 }
 
+static int run_atexit_protected(lua_State *L) {
+  tl_run_atexit(L);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (!take_tool_options(&argc, argv)) return EXIT_FAILURE;
   lua_State *L = tl_new_state();
@@ -569,7 +574,13 @@ int main(int argc, char **argv) {
   int status = lua_pcall(L, 2, 1, 0);
   int ok = lua_toboolean(L, -1);
   report(L, status);
-  /* Like Python: the process lives until its non-daemon threads end. */
+  /* Like Python: atexit callbacks (executors finish their work), then the
+  ** process lives until its non-daemon threads end. */
+  if (status == LUA_OK) {
+    lua_settop(L, 0);
+    lua_pushcfunction(L, run_atexit_protected);
+    report(L, docall(L, 0, 0));
+  }
   tl_runtime_wait_non_daemon();
   write_tool_outputs(L);
   lua_close(L);

@@ -103,9 +103,46 @@ static int module_newindex(lua_State *L) {
   return 0;
 }
 
-/* At the close of stock lua's main state: wait for non-daemon threads. */
+static const char ATEXIT_KEY[] = "tlua.atexit";
+
+/* threading._register_atexit(fn): fn runs when this state's thread ends
+** its work: for the main thread, at the end of the main chunk, before the
+** wait for non-daemon threads (Python's threading._register_atexit, which
+** ThreadPoolExecutor uses to finish queued work); for another thread, when
+** its target returns.  Last registered, first run. */
+static int register_atexit(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, ATEXIT_KEY);
+  lua_pushvalue(L, 1);
+  lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+  return 0;
+}
+
+void tl_run_atexit(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, ATEXIT_KEY) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return;
+  }
+  int list = lua_gettop(L);
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, ATEXIT_KEY); /* run once */
+  for (lua_Integer i = (lua_Integer)lua_rawlen(L, list); i >= 1; i--) {
+    lua_rawgeti(L, list, i);
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+      lua_pushfstring(L, "Exception in threading atexit callback:\n%s\n", luaL_tolstring(L, -1, NULL));
+      size_t len;
+      const char *m = lua_tolstring(L, -1, &len);
+      tl_write_whole(stderr, m, len);
+      lua_pop(L, 3);
+    }
+  }
+  lua_pop(L, 1);
+}
+
+/* At the close of stock lua's main state: atexit callbacks, then wait for
+** non-daemon threads. */
 static int wait_at_exit(lua_State *L) {
-  (void)L;
+  tl_run_atexit(L);
   tl_runtime_wait_non_daemon();
   return 0;
 }
@@ -134,6 +171,7 @@ int luaopen_threading(lua_State *L) {
       {"gil_stats", gil_stats},
       {"_live_objects", live_objects},
       {"_trace_events", trace_events},
+      {"_register_atexit", register_atexit},
       {NULL, NULL},
   };
   luaL_newlib(L, fns);

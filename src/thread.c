@@ -197,6 +197,7 @@ static int run_body(lua_State *L) {
   int n = tl_blob_decode(L, t->target);
   if (n == 0) return 0; /* no target: nothing to run */
   if (lua_pcall(L, n - 1, LUA_MULTRET, 1) != LUA_OK) return lua_error(L);
+  tl_run_atexit(L);
   tl_blob *res = tl_blob_encode(L, 2, lua_gettop(L) - 1, "result");
   pthread_mutex_lock(&t->mutex);
   t->result = res;

@@ -293,6 +293,8 @@ void tl_open_queue(lua_State *L);
 void tl_open_future(lua_State *L);
 void tl_open_blocking_io(lua_State *L); /* wraps print/io/os in a state */
 void tl_open_lua_parts(lua_State *L);   /* package.preload of lua/ files */
+/* Runs (once) the functions given to threading._register_atexit in L. */
+void tl_run_atexit(lua_State *L);
 
 /* Methods every lock-like kind lists: obj:with(fn, ...) and obj:hold().
 ** They call the object's own "acquire" and "release" methods (context.c). */

@@ -7,8 +7,10 @@ queue (a threading.Queue) and its futures (threading.Future) are C objects
 shared by reference, so worker threads -- plain threading.Thread objects,
 started lazily, one per submit until max_workers, reusing idle ones -- take
 tasks {future, f, args} from the queue, run them in their own states and
-complete the futures.  Workers are daemon threads: shut the executor down
-(shutdown(), or `local ex <close> = ...`) to have queued work finish.
+complete the futures.  Workers are daemon threads, but as in Python an
+executor still open when its thread ends (for the main thread: at the end
+of the main chunk) is shut down and its queued work finished first
+(threading._register_atexit).
 
 wait() and as_completed() do not poll: they give each pending future an
 internal Queue (Future:_add_waiter) into which the future puts itself when
@@ -23,6 +25,11 @@ local M = {
 }
 
 local monotonic = threading.monotonic
+
+-- Executors of this state not yet collected, shut down (waiting for their
+-- work) when the state's thread ends, as Python does at exit.
+local live_executors = setmetatable({}, {__mode = "k"})
+local atexit_registered = false
 
 -- Remaining seconds before an absolute deadline (nil: no deadline).
 local function remaining(deadline)
@@ -41,7 +48,7 @@ end
 
 -- The body of every worker thread (runs in the worker's own state, so it
 -- uses nothing but its arguments and globals).
-local function worker_main(work, idle)
+local function worker_main(work, idle, exited)
   local traceback
   local function handler(e)
     local msg = type(e) == "string" and e or ("(error object is a %s value)"):format(type(e))
@@ -58,7 +65,10 @@ local function worker_main(work, idle)
   end
   while true do
     local task = work:get()
-    if task == nil then return end -- shut down and drained
+    if task == nil then -- shut down and drained
+      exited:put(true)
+      return
+    end
     local fut, f, args = task[1], task[2], task[3]
     task = nil
     if fut:set_running_or_notify_cancel() then
@@ -85,7 +95,7 @@ function Executor:_adjust_thread_count()
   if n >= self._max_workers then return end
   local t = threading.Thread{
     target = worker_main,
-    args = {self._work, self._idle},
+    args = {self._work, self._idle, self._exited},
     name = ("%s_%d"):format(self._prefix, n),
     daemon = true,
   }
@@ -144,7 +154,11 @@ function Executor:shutdown(wait, cancel_futures)
   end
   self._work:shutdown()
   if wait then
-    for _, t in ipairs(self._threads) do t:join() end
+    -- Counted through _exited rather than by joining the Thread objects:
+    -- at lua_close their boxes may be finalized before this executor.
+    for _ = 1, #self._threads - self._joined do self._exited:get() end
+    self._joined = #self._threads
+    for _, t in ipairs(self._threads) do pcall(t.join, t) end -- their states closed too
   end
 end
 
@@ -152,8 +166,12 @@ function Executor:__close()
   self:shutdown(true)
 end
 
+-- An executor collected without shutdown finishes its queued work first:
+-- that is also what happens at exit inside stock lua5.4, where lua_close
+-- finalizes everything (tlua itself shuts executors down earlier, through
+-- threading._register_atexit).
 function Executor:__gc()
-  pcall(self.shutdown, self, false) -- the queue's box may be gone already
+  pcall(self.shutdown, self, true) -- the queue's box may be gone already
 end
 
 -- ThreadPoolExecutor([max_workers]) or ThreadPoolExecutor{max_workers=,
@@ -180,9 +198,20 @@ function M.ThreadPoolExecutor(opts)
     _prefix = prefix or ("ThreadPoolExecutor-%d"):format(threading._counter()),
     _work = threading.Queue(),
     _idle = threading.Queue(),
+    _exited = threading.Queue(), -- a token from each worker that ended
+    _joined = 0,
     _threads = {},
     _shutdown = false,
   }
+  live_executors[self] = true
+  if not atexit_registered then
+    atexit_registered = true
+    threading._register_atexit(function()
+      for ex in pairs(live_executors) do
+        if not ex._shutdown then ex:shutdown(true) end
+      end
+    end)
+  end
   return setmetatable(self, Executor) -- after the queues: finalized before them
 end
 
