@@ -10,7 +10,9 @@
 **
 ** Every state keeps at most one box per object (a weak-valued cache in
 ** its registry), so the same lock received twice compares equal and can
-** be used as a table key.
+** be used as a table key.  A box is recognised by the identity of its
+** metatable (a registry table: metatable -> kind), so Lua code that
+** edits a metatable cannot make other userdata pass for an object.
 **
 ** Locking: reference counts are atomics; nothing here takes a mutex.
 ** 'destroy' runs with no lock held and must not call into Lua.
@@ -23,6 +25,7 @@
 static atomic_long live_objects;
 
 static const char BOXES_KEY[] = "tlua.boxes"; /* registry: object -> box */
+static const char KINDS_KEY = 'k'; /* registry[&KINDS_KEY]: metatable -> kind */
 
 void tl_object_init(tl_object *o, const tl_kind *kind) {
   o->kind = kind;
@@ -47,7 +50,26 @@ long tl_object_live_count(void) { return atomic_load(&live_objects); }
 
 /* --- boxes -------------------------------------------------------- */
 
+/* The kind of the box at idx, or NULL if the value is not a box.  A box
+** is recognised by the identity of its metatable, never by a field in it:
+** Lua code can reach and edit the metatable (getmetatable(lock)) and
+** could otherwise make any userdata pass for any kind, or call __gc or
+** __index with a foreign userdata. */
+static const tl_kind *box_kind(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return NULL;
+  const tl_kind *kind = NULL;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &KINDS_KEY) == LUA_TTABLE) {
+    lua_pushvalue(L, -2);
+    lua_rawget(L, -2);
+    kind = (const tl_kind *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+  return kind;
+}
+
 static int box_gc(lua_State *L) {
+  if (box_kind(L, 1) == NULL) return 0; /* called by hand on something else */
   tl_object **box = (tl_object **)lua_touserdata(L, 1);
   if (*box != NULL) {
     tl_object *o = *box;
@@ -58,6 +80,7 @@ static int box_gc(lua_State *L) {
 }
 
 static tl_object *box_object(lua_State *L, int idx) {
+  if (box_kind(L, idx) == NULL) luaL_typeerror(L, idx, "threading object");
   tl_object **box = (tl_object **)lua_touserdata(L, idx);
   if (*box == NULL) luaL_error(L, "threading object used after collection");
   return *box;
@@ -98,8 +121,6 @@ static void push_metatable(lua_State *L, const tl_kind *kind) {
   lua_createtable(L, 0, 8);
   lua_pushfstring(L, TL_MODNAME ".%s", kind->name);
   lua_setfield(L, -2, "__name");
-  lua_pushlightuserdata(L, (void *)kind);
-  lua_setfield(L, -2, "__tlkind");
   lua_pushcfunction(L, box_gc);
   lua_setfield(L, -2, "__gc");
   lua_pushcfunction(L, box_tostring);
@@ -121,6 +142,16 @@ static void push_metatable(lua_State *L, const tl_kind *kind) {
   lua_pop(L, 1);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, kind);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &KINDS_KEY) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &KINDS_KEY);
+  }
+  lua_pushvalue(L, -2);
+  lua_pushlightuserdata(L, (void *)kind);
+  lua_rawset(L, -3); /* kinds[metatable] = kind */
+  lua_pop(L, 1);
 }
 
 static void push_boxes(lua_State *L) {
@@ -163,14 +194,9 @@ void tl_push_object(lua_State *L, tl_object *o) { push_box(L, o, false); }
 void tl_push_new_object(lua_State *L, tl_object *o) { push_box(L, o, true); }
 
 tl_object *tl_test_object(lua_State *L, int idx, const tl_kind *kind) {
-  void *p = lua_touserdata(L, idx);
-  if (p == NULL || lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx))
-    return NULL;
-  lua_getfield(L, -1, "__tlkind");
-  const void *k = lua_touserdata(L, -1);
-  lua_pop(L, 2);
+  const tl_kind *k = box_kind(L, idx);
   if (k == NULL || (kind != NULL && k != kind)) return NULL;
-  tl_object *o = *(tl_object **)p;
+  tl_object *o = *(tl_object **)lua_touserdata(L, idx);
   if (o == NULL) luaL_error(L, "threading object used after collection");
   return o;
 }

@@ -153,6 +153,18 @@ describe("values that cross between threads", function()
     lock:release()
   end)
 
+  it("are recognised by their metatable, which Lua code cannot forge", function()
+    local ev, lock = threading.Event(), threading.Lock()
+    local mt = getmetatable(ev)
+    mt.__tlkind = getmetatable(lock).__tlkind -- a field would be editable
+    assert.truthy(tostring(error_of(lock.release, ev)):find("Lock expected", 1, true))
+    assert.truthy(tostring(error_of(mt.__index, io.stdout, "x")):find("threading object expected", 1, true))
+    mt.__gc(io.stdout) -- ignored, no crash
+    assert.is_false(ev:is_set())
+    assert.equal("value: cannot send userdata",
+                 message_of(function() threading.shared().x = io.stdout end))
+  end)
+
   it("do not leak threading objects", function()
     -- Threads of earlier tests drop their own reference just after join
     -- returns: wait (bounded) until the count is stable.
