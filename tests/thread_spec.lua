@@ -305,6 +305,16 @@ describe("Thread", function()
       t:start()
       assert.equal("integer", math.type(t.native_id))
       assert.equal("integer", math.type(t.ident))
+      -- A thread that reads its own ident at once must not see nil
+      -- (thread.c sets ident in the creator after pthread_create).
+      for _ = 1, 100 do
+        local quick = threading.Thread(function()
+          return threading.current_thread().ident == threading.get_ident()
+        end)
+        quick:start()
+        quick:join()
+        assert.is_true(quick:result())
+      end
     end)
 
     it("match get_ident/get_native_id in the thread and differ between threads", function()
