@@ -76,14 +76,17 @@ typedef struct program {
   bool owned[MAX_POOL + 1];
 } program;
 
-static void pool_add(program *pr) { /* pops the value on top of A */
+/* Pops the value on top of A into the pool; false if the pool is full
+** (the value is dropped). */
+static bool pool_add(program *pr, bool owned) {
   if (pr->n >= MAX_POOL) {
     lua_pop(pr->A, 1);
-    return;
+    return false;
   }
   pr->n++;
-  pr->owned[pr->n] = false;
+  pr->owned[pr->n] = owned;
   lua_rawseti(pr->A, POOL, pr->n);
+  return true;
 }
 
 static int pool_pick(program *pr, input *in) { return pr->n ? 1 + byte(in) % pr->n : 0; }
@@ -175,7 +178,7 @@ static void push_function(program *pr, input *in) {
   int made = lua_gettop(A) - top;
   for (int i = top + 1; i <= top + made; i++) {
     lua_pushvalue(A, i);
-    pool_add(pr);
+    pool_add(pr, false);
     pr->nodes++;
   }
   lua_settop(A, top);
@@ -294,17 +297,16 @@ static int run_program(program *pr, input *in) {
   while (more(in)) {
     uint8_t op = byte(in);
     switch (op % 16) {
-      case 0: lua_pushnil(A); pool_add(pr); break;
-      case 1: lua_pushboolean(A, op & 16); pool_add(pr); break;
-      case 2: push_integer(pr, in); pool_add(pr); break;
-      case 3: push_float(pr, in); pool_add(pr); break;
-      case 4: push_string(pr, in); pool_add(pr); break;
+      case 0: lua_pushnil(A); pool_add(pr, false); break;
+      case 1: lua_pushboolean(A, op & 16); pool_add(pr, false); break;
+      case 2: push_integer(pr, in); pool_add(pr, false); break;
+      case 3: push_float(pr, in); pool_add(pr, false); break;
+      case 4: push_string(pr, in); pool_add(pr, false); break;
       case 5:
       case 6:
         if (pr->nodes >= MAX_NODES || pr->n >= MAX_POOL) break;
         lua_newtable(A);
-        pool_add(pr);
-        pr->owned[pr->n] = true;
+        pool_add(pr, true);
         pr->nodes++;
         break;
       case 7:
@@ -315,20 +317,18 @@ static int run_program(program *pr, input *in) {
         if (pr->nodes + 3 > MAX_NODES || pr->n + 3 > MAX_POOL) break;
         push_function(pr, in);
         break;
-      case 12: push_c_function(pr, in); pool_add(pr); break;
+      case 12: push_c_function(pr, in); pool_add(pr, false); break;
       case 13:
         if (op & 0x80) push_object(pr, in);
         else push_refused(pr, in);
-        pool_add(pr);
+        pool_add(pr, false);
         break;
-      case 14: push_library_value(pr, in); pool_add(pr); break;
+      case 14: push_library_value(pr, in); pool_add(pr, false); break;
       default: { /* duplicate a value (more sharing) */
         int k = pool_pick(pr, in);
         if (k) {
-          bool owned = pr->owned[k];
           lua_rawgeti(A, POOL, k);
-          pool_add(pr);
-          pr->owned[pr->n] = owned;
+          pool_add(pr, pr->owned[k]);
         }
         break;
       }
