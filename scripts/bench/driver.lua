@@ -1,0 +1,598 @@
+-- scripts/bench/driver.lua: the benchmark driver, run by tlua through
+-- scripts/bench/run (see docs/benchmarks.md).
+--
+--   tlua driver.lua --tlua PATH [--quick] [--out DIR] [--only GROUP,...]
+--
+-- Each figure comes from small workload scripts in this directory, each
+-- printing "key value" lines: NAME.lua for tlua (and stock lua5.4), and
+-- NAME.py for the CPython peers.  Every figure is printed next to its peer
+-- from the same run with the ratio tlua / peer and MET or MISSED against
+-- its target; the table is written as markdown and CSV.  Times are medians
+-- of several runs, and the two sides' runs alternate so that a noisy
+-- neighbour slows both alike.
+local threading = require "threading"
+
+local here = arg[0]:match("^(.*)/") or "."
+
+---------------------------------------------------------------------------
+-- Options
+---------------------------------------------------------------------------
+local opts = {quick = false, only = nil, out = nil, tlua = nil}
+do
+  local i = 1
+  while arg[i] do
+    local a = arg[i]
+    if a == "--quick" then opts.quick = true
+    elseif a == "--out" then i = i + 1; opts.out = arg[i]
+    elseif a == "--only" then
+      i = i + 1
+      opts.only = {}
+      for g in arg[i]:gmatch("[^,]+") do opts.only[g] = true end
+    elseif a == "--tlua" then i = i + 1; opts.tlua = arg[i]
+    elseif a == "-h" or a == "--help" then
+      print("usage: scripts/bench/run [--quick] [--out DIR] [--only GROUP,...] [--tlua PATH]")
+      print("groups: single, callgrind, scaling, handoff, threads, memory, lock, queue, transfer")
+      os.exit(0)
+    else
+      io.stderr:write("bench: unknown option ", a, "\n")
+      os.exit(2)
+    end
+    i = i + 1
+  end
+  assert(opts.tlua, "bench: --tlua PATH is required (use scripts/bench/run)")
+  opts.out = opts.out or ((opts.tlua:match("^(.*)/") or ".") .. "/bench")
+end
+
+-- Sizes: the full run takes about 3-4 minutes on a 2-core machine, --quick
+-- well under a minute.
+local function load_average()
+  local f = io.open("/proc/loadavg")
+  local s = f and f:read("l") or "?"
+  if f then f:close() end
+  return s:match("^(%S+ %S+ %S+)") or s
+end
+local LOAD_AT_START = load_average()
+
+local Q = opts.quick
+local cfg = {
+  rounds = Q and 1 or 3,            -- alternating process runs per figure
+  single_rounds = Q and 3 or 7,
+  single_sizes = Q and {fib = 29, loops = 2500000, tables = 30000}
+                   or {fib = 32, loops = 9000000, tables = 100000},
+  callgrind_sizes = {fib = 20, loops = 300000, tables = 5000},
+  callgrind_kernels = Q and {"fib"} or {"fib", "loops", "tables"},
+  unit_seconds = Q and 0.05 or 0.1, -- one unit of CPU-bound work
+  scaling_reps = Q and 3 or 5,
+  handoff_samples = Q and 100 or 200,
+  handoff_rounds = Q and 1 or 3,
+  startjoin = Q and 300 or 1000,
+  memory_threads = Q and 1000 or 10000,
+  lock_count = Q and 300000 or 1000000,
+  queue_count = Q and 50000 or 200000,
+  executor_count = Q and 5000 or 20000,
+  transfer_count = Q and 20 or 50,
+}
+
+---------------------------------------------------------------------------
+-- Running workloads
+---------------------------------------------------------------------------
+local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local function capture(cmd)
+  local p = io.popen(cmd .. " 2>&1")
+  local out = p:read("a")
+  local ok, _, status = p:close()
+  return out, ok, status
+end
+
+-- Runs a workload; returns its "key value" results, or nil and a reason.
+local function run(cmd)
+  local out, ok, status = capture(cmd)
+  local skip = out:match("^skip ([^\n]*)")
+  if skip then return nil, skip end
+  if not ok then
+    local last = out:match("([^\n]*)\n?$")
+    return nil, string.format("failed (status %s): %s", tostring(status), last)
+  end
+  local r = {}
+  for k, v in out:gmatch("([%w_]+) ([^\n]+)") do r[k] = tonumber(v) or v end
+  return r
+end
+
+local function median(xs)
+  if #xs == 0 then return nil end
+  local s = table.move(xs, 1, #xs, 1, {})
+  table.sort(s)
+  local n = #s
+  if n % 2 == 1 then return s[(n + 1) // 2] end
+  return (s[n // 2] + s[n // 2 + 1]) / 2
+end
+
+-- Half the spread between the lower and upper quartiles, relative to the median.
+local function spread(xs)
+  if #xs < 3 then return nil end
+  local s = table.move(xs, 1, #xs, 1, {})
+  table.sort(s)
+  local lo, hi = s[math.max(1, math.floor(#s / 4 + 0.5))], s[math.min(#s, math.ceil(#s * 3 / 4))]
+  return (hi - lo) / 2 / median(s)
+end
+
+local function command_exists(cmd)
+  local _, ok = capture("command -v " .. cmd .. " >/dev/null")
+  return ok
+end
+
+local function cores()
+  return threading._cpu_count and threading._cpu_count() or
+         tonumber((capture("nproc"))) or 1
+end
+local CORES = cores()
+
+-- The interpreters: tlua in both GIL modes, stock lua5.4, CPython(s).
+local TLUA = shell_quote(opts.tlua)
+local tlua_off = {label = "tlua GIL off", cmd = TLUA .. " -X gil=0", ext = "lua"}
+local tlua_on = {label = "tlua GIL on", cmd = TLUA .. " -X gil=1", ext = "lua"}
+local stock_lua = command_exists("lua5.4") and {label = "lua5.4", cmd = "lua5.4", ext = "lua"} or nil
+
+local pythons = {}
+do
+  local seen = {}
+  for _, exe in ipairs{"python3", "/root/.pyenv/versions/3.13.0/bin/python3"} do
+    local out, ok = capture(exe .. [[ -c "import sys; print('%d.%d' % sys.version_info[:2])"]])
+    local version = ok and out:match("^(%d+%.%d+)")
+    if version and not seen[version] then
+      seen[version] = true
+      pythons[#pythons + 1] = {label = "CPython " .. version, ext = "py",
+                               cmd = "PYTHONDONTWRITEBYTECODE=1 " .. exe}
+    end
+  end
+end
+
+local function workload(interp, name, ...)
+  local parts = {interp.cmd, shell_quote(here .. "/" .. name .. "." .. interp.ext)}
+  for _, a in ipairs{...} do parts[#parts + 1] = shell_quote(a) end
+  return table.concat(parts, " ")
+end
+
+-- Runs the same workload for several interpreters, alternating them
+-- 'rounds' times; returns per interpreter the median of each key (or
+-- .skip = reason) and the raw runs.
+local function alternate(interps, rounds, name, ...)
+  local runs, skip = {}, {}
+  for _, it in ipairs(interps) do runs[it] = {} end
+  for r = 1, rounds do
+    for i = 0, #interps - 1 do
+      -- rotate the starting interpreter each round
+      local it = interps[(i + r - 1) % #interps + 1]
+      if not skip[it] then
+        local res, why = run(workload(it, name, ...))
+        if res then table.insert(runs[it], res) else skip[it] = why end
+      end
+    end
+  end
+  local result = {}
+  for _, it in ipairs(interps) do
+    if skip[it] then
+      result[it] = {skip = skip[it]}
+    else
+      local m = {runs = runs[it]}
+      for k in pairs(runs[it][1]) do
+        local xs = {}
+        for _, res in ipairs(runs[it]) do
+          if type(res[k]) == "number" then xs[#xs + 1] = res[k] end
+        end
+        m[k] = median(xs)
+      end
+      result[it] = m
+    end
+  end
+  return result
+end
+
+---------------------------------------------------------------------------
+-- The results table
+---------------------------------------------------------------------------
+local rows = {}
+local COLS = "%-50s %13s  %-16s %13s %7s  %-24s %s"
+
+local function fmt(v, unit)
+  if v == nil then return "" end
+  if type(v) == "string" then return v end
+  if unit == "B" then
+    if v >= 1 << 20 then return string.format("%.0f MiB", v / (1 << 20)) end
+    return string.format("%.1f KiB", v / 1024)
+  end
+  if unit == "x" then return string.format("%.2fx", v) end
+  local s
+  if math.abs(v) >= 1e6 then s = string.format("%.3gM", v / 1e6)
+  elseif math.abs(v) >= 1e4 then s = string.format("%.0fk", v / 1e3)
+  elseif math.abs(v) >= 100 then s = string.format("%.0f", v)
+  elseif math.abs(v) >= 10 then s = string.format("%.1f", v)
+  else s = string.format("%.3g", v) end
+  return unit and unit ~= "" and (s .. " " .. unit) or s
+end
+
+-- row{group=, figure=, value=, unit=, peer=, peer_value=, ratio=,
+--     target=, met=(true/false/nil), notes=, na=reason}
+local function add(row)
+  if row.value == nil and not row.na then row.na = "no result" end
+  if row.ratio == nil and type(row.value) == "number" and type(row.peer_value) == "number"
+     and row.peer_value ~= 0 then
+    row.ratio = row.value / row.peer_value
+  end
+  row.verdict = row.na and "n/a" or row.met == true and "MET" or row.met == false and "MISSED" or ""
+  if row.na then
+    row.value_text = "n/a (" .. row.na .. ")"
+  else
+    row.value_text = fmt(row.value, row.unit)
+  end
+  row.peer_text = row.peer_value and fmt(row.peer_value, row.unit) or ""
+  row.ratio_text = row.ratio and string.format("%.2fx", row.ratio) or ""
+  rows[#rows + 1] = row
+  print(string.format(COLS, row.figure, row.value_text, row.peer or "", row.peer_text,
+                      row.ratio_text, row.target or "", row.verdict ..
+                      (row.notes and ("  " .. row.notes) or "")))
+  io.stdout:flush()
+end
+
+local function section(title)
+  print()
+  print("== " .. title)
+  print(string.format(COLS, "figure", "tlua", "peer", "peer value", "ratio", "target", "verdict / notes"))
+end
+
+-- a >= b, or nil when either figure is missing.
+local function at_least(a, b)
+  if a == nil or b == nil then return nil end
+  return a >= b
+end
+
+local function at_most(a, b)
+  if a == nil or b == nil then return nil end
+  return a <= b
+end
+
+local function wanted(group) return opts.only == nil or opts.only[group] end
+
+local function cores_note(extra) return CORES .. " cores" .. (extra and ("; " .. extra) or "") end
+
+---------------------------------------------------------------------------
+-- 1. Single-thread overhead: tlua vs stock lua5.4, timed and in instructions
+---------------------------------------------------------------------------
+local KERNELS = {"fib", "loops", "tables"}
+
+if wanted("single") then
+  section("Single-thread CPU-bound Lua: tlua vs lua5.4 (CPU seconds, median of per-round ratios)")
+  if not stock_lua then
+    add{group = "single", figure = "single-thread overhead", na = "lua5.4 not installed"}
+  else
+    for _, k in ipairs(KERNELS) do
+      local size = cfg.single_sizes[k]
+      local times = {[stock_lua] = {}, [tlua_off] = {}, [tlua_on] = {}}
+      local ratios = {[tlua_off] = {}, [tlua_on] = {}}
+      local order = {stock_lua, tlua_off, tlua_on}
+      for r = 1, cfg.single_rounds do
+        local t = {}
+        for i = 0, 2 do
+          local it = order[(i + r - 1) % 3 + 1]
+          local res = assert(run(workload(it, "single", k, size, 1)))
+          t[it] = res.seconds
+          table.insert(times[it], res.seconds)
+        end
+        for _, it in ipairs{tlua_off, tlua_on} do table.insert(ratios[it], t[it] / t[stock_lua]) end
+      end
+      for _, it in ipairs{tlua_off, tlua_on} do
+        local limit = it == tlua_off and 1.01 or 1.03
+        local ratio = median(ratios[it])
+        add{group = "single", figure = string.format("%s(%s), %s", k, size, it.label),
+            value = median(times[it]), unit = "s", peer = "lua5.4",
+            peer_value = median(times[stock_lua]), ratio = ratio,
+            target = string.format("<= %.2fx", limit), met = ratio <= limit,
+            notes = string.format("spread +-%.0f%%, %d rounds", 100 * (spread(ratios[it]) or 0),
+                                  cfg.single_rounds)}
+      end
+    end
+  end
+end
+
+if wanted("callgrind") then
+  section("Single-thread instruction counts (valgrind --tool=callgrind; startup subtracted)")
+  if not stock_lua then
+    add{group = "callgrind", figure = "instruction counts", na = "lua5.4 not installed"}
+  elseif not command_exists("valgrind") then
+    add{group = "callgrind", figure = "instruction counts", na = "valgrind not installed"}
+  else
+    local function instructions(it, kernel, size)
+      local out = capture("valgrind --tool=callgrind --callgrind-out-file=/dev/null " ..
+                          workload(it, "single", kernel, size, 1))
+      return tonumber(out:match("Collected : (%d+)"))
+    end
+    local startup = {}
+    for _, it in ipairs{stock_lua, tlua_off, tlua_on} do
+      startup[it] = instructions(it, "fib", 0)
+    end
+    for _, it in ipairs{tlua_off, tlua_on} do
+      add{group = "callgrind", figure = "startup+exit, " .. it.label, value = startup[it],
+          unit = "Ir", peer = "lua5.4", peer_value = startup[stock_lua],
+          notes = "informational"}
+    end
+    for _, k in ipairs(cfg.callgrind_kernels) do
+      local size = cfg.callgrind_sizes[k]
+      local base = instructions(stock_lua, k, size) - startup[stock_lua]
+      for _, it in ipairs{tlua_off, tlua_on} do
+        local limit = it == tlua_off and 1.01 or 1.03
+        local n = instructions(it, k, size) - startup[it]
+        add{group = "callgrind", figure = string.format("%s(%s), %s", k, size, it.label),
+            value = n, unit = "Ir", peer = "lua5.4", peer_value = base,
+            target = string.format("<= %.2fx", limit), met = n / base <= limit}
+      end
+    end
+  end
+end
+
+---------------------------------------------------------------------------
+-- 2. CPU-bound scaling
+---------------------------------------------------------------------------
+if wanted("scaling") then
+  section("CPU-bound scaling: N threads of one unit vs N units in sequence (median of " ..
+          cfg.scaling_reps .. " alternating runs)")
+  -- Calibrate one unit of work (about cfg.unit_seconds) per interpreter.
+  local interps = {tlua_off, tlua_on}
+  for _, p in ipairs(pythons) do interps[#interps + 1] = p end
+  local work = {}
+  for _, it in ipairs(interps) do
+    local probe = it.ext == "py" and 300000 or 3000000
+    local res = run(workload(it, "scaling", 1, probe, 1))
+    work[it] = res and math.max(1000, math.floor(probe * cfg.unit_seconds / res.sequential)) or probe
+  end
+  local results = {}
+  for _, n in ipairs{1, 2, 4} do
+    results[n] = {}
+    for _, it in ipairs(interps) do
+      results[n][it] = run(workload(it, "scaling", n, work[it], cfg.scaling_reps)) or {}
+    end
+  end
+  local function peer_value(n, key)
+    local p = pythons[1]
+    return p and results[n][p][key], p and p.label
+  end
+  for _, n in ipairs{1, 2, 4} do
+    local s = results[n][tlua_off].speedup
+    local peer_speedup, peer = peer_value(n, "speedup")
+    local row = {group = "scaling", figure = string.format("GIL off, %d thread%s: speedup", n, n > 1 and "s" or ""),
+                 value = s, unit = "x", peer = peer, peer_value = peer_speedup,
+                 notes = cores_note()}
+    if n == 2 then row.target, row.met = ">= 1.9x", s and s >= 1.9 end
+    if n == 4 then
+      local s2 = results[2][tlua_off].speedup
+      row.target = string.format(">= 2-thread (%.2fx) -3%%", s2 or 0)
+      row.met = s and s2 and s >= 0.97 * s2
+    end
+    add(row)
+  end
+  for _, n in ipairs{1, 2, 4} do
+    local r = results[n][tlua_on]
+    local slow = r.threaded and r.threaded / r.sequential
+    local pr = pythons[1] and results[n][pythons[1]]
+    local row = {group = "scaling", figure = string.format("GIL on, %d thread%s: threaded/sequential time", n, n > 1 and "s" or ""),
+                 value = slow, unit = "x", peer = pythons[1] and pythons[1].label,
+                 peer_value = pr and pr.threaded and pr.threaded / pr.sequential,
+                 target = "<= 1.05x", met = slow and slow <= 1.05, notes = cores_note()}
+    add(row)
+  end
+  for i = 2, #pythons do
+    for _, n in ipairs{2, 4} do
+      local pr = results[n][pythons[i]]
+      add{group = "scaling", figure = string.format("%s, %d threads: speedup (GIL)", pythons[i].label, n),
+          value = results[n][tlua_off].speedup, unit = "x", peer = pythons[i].label,
+          peer_value = pr.speedup, notes = cores_note("tlua column: GIL off")}
+    end
+  end
+end
+
+---------------------------------------------------------------------------
+-- 3. GIL hand-off latency
+---------------------------------------------------------------------------
+if wanted("handoff") then
+  section("GIL hand-off: lateness of a 1 ms sleep next to a CPU-bound thread (" ..
+          cfg.handoff_samples .. " samples/run, median of " .. cfg.handoff_rounds .. " runs)")
+  local interps = {tlua_on, tlua_off}
+  for _, p in ipairs(pythons) do interps[#interps + 1] = p end
+  local res = alternate(interps, cfg.handoff_rounds, "handoff", cfg.handoff_samples)
+  local on = res[tlua_on]
+  local interval = on.switch_interval_ms or 5
+  for _, p in ipairs(#pythons > 0 and pythons or {{label = nil}}) do
+    for _, pct in ipairs{"p50", "p99"} do
+      local key, target, met = pct .. "_ms", nil, nil
+      if pct == "p99" then
+        target, met = string.format("<= %g ms", interval + 1), at_most(on[key], interval + 1)
+      end
+      add{group = "handoff", figure = string.format("GIL on, %s wake-up lateness", pct),
+          value = on[key], unit = "ms", peer = p.label, peer_value = p.label and res[p][key],
+          target = target, met = met,
+          notes = cores_note(string.format("switch interval %g ms", interval))}
+    end
+  end
+  for _, pct in ipairs{"p50", "p99"} do
+    local v, target, met = res[tlua_off][pct .. "_ms"], nil, nil
+    if pct == "p99" then target, met = "<= 1 ms", at_most(v, 1) end
+    add{group = "handoff", figure = string.format("GIL off, %s wake-up lateness", pct),
+        value = v, unit = "ms", target = target, met = met, notes = cores_note()}
+  end
+end
+
+---------------------------------------------------------------------------
+-- 4. Thread start+join
+---------------------------------------------------------------------------
+if wanted("threads") then
+  section("Thread start+join, one after the other (" .. cfg.startjoin .. " per run)")
+  local interps = {tlua_off, tlua_on}
+  for _, p in ipairs(pythons) do interps[#interps + 1] = p end
+  local res = alternate(interps, cfg.rounds, "startjoin", cfg.startjoin, 3)
+  for _, it in ipairs{tlua_off, tlua_on} do
+    for _, p in ipairs(pythons) do
+      local v, pv = res[it].us_per_thread, res[p].us_per_thread
+      add{group = "threads", figure = "start+join, " .. it.label, value = v, unit = "us",
+          peer = p.label, peer_value = pv, target = "<= 50 us, <= peer",
+          met = v and pv and v <= 50 and v <= pv}
+    end
+  end
+end
+
+---------------------------------------------------------------------------
+-- 5. Memory per thread
+---------------------------------------------------------------------------
+if wanted("memory") then
+  local n = cfg.memory_threads
+  section(string.format("Memory: %d threads alive at once, all waiting on an Event (VmRSS)", n))
+  local tl = run(workload(tlua_off, "memory", n))
+  for _, p in ipairs(#pythons > 0 and pythons or {{}}) do
+    local pr = p.label and run(workload(p, "memory", n))
+    add{group = "memory", figure = string.format("bytes per thread, %d threads", n),
+        value = tl and tl.bytes_per_thread, unit = "B", peer = p.label,
+        peer_value = pr and pr.bytes_per_thread, na = not tl and "run failed" or nil}
+  end
+  if tl then
+    local total = tl.rss_during
+    local at10k = tl.rss_before + tl.bytes_per_thread * 10000
+    add{group = "memory", figure = string.format("RSS with %d threads%s", n,
+          n == 10000 and "" or " (10,000 extrapolated)"),
+        value = n == 10000 and total or at10k, unit = "B", target = "10,000 threads <= 1 GB",
+        met = at10k <= 1e9, notes = string.format("started in %.2f s", tl.start_seconds)}
+  end
+end
+
+---------------------------------------------------------------------------
+-- 6. Lock
+---------------------------------------------------------------------------
+if wanted("lock") then
+  section("Lock: operations per second (median of runs)")
+  local interps = {tlua_off}
+  for _, p in ipairs(pythons) do interps[#interps + 1] = p end
+  local acquire = alternate(interps, cfg.rounds, "lock_ops", "acquire", cfg.lock_count, 3)
+  local with = alternate(interps, cfg.rounds, "lock_ops", "with", cfg.lock_count, 3)
+  for _, p in ipairs(pythons) do
+    add{group = "lock", figure = "uncontended lock:acquire(); lock:release()",
+        value = acquire[tlua_off].per_second, unit = "/s", peer = p.label .. " with",
+        peer_value = with[p].per_second, target = ">= 1x", met = at_least(acquire[tlua_off].per_second, with[p].per_second)}
+    add{group = "lock", figure = "uncontended lock:with(f)",
+        value = with[tlua_off].per_second, unit = "/s", peer = p.label .. " with",
+        peer_value = with[p].per_second, target = ">= 1x", met = at_least(with[tlua_off].per_second, with[p].per_second)}
+    add{group = "lock", figure = "uncontended acquire/release (same calls)",
+        value = acquire[tlua_off].per_second, unit = "/s", peer = p.label .. " acq/rel",
+        peer_value = acquire[p].per_second, notes = "informational"}
+  end
+  local both = {tlua_off, tlua_on}
+  for _, p in ipairs(pythons) do both[#both + 1] = p end
+  local contended = alternate(both, cfg.rounds, "lock_ops", "contended", cfg.lock_count // 2, 3)
+  for _, it in ipairs{tlua_off, tlua_on} do
+    for _, p in ipairs(pythons) do
+      add{group = "lock", figure = "contended counter, 2 threads, " .. it.label,
+          value = contended[it].per_second, unit = "/s", peer = p.label,
+          peer_value = contended[p].per_second,
+          notes = cores_note("tlua: Lock + threading.shared; informational")}
+    end
+  end
+end
+
+---------------------------------------------------------------------------
+-- 7. Queue and executor
+---------------------------------------------------------------------------
+local function throughput_rows(group, title, name, count, target, extra)
+  local interps = {tlua_off, tlua_on}
+  for _, p in ipairs(pythons) do interps[#interps + 1] = p end
+  local res = alternate(interps, cfg.rounds, name, count, 3, extra)
+  for _, it in ipairs{tlua_off, tlua_on} do
+    for _, p in ipairs(#pythons > 0 and pythons or {{}}) do
+      local v, pv = res[it].per_second, p.label and res[p].per_second
+      local ratio = v and pv and v / pv
+      add{group = group, figure = title .. ", " .. it.label, value = v, unit = "/s",
+          peer = p.label, peer_value = pv, target = string.format(">= %gx", target),
+          met = ratio and ratio >= target, na = res[it].skip, notes = cores_note()}
+    end
+  end
+end
+
+if wanted("queue") then
+  section("Queue and executor throughput (median of runs)")
+  throughput_rows("queue", "Queue items/s, 1 producer -> main", "queue_items", cfg.queue_count, 3, 0)
+  throughput_rows("queue", "ThreadPoolExecutor(2) tasks/s", "executor_tasks", cfg.executor_count, 2, 2)
+end
+
+---------------------------------------------------------------------------
+-- 8. Value transfer
+---------------------------------------------------------------------------
+if wanted("transfer") then
+  section("Copying a value to another thread (Queue put + get) vs building it in one state")
+  for _, kind in ipairs{"string", "table"} do
+    local res = alternate({tlua_off}, cfg.rounds, "transfer", kind, cfg.transfer_count, 3)[tlua_off]
+    local what = kind == "string" and "1 MiB string" or "10,000-entry table"
+    add{group = "transfer", figure = what .. ": copy vs build", value = res.transfer_us,
+        unit = "us", peer = res.build_us and (kind == "string" and "string.rep" or "loop build"),
+        peer_value = res.build_us, ratio = res.ratio, target = "<= 2x",
+        met = res.ratio and res.ratio <= 2, na = res.skip}
+  end
+end
+
+---------------------------------------------------------------------------
+-- Output files
+---------------------------------------------------------------------------
+local function build_type()
+  local dir = opts.tlua:match("^(.*)/") or "."
+  local f = io.open(dir .. "/CMakeCache.txt")
+  if not f then return "unknown" end
+  local t = f:read("a"):match("CMAKE_BUILD_TYPE:STRING=([^\n]*)")
+  f:close()
+  return (t == nil or t == "") and "default (RelWithDebInfo)" or t
+end
+
+os.execute("mkdir -p " .. shell_quote(opts.out))
+local header = {
+  string.format("tlua benchmarks, %s%s", os.date("%Y-%m-%d %H:%M"), Q and " (--quick)" or ""),
+  string.format("machine: %d cores; load average (1, 5, 15 min) at the start: %s, at the end: %s%s",
+                CORES, LOAD_AT_START, load_average(),
+                tonumber(LOAD_AT_START:match("^%S+")) > 0.5 and
+                  " -- other jobs were running: scaling figures are unreliable" or ""),
+  string.format("tlua: %s (build type %s); peers: %s", opts.tlua, build_type(),
+                table.concat((function()
+                  local t = {stock_lua and "lua5.4" or nil}
+                  for _, p in ipairs(pythons) do t[#t + 1] = p.label end
+                  return t
+                end)(), ", ")),
+  "ratio = tlua / peer; times and rates are medians of several runs, the two sides alternating.",
+}
+
+local md = io.open(opts.out .. "/results.md", "w")
+for _, h in ipairs(header) do md:write(h, "  \n") end
+md:write("\n| group | figure | tlua | peer | peer value | ratio | target | verdict | notes |\n")
+md:write("|---|---|---:|---|---:|---:|---|---|---|\n")
+for _, r in ipairs(rows) do
+  md:write(string.format("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.group, r.figure,
+                         r.value_text, r.peer or "", r.peer_text, r.ratio_text,
+                         r.target or "", r.verdict, r.notes or ""))
+end
+md:close()
+
+local function csv(v)
+  v = v == nil and "" or tostring(v)
+  if v:find('[,"\n]') then v = '"' .. v:gsub('"', '""') .. '"' end
+  return v
+end
+local f = io.open(opts.out .. "/results.csv", "w")
+f:write("group,figure,value,unit,peer,peer_value,ratio,target,verdict,cores,notes\n")
+for _, r in ipairs(rows) do
+  local fields = {r.group, r.figure, r.na and ("n/a (" .. r.na .. ")") or r.value, r.unit,
+                  r.peer, r.peer_value, r.ratio and string.format("%.4f", r.ratio),
+                  r.target, r.verdict, CORES, r.notes}
+  for i = 1, 11 do fields[i] = csv(fields[i]) end
+  f:write(table.concat(fields, ","), "\n")
+end
+f:close()
+
+local met, missed = 0, 0
+for _, r in ipairs(rows) do
+  if r.verdict == "MET" then met = met + 1 elseif r.verdict == "MISSED" then missed = missed + 1 end
+end
+print()
+for _, h in ipairs(header) do print(h) end
+print(string.format("%d targets met, %d missed; wrote %s/results.md and results.csv", met, missed, opts.out))
