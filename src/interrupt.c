@@ -25,7 +25,7 @@
 static lua_State *interrupt_state; /* the main state, set once */
 static atomic_bool interrupt_flag;
 
-#define STOP_MASK (LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT)
+#define STOP_MASK (LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT) /* as lua.c */
 
 static void stop_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
@@ -49,9 +49,10 @@ void tl_interrupt_install(lua_State *mainL) {
   sigaction(SIGINT, &sa, NULL);
 }
 
-/* A stop hook set by us or by lua.c: call|return|count with count 1. */
+/* A stop hook set by us or by lua.c: call|return(|line)|count, count 1. */
 static bool stop_hook_set(lua_State *L) {
-  return L != NULL && lua_gethook(L) != NULL && lua_gethookmask(L) == STOP_MASK &&
+  const int needed = LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT;
+  return L != NULL && lua_gethook(L) != NULL && (lua_gethookmask(L) & needed) == needed &&
          lua_gethookcount(L) == 1;
 }
 
