@@ -19,8 +19,13 @@
 **    every instruction (measured: 2.07x on a loop).  So tlua interrupts
 **    the holder the way lua.c handles Ctrl-C: it sends the holder's OS
 **    thread GIL_SIGNAL, whose handler sets a one-shot hook on the state
-**    that thread runs.  The hook fires at the next instruction, restores
-**    whatever hook was there before, and drops the GIL.  With no
+**    that thread runs.  The hook restores whatever hook was there before,
+**    and drops the GIL.  It is a *line* hook, so the switch happens where
+**    CPython's would: at the start of a new line, a backward jump (each
+**    loop iteration) or the entry of a Lua function -- never between the
+**    read and the write of `s.n = s.n + 1` written on one line, which in
+**    CPython is not interrupted either (its eval breaker is checked only
+**    at backward jumps and calls).  With no
 **    contention no hook is ever set: the single-threaded cost is zero.
 **
 **  - Forced switching: a holder that dropped the GIL on request waits
@@ -192,7 +197,7 @@ static void on_gil_signal(int sig) {
     saved_hook.hook = lua_gethook(L);
     saved_hook.mask = lua_gethookmask(L);
     saved_hook.count = lua_gethookcount(L);
-    lua_sethook(L, gil_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+    lua_sethook(L, gil_hook, LUA_MASKLINE, 0); /* at the next safe point */
   }
   errno = saved_errno;
 }

@@ -3,12 +3,12 @@
 -- add and a write: each access is atomic, the whole is not.  Two threads
 -- that read the same value both write value+1, and one increment is lost.
 --   GIL off: the threads really run at once, so many updates are lost.
---   GIL on:  the GIL changes hands only every switch interval (5 ms), so
---            the increments interleave rarely -- but when a switch falls
---            between one thread's read and its write, that write throws
---            away every increment the other thread made during its turn:
---            few bad interleavings, many lost updates.  The GIL does not
---            make a read-modify-write atomic.
+--   GIL on:  as in CPython, the GIL changes hands only at a safe point (a
+--            new line, a loop's backward jump, a function entry), never
+--            between the read and the write of `c.n = c.n + 1` written on
+--            one line: nothing is lost -- by luck of where the switches
+--            fall, not by guarantee.  Split the statement over two lines
+--            (`local v = c.n` / `c.n = v + 1`) and updates are lost again.
 --   With a Lock around the read-modify-write: none is lost, in both modes.
 --
 --   tlua [-X gil=0|1] scripts/experiments/lost_updates.lua [threads] [increments]
@@ -55,9 +55,9 @@ end
 show("without a lock:", run(unguarded))
 show("with a Lock:", run(guarded, threading.Lock()))
 if threading.gil_enabled() then
-  print("With the GIL the threads take turns; a switch between a read and its write")
-  print("makes that write discard all the other thread did in its turn.  The Lock makes")
-  print("the read-modify-write atomic: nothing is lost.")
+  print("With the GIL, threads switch only at safe points (new line, loop back-edge,")
+  print("call), as in CPython: the one-line read-modify-write is never split, so")
+  print("nothing is lost -- by luck, not by guarantee.  The Lock makes it certain.")
 else
   print("Without the GIL the threads interleave freely: many increments are lost.")
   print("The Lock serialises the read-modify-write: none is lost.")
