@@ -11,11 +11,14 @@
 **     copied;
 **   Lua functions, as bytecode plus their upvalues; upvalues shared by
 **     several functions of one blob stay shared; the upvalue _ENV (whatever
-**     table it holds: the globals, a test runner's environment) and any
-**     upvalue holding the sender's globals become the receiver's globals, and
-**     one holding a loaded module (package.loaded[name]) becomes the
-**     receiver's own copy of that module, required there if need be;
-**   C functions of the standard libraries and of threading, by name;
+**     table it holds: the globals, a test runner's environment) becomes the
+**     receiver's globals, and an upvalue holding a loaded module
+**     (package.loaded[name]) becomes the receiver's own copy of that module,
+**     required there if need be;
+**   the sender's global table, wherever it appears, as the receiver's;
+**   C functions found in the standard library tables (_G included) and in
+**     threading, by name ("string.format"), required in the receiver if
+**     need be;
 **   threading objects, by reference (the blob holds a reference).
 **
 ** Anything else raises an error naming the type and where it was found:
