@@ -9,7 +9,12 @@ local threading = require "threading"
 local TLUA = os.getenv("TLUA")
 local hosts = {}
 if TLUA then
-  hosts = {{name = "tlua", cmd = TLUA}, {name = "lua5.4", cmd = "lua5.4"}}
+  hosts = {{name = "tlua", cmd = TLUA}}
+  -- Stock lua5.4 too, where it can load threading.so (it cannot load a
+  -- sanitizer build's module without LD_PRELOAD of the runtime).
+  local probe = io.popen("lua5.4 -e \"require 'threading'\" 2>&1; echo $?")
+  if probe:read("a"):match("^0%s*$") then hosts[2] = {name = "lua5.4", cmd = "lua5.4"} end
+  probe:close()
 end
 
 local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
@@ -67,6 +72,7 @@ describe("faults", function()
       end)
 
     it("in-process: a capped thread fails and leaves nothing behind", function()
+      collectgarbage() collectgarbage()
       local live = threading._live_objects()
       local t = threading.Thread{memory_limit = 2 << 20, target = function()
         local s = {}
@@ -86,10 +92,11 @@ describe("faults", function()
       local deadline = threading.monotonic() + 10
       repeat
         collectgarbage() collectgarbage()
-        if threading._live_objects() == live then break end
+        if threading._live_objects() <= live then break end
         threading.sleep(0.01)
       until threading.monotonic() > deadline
-      assert.equal(live, threading._live_objects())
+      -- (<=: garbage of earlier specs may be freed meanwhile)
+      assert.is_true(threading._live_objects() <= live)
     end)
   end)
 
