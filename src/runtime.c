@@ -388,8 +388,7 @@ void tl_runtime_push_excepthook(lua_State *L) {
     lua_pushcfunction(L, default_excepthook);
     return;
   }
-  int n = tl_blob_decode(L, b); /* (a decode error would leak b's reference) */
-  tl_blob_free(b);
+  int n = tl_blob_decode_release(L, b);
   if (n != 1) {
     lua_pop(L, n);
     lua_pushcfunction(L, default_excepthook);

@@ -64,6 +64,20 @@ tl_thread *tl_thread_new(lua_State *L, const char *name, bool daemon, tl_blob *t
   return t;
 }
 
+/* Raises "bad argument #arg to 'Thread' (string expected for field
+** 'name', got table)" for the field value on top of the stack. */
+static void field_error(lua_State *L, int arg, const char *field, const char *expected) {
+  luaL_argerror(L, arg, lua_pushfstring(L, "%s expected for field '%s', got %s", expected, field,
+                                        luaL_typename(L, -1)));
+}
+
+static bool callable(lua_State *L, int idx) {
+  if (lua_isfunction(L, idx)) return true;
+  bool has_call = luaL_getmetafield(L, idx, "__call") != LUA_TNIL;
+  if (has_call) lua_pop(L, 1);
+  return has_call;
+}
+
 /* Encodes the target at idx and the nargs values after it.  The target is
 ** checked alone first so that its errors read "target<upvalue x>: ...";
 ** the arguments are then numbered as the user counts them: args[1]... */
@@ -79,12 +93,17 @@ tl_thread *tl_thread_from_args(lua_State *L, int first) {
   bool daemon = tl_runtime_inherited_daemon();
   size_t memory_limit = 0;
   tl_blob *target;
-  if (lua_istable(L, first) && !lua_getmetatable(L, first)) {
+  bool spec_form = lua_istable(L, first);
+  if (spec_form && lua_getmetatable(L, first)) { /* a callable table is a target */
+    lua_pop(L, 1);
+    spec_form = false;
+  }
+  if (spec_form) {
     int spec = first;
     int base = lua_gettop(L);
     if (lua_getfield(L, spec, "name") != LUA_TNIL) {
-      luaL_argexpected(L, lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER, first,
-                       "string as 'name'");
+      if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+        field_error(L, first, "name", "string");
       name = lua_tostring(L, -1);
     }
     if (lua_getfield(L, spec, "daemon") != LUA_TNIL) daemon = lua_toboolean(L, -1);
@@ -94,10 +113,10 @@ tl_thread *tl_thread_from_args(lua_State *L, int first) {
       memory_limit = (size_t)m;
     }
     lua_getfield(L, spec, "target");
-    if (!lua_isnil(L, -1)) luaL_argexpected(L, lua_isfunction(L, -1) || luaL_getmetafield(L, -1, "__call") != LUA_TNIL, first, "function as 'target'");
+    if (!lua_isnil(L, -1) && !callable(L, -1)) field_error(L, first, "target", "function");
     int nargs = 0;
     if (lua_getfield(L, spec, "args") != LUA_TNIL) {
-      luaL_argexpected(L, lua_istable(L, -1), first, "table as 'args'");
+      if (!lua_istable(L, -1)) field_error(L, first, "args", "table");
       int args = lua_gettop(L);
       lua_Integer n = luaL_len(L, args);
       lua_getfield(L, args, "n"); /* table.pack style */
@@ -121,7 +140,7 @@ tl_thread *tl_thread_from_args(lua_State *L, int first) {
     lua_settop(L, base);
   } else {
     int top = lua_gettop(L);
-    luaL_argexpected(L, lua_isfunction(L, first) || luaL_getmetafield(L, first, "__call") != LUA_TNIL, first, "function or table");
+    luaL_argexpected(L, callable(L, first), first, "function or table");
     lua_settop(L, top);
     target = encode_target(L, first, top - first);
   }
@@ -194,7 +213,11 @@ static int run_body(lua_State *L) {
   mark_running(t);
   if (t->is_timer && !timer_wait(L, t)) return 0;
   lua_pushcfunction(L, traceback_handler);
-  int n = tl_blob_decode(L, t->target);
+  pthread_mutex_lock(&t->mutex);
+  tl_blob *target = t->target; /* dropped once decoded: no cycle through it */
+  t->target = NULL;
+  pthread_mutex_unlock(&t->mutex);
+  int n = tl_blob_decode_release(L, target);
   if (n == 0) return 0; /* no target: nothing to run */
   if (lua_pcall(L, n - 1, LUA_MULTRET, 1) != LUA_OK) return lua_error(L);
   tl_run_atexit(L);
@@ -262,6 +285,7 @@ static void *thread_main(void *arg) {
   tl_thread *t = (tl_thread *)arg;
   pthread_mutex_lock(&t->mutex);
   t->native_id = (lua_Integer)syscall(SYS_gettid);
+  t->ident = (lua_Integer)(uintptr_t)pthread_self(); /* before any Lua code reads it */
   pthread_mutex_unlock(&t->mutex);
   lua_State *L = tl_new_state_limited(t->memory_limit);
   tl_runtime_bind_self(t, L);
@@ -523,8 +547,10 @@ static int stack_size(lua_State *L) {
   size_t old = tl_runtime_stack_size();
   if (!lua_isnoneornil(L, 1)) {
     lua_Integer size = luaL_checkinteger(L, 1);
-    if (size != 0 && (size < 32768 || size > ((lua_Integer)1 << 40)))
-      return luaL_error(L, "ValueError: size not valid: %I bytes", size);
+    /* Python's minimum is 32 KiB; a Lua state needs more (nested pcalls,
+    ** deep copies): below 256 KiB ordinary code can overflow the stack. */
+    if (size != 0 && (size < 262144 || size > ((lua_Integer)1 << 40)))
+      return luaL_error(L, "ValueError: size not valid: %I bytes (0, or 262144 to 2^40)", size);
     tl_runtime_set_stack_size((size_t)size);
   }
   lua_pushinteger(L, (lua_Integer)old);

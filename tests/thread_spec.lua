@@ -90,9 +90,6 @@ describe("Thread", function()
     end)
 
     it("takes a callable table as the target", function()
-      -- thread.c: tl_thread_from_args leaves the metatable pushed by
-      -- lua_getmetatable on the stack, and passes it as an extra argument.
-      pending("thread.c passes a callable table's metatable as an extra argument")
       local callable = setmetatable({}, {__call = function(_, ...) return select("#", ...), ... end})
       assert.same({2, "a", "b"}, {run(callable, "a", "b")})
       assert.same({0}, {run(callable)})
@@ -314,9 +311,6 @@ describe("Thread", function()
     end)
 
     it("are known to a thread that reads them at once", function()
-      -- thread.c sets t->ident in the creator after pthread_create and
-      -- after releasing the GIL: the new thread may run first.
-      pending("thread.c: set ident in thread_main, next to native_id")
       for _ = 1, 100 do
         local quick = threading.Thread(function()
           return threading.current_thread().ident == threading.get_ident()
