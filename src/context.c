@@ -15,7 +15,8 @@
 #include "tlua.h"
 
 static void call_method(lua_State *L, int obj, const char *name, int nresults) {
-  lua_getfield(L, obj, name);
+  if (lua_getfield(L, obj, name) != LUA_TFUNCTION)
+    luaL_typeerror(L, 1, "lock-like object (with acquire and release)");
   lua_pushvalue(L, obj);
   lua_call(L, 1, nresults);
 }

@@ -396,8 +396,8 @@ void tl_runtime_push_excepthook(lua_State *L) {
 }
 
 void tl_runtime_set_excepthook(lua_State *L, int idx) {
-  tl_blob *b = NULL;
-  if (!lua_isnil(L, idx)) {
+  tl_blob *b = NULL; /* NULL: the default hook (also when it is assigned back) */
+  if (!lua_isnil(L, idx) && lua_tocfunction(L, idx) != default_excepthook) {
     luaL_checktype(L, idx, LUA_TFUNCTION);
     b = tl_blob_encode(L, idx, 1, "excepthook");
   }

@@ -108,8 +108,9 @@ tl_thread *tl_thread_from_args(lua_State *L, int first) {
     }
     if (lua_getfield(L, spec, "daemon") != LUA_TNIL) daemon = lua_toboolean(L, -1);
     if (lua_getfield(L, spec, "memory_limit") != LUA_TNIL) {
-      lua_Integer m = lua_tointeger(L, -1);
-      luaL_argcheck(L, lua_isinteger(L, -1) && m >= 0, first, "'memory_limit' must be a non-negative integer (bytes)");
+      int whole;
+      lua_Integer m = lua_tointegerx(L, -1, &whole); /* 4 * 2^20 is a float, and fine */
+      luaL_argcheck(L, whole && m >= 0, first, "'memory_limit' must be a non-negative integer (bytes)");
       memory_limit = (size_t)m;
     }
     lua_getfield(L, spec, "target");
