@@ -19,35 +19,24 @@ if(BUSTED)
       "LUA_PATH=${CMAKE_SOURCE_DIR}/lua/?.lua\;${CMAKE_SOURCE_DIR}/tests/?.lua\;\;"
       "TLUA=$<TARGET_FILE:tlua>"
       "TLUA_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
-  # A sanitized threading.so can only be loaded into the uninstrumented
-  # lua5.4 if the sanitizer's runtime is there from the start.
-  set(stock_lua_env "")
-  if(TLUA_SANITIZE)
-    if(TLUA_SANITIZE STREQUAL "thread")
-      set(runtimes tsan)
-    else()
-      set(runtimes asan ubsan)
-    endif()
-    set(preload "")
-    foreach(rt IN LISTS runtimes)
-      execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=lib${rt}.so
-                      OUTPUT_VARIABLE rt_path OUTPUT_STRIP_TRAILING_WHITESPACE)
-      list(APPEND preload ${rt_path})
-    endforeach()
-    string(REPLACE ";" ":" preload "${preload}")
-    set(stock_lua_env "LD_PRELOAD=${preload}")
-  endif()
+  # A sanitized threading.so can be loaded into the uninstrumented lua5.4
+  # only with the sanitizer runtime preloaded, and a preloaded runtime is
+  # inherited by the shells the specs start, where it crashes: sanitizer
+  # builds run the specs under (sanitized) tlua only.
   foreach(gil 0 1)
     add_test(NAME busted/tlua/gil=${gil}
              COMMAND $<TARGET_FILE:tlua> ${BUSTED} ${CMAKE_SOURCE_DIR}/tests
              WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
     set_tests_properties(busted/tlua/gil=${gil} PROPERTIES
              ENVIRONMENT "${spec_env};TLUA_GIL=${gil};TLUA_HOST=tlua" TIMEOUT 600)
+    if(TLUA_SANITIZE)
+      continue()
+    endif()
     add_test(NAME busted/lua5.4/gil=${gil}
              COMMAND ${LUA_INTERPRETER} ${BUSTED} ${CMAKE_SOURCE_DIR}/tests
              WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
     set_tests_properties(busted/lua5.4/gil=${gil} PROPERTIES
-             ENVIRONMENT "${spec_env};TLUA_GIL=${gil};TLUA_HOST=lua5.4;${stock_lua_env}" TIMEOUT 600)
+             ENVIRONMENT "${spec_env};TLUA_GIL=${gil};TLUA_HOST=lua5.4" TIMEOUT 600)
   endforeach()
 else()
   message(WARNING "busted not found: the Lua specs will not run")
