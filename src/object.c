@@ -127,9 +127,11 @@ static void push_metatable(lua_State *L, const tl_kind *kind) {
   lua_setfield(L, -2, "__tostring");
   lua_pushcfunction(L, box_newindex);
   lua_setfield(L, -2, "__newindex");
-  lua_newtable(L); /* methods: the upvalue of __index */
+  lua_newtable(L); /* methods */
   lua_pushvalue(L, -1);
-  lua_pushcclosure(L, box_index, 1);
+  if (kind->getfield != NULL) /* methods, then fields */
+    lua_pushcclosure(L, box_index, 1);
+  /* else the methods table itself: no C call per method lookup */
   lua_setfield(L, -3, "__index");
   /* The kind's own entries; its metamethods override the defaults. */
   for (const luaL_Reg *r = kind->methods; r != NULL && r->name != NULL; r++) {
@@ -194,8 +196,15 @@ void tl_push_object(lua_State *L, tl_object *o) { push_box(L, o, false); }
 void tl_push_new_object(lua_State *L, tl_object *o) { push_box(L, o, true); }
 
 tl_object *tl_test_object(lua_State *L, int idx, const tl_kind *kind) {
-  const tl_kind *k = box_kind(L, idx);
-  if (k == NULL || (kind != NULL && k != kind)) return NULL;
+  if (kind != NULL) { /* the hot path: is its metatable that kind's own? */
+    if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return NULL;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, kind);
+    bool same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (!same) return NULL;
+  } else if (box_kind(L, idx) == NULL) {
+    return NULL;
+  }
   tl_object *o = *(tl_object **)lua_touserdata(L, idx);
   if (o == NULL) luaL_error(L, "threading object used after collection");
   return o;
