@@ -20,26 +20,8 @@ local function run_in_thread(f, ...)
   return t:result()
 end
 
-local function interpreter()
-  if os.getenv("TLUA_HOST") ~= "lua5.4" and os.getenv("TLUA") then return os.getenv("TLUA") end
-  return "lua5.4"
-end
-
-local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
-local function run_child(script)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(script)
-  f:close()
-  local cmd = ("LUA_CPATH=%s %s %s 2>&1"):format(shell_quote(package.cpath), shell_quote(interpreter()),
-                                               shell_quote(path))
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  local ok = p:close()
-  os.remove(path)
-  return out, ok
-end
+local helpers = require "helpers"
+local interpreter, shell_quote, run_child = helpers.interpreter, helpers.shell_quote, helpers.run_child
 
 describe("threading.log", function()
   local lines -- a Queue receiving every line written
