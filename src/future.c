@@ -237,7 +237,7 @@ static int future_result(lua_State *L) {
     lua_pushstring(L, o.traceback);
     free(o.traceback);
   }
-  int n = o.result ? tl_blob_take(L, o.result) : 0;
+  int n = o.result ? tl_blob_decode_release(L, o.result) : 0;
   if (!o.failed) return n;
   /* A string error is raised as the worker's message plus traceback. */
   if (lua_type(L, -1) == LUA_TSTRING && lua_gettop(L) == 2) lua_settop(L, 1);
@@ -256,7 +256,7 @@ static int future_exception(lua_State *L) {
   lua_settop(L, 0);
   lua_pushstring(L, o.traceback);
   free(o.traceback);
-  tl_blob_take(L, o.result);
+  tl_blob_decode_release(L, o.result);
   lua_insert(L, 1);
   return 2;
 }
@@ -522,7 +522,7 @@ static int once(lua_State *L) {
     tl_blob_free(mine);
   }
   lua_settop(L, 0);
-  return tl_blob_take(L, b);
+  return tl_blob_decode_release(L, b);
 }
 
 void tl_open_future(lua_State *L) {

@@ -583,6 +583,7 @@ int main(int argc, char **argv) {
   }
   tl_runtime_wait_non_daemon();
   write_tool_outputs(L);
+  tl_runtime_forget_state();
   lua_close(L);
   return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
 }

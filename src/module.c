@@ -144,6 +144,7 @@ void tl_run_atexit(lua_State *L) {
 static int wait_at_exit(lua_State *L) {
   tl_run_atexit(L);
   tl_runtime_wait_non_daemon();
+  tl_runtime_forget_state(); /* lua5.4 frees this state next */
   return 0;
 }
 

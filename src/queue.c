@@ -376,22 +376,6 @@ bool tl_queue_offer(tl_object *o, tl_blob *item) {
 
 /* --- get ---------------------------------------------------------------- */
 
-static int decode_values(lua_State *L) {
-  const tl_blob *blob = (const tl_blob *)lua_touserdata(L, 1);
-  lua_pop(L, 1);
-  return tl_blob_decode(L, blob);
-}
-
-int tl_blob_take(lua_State *L, tl_blob *b) {
-  int top = lua_gettop(L);
-  lua_pushcfunction(L, decode_values);
-  lua_pushlightuserdata(L, b);
-  int status = lua_pcall(L, 1, LUA_MULTRET, 0);
-  tl_blob_free(b);
-  if (status != LUA_OK) lua_error(L);
-  return lua_gettop(L) - top;
-}
-
 typedef enum { GET_OK, GET_EMPTY, GET_SHUTDOWN } get_status;
 
 /* Pushes the item and returns GET_OK, or pushes nothing. */
@@ -418,7 +402,7 @@ static get_status do_get(lua_State *L, tl_queue *q, bool blocking, const tl_dead
     return st;
   }
   if (it.ptype == PRIO_STRING) free(it.p.str.s);
-  tl_blob_take(L, it.blob);
+  tl_blob_decode_release(L, it.blob);
   return GET_OK;
 }
 

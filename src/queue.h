@@ -1,8 +1,7 @@
 /*
 ** queue.h -- what future.c needs from queue.c: a way to hand a value to a
 ** Queue from C (futures notify the waiters of wait()/as_completed() by
-** putting themselves into an internal Queue), and the leak-free decoding
-** of a blob both files use.
+** putting themselves into an internal Queue).
 **
 ** Locking: the function takes and releases the queue's mutex itself; call
 ** it with no mutex held.
@@ -19,10 +18,5 @@ bool tl_is_queue(const tl_object *o);
 ** reference to 'item'; returns false (and frees it) if the queue is full,
 ** shut down or out of memory. */
 bool tl_queue_offer(tl_object *q, tl_blob *item);
-
-/* Decodes the blob in protected mode and drops the caller's reference to
-** it whatever happens; raises the decoding error, if any.  Returns the
-** number of values pushed.  (A candidate for transfer.c.) */
-int tl_blob_take(lua_State *L, tl_blob *b);
 
 #endif

@@ -59,6 +59,8 @@ void tl_runtime_bind_self(tl_thread *t, lua_State *L) {
   self_state = L;
 }
 
+void tl_runtime_forget_state(void) { self_state = NULL; }
+
 static void runtime_init_once(void) {
   tl_cond_init(&rt.changed);
   tl_gil_install_signal();

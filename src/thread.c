@@ -78,12 +78,26 @@ static bool callable(lua_State *L, int idx) {
   return has_call;
 }
 
-/* Encodes the target at idx and the nargs values after it.  The target is
-** checked alone first so that its errors read "target<upvalue x>: ...";
-** the arguments are then numbered as the user counts them: args[1]... */
+static int encode_args_protected(lua_State *L) {
+  lua_pushlightuserdata(L, tl_blob_encode_numbered(L, 1, lua_gettop(L), "args", 0));
+  return 1;
+}
+
+/* Encodes the target at idx and the nargs values after it, numbered as the
+** user counts them (args[1]...); an error in the target itself, which the
+** numbering calls args[0], is reported as "target...". */
 static tl_blob *encode_target(lua_State *L, int idx, int nargs) {
-  tl_blob_free(tl_blob_encode(L, idx, 1, "target"));
-  return tl_blob_encode_numbered(L, idx, nargs + 1, "args", 0);
+  luaL_checkstack(L, nargs + 2, "too many arguments");
+  lua_pushcfunction(L, encode_args_protected);
+  for (int i = 0; i <= nargs; i++) lua_pushvalue(L, idx + i);
+  if (lua_pcall(L, nargs + 1, 1, 0) != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    if (msg != NULL && strncmp(msg, "args[0]", 7) == 0) lua_pushfstring(L, "target%s", msg + 7);
+    lua_error(L);
+  }
+  tl_blob *b = (tl_blob *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return b;
 }
 
 /* Thread{target=, args=, name=, daemon=} or Thread(f, ...).  The values
@@ -282,6 +296,16 @@ static int record_error(lua_State *L) {
   return 0;
 }
 
+/* Reports a failure of thread t without Lua (the name is copied under
+** its mutex: another thread may rename it meanwhile). */
+static void report_by_name(tl_thread *t, const char *what) {
+  pthread_mutex_lock(&t->mutex);
+  char *name = strdup(t->name);
+  pthread_mutex_unlock(&t->mutex);
+  tl_report_thread_error(name ? name : "?", what);
+  free(name);
+}
+
 static void *thread_main(void *arg) {
   tl_thread *t = (tl_thread *)arg;
   pthread_mutex_lock(&t->mutex);
@@ -292,7 +316,7 @@ static void *thread_main(void *arg) {
   tl_runtime_bind_self(t, L);
   tl_trace(TL_TRACE_RUN, NULL);
   if (L == NULL) {
-    tl_report_thread_error(t->name, "not enough memory to create the thread's Lua state");
+    report_by_name(t, "not enough memory to create the thread's Lua state");
   } else {
     tl_gil_acquire();
     lua_pushcfunction(L, run_body);
@@ -303,10 +327,10 @@ static void *thread_main(void *arg) {
       lua_pushlightuserdata(L, t);
       lua_pushvalue(L, -3);
       if (lua_pcall(L, 2, 0, 0) != LUA_OK)
-        tl_report_thread_error(t->name, "(not enough memory to report the error)");
+        report_by_name(t, "(not enough memory to report the error)");
     }
+    tl_runtime_forget_state(); /* no GIL signal may touch it while it closes */
     tl_close_state(L);
-    tl_runtime_bind_self(t, NULL);
     tl_gil_release();
   }
   tl_trace(TL_TRACE_END, NULL);

@@ -243,6 +243,9 @@ tl_thread *tl_self(void);
 lua_State *tl_self_state(void);
 tl_thread_stats *tl_self_stats(void);
 
+/* The calling thread's state is about to be closed: from now on the GIL's
+** signal handler and the interrupt check must not touch it. */
+void tl_runtime_forget_state(void);
 /* Runtime initialisation: once per process, from the first state that
 ** loads the module (the host's main state, or stock lua's). */
 /* Returns true for the first call in the process (the main thread). */
