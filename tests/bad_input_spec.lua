@@ -5,6 +5,8 @@
 -- Python exception) -- never a crash, a hang (blocking calls get timeouts
 -- of 0) or a silent success.  The cases are generated from tables.
 local threading = require "threading"
+local helpers = require "helpers"
+local error_of = helpers.error_of
 
 local nan, inf = 0 / 0, math.huge
 
@@ -22,11 +24,6 @@ local function is_clear(msg)
 end
 
 -- Calls f(...) and returns its error message; fails if f succeeds.
-local function error_of(f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error, the call succeeded")
-  return tostring(err)
-end
 
 -- One object of every kind, made fresh for each use.
 local makers = {

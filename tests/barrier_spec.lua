@@ -1,12 +1,9 @@
 -- threading.Barrier: indices, the action (once, in the last thread, before
 -- the others go on), reuse, timeouts, abort, reset, errors in the action.
 local threading = require "threading"
-
-local function spawn(f, ...) return threading.Thread(f, ...):start() end
-
-local function join_all(threads)
-  for _, t in ipairs(threads) do assert.is_true(t:join(30), "thread did not finish") end
-end
+local helpers = require "helpers"
+local spawn = helpers.spawn
+local join_all = helpers.join_all
 
 -- Polls an observable state (not a synchronisation by sleeping: the
 -- loop ends as soon as the state is reached).

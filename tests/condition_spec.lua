@@ -2,12 +2,9 @@
 -- errors without the lock, FIFO wake-ups, notify(n) waking exactly n,
 -- RLock levels kept across wait.
 local threading = require "threading"
-
-local function spawn(f, ...) return threading.Thread(f, ...):start() end
-
-local function join_all(threads)
-  for _, t in ipairs(threads) do assert.is_true(t:join(30), "thread did not finish") end
-end
+local helpers = require "helpers"
+local spawn = helpers.spawn
+local join_all = helpers.join_all
 
 -- Starts n threads that each wait on 'cond' (timeout 30 s) and, once woken,
 -- count themselves in 'state.woken', note their number in 'order' and

@@ -1,8 +1,8 @@
 -- threading.Event: set/clear/is_set/wait, timeouts, tostring, waking
 -- every waiter, shared by reference between threads.
 local threading = require "threading"
-
-local function spawn(f, ...) return threading.Thread(f, ...):start() end
+local helpers = require "helpers"
+local spawn = helpers.spawn
 
 describe("Event", function()
   it("starts unset and follows set() and clear()", function()

@@ -2,16 +2,9 @@
 -- and futures"; Python's concurrent.futures).  Tasks that must wait for the
 -- test are held by "gates": Queues the test puts into.
 local threading = require "threading"
-
-local function error_of(f, ...)
-  local ok, err = pcall(f, ...)
-  assert.is_false(ok, "an error was expected")
-  return tostring(err)
-end
-
-local function assert_contains(text, part)
-  assert(tostring(text):find(part, 1, true), ("%q does not contain %q"):format(tostring(text), part))
-end
+local helpers = require "helpers"
+local error_of = helpers.error_of
+local assert_contains = helpers.assert_contains
 
 local function count(set)
   local n = 0
@@ -25,7 +18,6 @@ local function gated(gate, value)
   return value
 end
 
-local helpers = require "helpers"
 local interpreter, shell_quote, run_child = helpers.interpreter, helpers.shell_quote, helpers.run_child
 
 describe("ThreadPoolExecutor", function()

@@ -2,30 +2,13 @@
 -- directly as an executor would: set_running_or_notify_cancel, set_result,
 -- set_exception.
 local threading = require "threading"
-
-local function spawn(f, ...)
-  local t = threading.Thread(f, ...)
-  t:start()
-  return t
-end
-
-local function finish(t)
-  assert.is_true(t:join(30))
-  return t:result()
-end
-
-local function error_of(f, ...)
-  local ok, err = pcall(f, ...)
-  assert.is_false(ok, "an error was expected")
-  return err
-end
-
-local function assert_contains(text, part)
-  assert(tostring(text):find(part, 1, true), ("%q does not contain %q"):format(tostring(text), part))
-end
+local helpers = require "helpers"
+local error_of = helpers.error_value
+local assert_contains = helpers.assert_contains
+local spawn = helpers.spawn
+local finish = helpers.finish
 
 -- Child processes (for what is written to stderr): ctest sets TLUA_HOST and TLUA.
-local helpers = require "helpers"
 local interpreter, shell_quote, run_child = helpers.interpreter, helpers.shell_quote, helpers.run_child
 
 describe("Future", function()

@@ -1,12 +1,8 @@
 -- The GIL controls: gil_enabled, set_gil, the switch interval, gil_stats,
 -- and forced switches between CPU-bound threads when it is on.
 local threading = require "threading"
-
-local function error_of(f, ...)
-  local ok, err = pcall(f, ...)
-  assert.is_false(ok, "an error was expected")
-  return tostring(err)
-end
+local helpers = require "helpers"
+local error_of = helpers.error_of
 
 local initially_on = os.getenv("TLUA_GIL") == "1"
 

@@ -25,4 +25,35 @@ function M.run_child(script)
   return out, ok
 end
 
+-- pcall(f, ...) must fail: returns the error as a string.
+function M.error_of(f, ...)
+  local ok, err = pcall(f, ...)
+  assert(not ok, "an error was expected, the call succeeded")
+  return tostring(err)
+end
+
+-- The same, returning the error value itself.
+function M.error_value(f, ...)
+  local ok, err = pcall(f, ...)
+  assert(not ok, "an error was expected, the call succeeded")
+  return err
+end
+
+function M.assert_contains(text, part)
+  assert(tostring(text):find(part, 1, true), ("%q does not contain %q"):format(tostring(text), part))
+end
+
+-- Starts f(...) in a new thread; returns the thread.
+function M.spawn(f, ...) return require("threading").Thread(f, ...):start() end
+
+-- Joins t (bounded) and returns its results, re-raising its error.
+function M.finish(t)
+  assert(t:join(30), "thread did not finish")
+  return t:result()
+end
+
+function M.join_all(threads)
+  for _, t in ipairs(threads) do assert(t:join(30), "thread did not finish") end
+end
+
 return M

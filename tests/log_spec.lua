@@ -1,17 +1,10 @@
 -- threading.log: Python-style logging whose configuration holds in every
 -- thread and whose records are written whole (contract section 2, "Logging").
 local threading = require "threading"
+local helpers = require "helpers"
+local error_of = helpers.error_of
+local assert_contains = helpers.assert_contains
 local log = threading.log
-
-local function error_of(f, ...)
-  local ok, err = pcall(f, ...)
-  assert.is_false(ok, "an error was expected")
-  return tostring(err)
-end
-
-local function assert_contains(text, part)
-  assert(tostring(text):find(part, 1, true), ("%q does not contain %q"):format(tostring(text), part))
-end
 
 local function run_in_thread(f, ...)
   local t = threading.Thread(f, ...)
@@ -20,7 +13,6 @@ local function run_in_thread(f, ...)
   return t:result()
 end
 
-local helpers = require "helpers"
 local interpreter, shell_quote, run_child = helpers.interpreter, helpers.shell_quote, helpers.run_child
 
 describe("threading.log", function()

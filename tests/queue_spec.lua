@@ -1,29 +1,11 @@
 -- Queues: Queue, LifoQueue, PriorityQueue, SimpleQueue (contract section 2,
 -- "Queues"; Python's queue module with 3.13's shutdown).
 local threading = require "threading"
-
--- Starts f(...) in a new thread; returns the thread.
-local function spawn(f, ...)
-  local t = threading.Thread(f, ...)
-  t:start()
-  return t
-end
-
--- Joins t and returns its results (re-raising its error).
-local function finish(t)
-  assert.is_true(t:join(30))
-  return t:result()
-end
-
-local function error_of(f, ...)
-  local ok, err = pcall(f, ...)
-  assert.is_false(ok, "an error was expected")
-  return tostring(err)
-end
-
-local function assert_contains(text, part)
-  assert(tostring(text):find(part, 1, true), ("%q does not contain %q"):format(tostring(text), part))
-end
+local helpers = require "helpers"
+local error_of = helpers.error_of
+local assert_contains = helpers.assert_contains
+local spawn = helpers.spawn
+local finish = helpers.finish
 
 -- Waits (bounded) until pred() holds: for states another thread reaches
 -- while blocked, which no primitive can report.

@@ -1,12 +1,9 @@
 -- threading.RLock: re-entrance, owner-only release, recursion count,
 -- tostring, with/hold, and mutual exclusion between threads.
 local threading = require "threading"
-
-local function spawn(f, ...) return threading.Thread(f, ...):start() end
-
-local function join_all(threads)
-  for _, t in ipairs(threads) do assert.is_true(t:join(30), "thread did not finish") end
-end
+local helpers = require "helpers"
+local spawn = helpers.spawn
+local join_all = helpers.join_all
 
 describe("RLock", function()
   it("can be acquired again by its owner and counts the levels", function()

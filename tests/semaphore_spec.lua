@@ -1,12 +1,9 @@
 -- threading.Semaphore and BoundedSemaphore: counting, timeouts, errors,
 -- tostring, with/hold, waking waiters, bounding concurrency.
 local threading = require "threading"
-
-local function spawn(f, ...) return threading.Thread(f, ...):start() end
-
-local function join_all(threads)
-  for _, t in ipairs(threads) do assert.is_true(t:join(30), "thread did not finish") end
-end
+local helpers = require "helpers"
+local spawn = helpers.spawn
+local join_all = helpers.join_all
 
 describe("Semaphore", function()
   it("starts at 1 by default and counts down to 0", function()

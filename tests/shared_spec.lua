@@ -1,11 +1,7 @@
 -- threading.shared([tbl]): a table shared by reference between threads.
 local threading = require "threading"
-
-local function error_of(f, ...)
-  local ok, err = pcall(f, ...)
-  assert.is_false(ok, "an error was expected")
-  return tostring(err)
-end
+local helpers = require "helpers"
+local error_of = helpers.error_of
 
 local function run(f, ...)
   local t = threading.Thread(f, ...)

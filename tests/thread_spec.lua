@@ -1,6 +1,8 @@
 -- Threads: construction, start/join/result, names, idents, daemon flag,
 -- module functions and the excepthook (contract section 2, "Threads").
 local threading = require "threading"
+local helpers = require "helpers"
+local error_of = helpers.error_value
 
 -- Runs f(...) in a new thread, joins it and returns its results.
 local function run(f, ...)
@@ -11,11 +13,6 @@ local function run(f, ...)
 end
 
 -- Calls f and returns the error it raises (fails if it does not raise).
-local function error_of(f, ...)
-  local ok, err = pcall(f, ...)
-  assert.is_false(ok, "an error was expected")
-  return err
-end
 
 local function assert_contains(text, part)
   assert.is_string(text)
@@ -24,29 +21,7 @@ end
 
 -- The command that runs this spec's interpreter (tlua or lua5.4), for
 -- child processes: ctest sets TLUA_HOST and TLUA.
-local function interpreter()
-  if os.getenv("TLUA_HOST") ~= "lua5.4" and os.getenv("TLUA") then return os.getenv("TLUA") end
-  return "lua5.4"
-end
-
-local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
--- Runs a Lua script in a child process; returns its output (stdout and
--- stderr together) and whether it exited with status 0.
-local function run_child(script)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(script)
-  f:close()
-  local cpath = package.cpath
-  local cmd = ("LUA_CPATH=%s %s %s 2>&1"):format(shell_quote(cpath), shell_quote(interpreter()),
-                                               shell_quote(path))
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  local ok = p:close()
-  os.remove(path)
-  return out, ok
-end
+local interpreter, shell_quote, run_child = helpers.interpreter, helpers.shell_quote, helpers.run_child
 
 describe("Thread", function()
   -- Threads that fail on purpose must not print to the test output.

@@ -2,6 +2,8 @@
 -- what is shared by reference, and the errors for what cannot cross.
 -- The C test tests/c/test_transfer.c covers the encoder in more detail.
 local threading = require "threading"
+local helpers = require "helpers"
+local error_of = helpers.error_value
 
 -- Sends the values to a new thread, which returns f(...) of them.
 local function through_thread(f, ...)
@@ -12,12 +14,6 @@ local function through_thread(f, ...)
 end
 
 local function echo(...) return ... end
-
-local function error_of(f, ...)
-  local ok, err = pcall(f, ...)
-  assert.is_false(ok, "an error was expected")
-  return err
-end
 
 -- The message without the "file:line: " position.
 local function message_of(f, ...)
