@@ -488,8 +488,9 @@ static int pmain(lua_State *L) {
   return 1;
 }
 
-/* Takes tlua's long options (--trace F, --trace-svg F, --stats, --compare)
-** from the front of argv; returns false on a malformed one. */
+/* Takes tlua's long options (--trace F, --trace-svg F, --stats, --compare,
+** --rusage F) out of argv, wherever they stand among lua's options before
+** the script; returns false on a malformed one. */
 static bool take_tool_options(int *argc, char **argv) {
   int out = 1, i = 1;
   for (; i < *argc; i++) {
@@ -508,8 +509,13 @@ static bool take_tool_options(int *argc, char **argv) {
       *slot = argv[++i];
     } else if (strcmp(a, "--stats") == 0) {
       tool.stats = true;
+    } else if (a[0] == '-' && strchr("elX", a[1]) != NULL && a[1] != '\0' && a[2] == '\0') {
+      argv[out++] = argv[i]; /* a lua option whose argument is the next word */
+      if (i + 1 < *argc) argv[out++] = argv[++i];
+    } else if (a[0] == '-' && a[1] != '\0' && strcmp(a, "--") != 0) {
+      argv[out++] = argv[i]; /* another lua option */
     } else {
-      break; /* the rest is lua's */
+      break; /* the script (or "-", "--"): the rest is the script's */
     }
   }
   for (; i < *argc; i++) argv[out++] = argv[i];

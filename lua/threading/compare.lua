@@ -95,7 +95,7 @@ end
 local function write_svg(path, counts, rows, title, cores)
   local W, H, left, bottom, top, right = 640, 420, 60, 50, 40, 150
   local maxc = counts[#counts]
-  local maxs = maxc
+  local maxs = math.min(maxc / counts[1], cores) -- the ideal line's top
   for _, r in ipairs(rows) do maxs = math.max(maxs, r.speedup) end
   local function x(c) return left + (c - counts[1]) / math.max(maxc - counts[1], 1) * (W - left - right) end
   local function y(s) return H - bottom - s / maxs * (H - top - bottom) end
