@@ -104,25 +104,30 @@ static int atomic_print(lua_State *L) {
   return 0;
 }
 
+void tl_wrap_io_lib(lua_State *L, int io) {
+  io = lua_absindex(L, io);
+  int top = lua_gettop(L);
+  wrap_field(L, io, "write", IO_WRITE_DEFAULT);
+  wrap_field(L, io, "read", IO_READ);
+  wrap_field(L, io, "lines", IO_LINES);
+  if (luaL_getmetatable(L, LUA_FILEHANDLE) == LUA_TTABLE && lua_getfield(L, -1, "__index") == LUA_TTABLE) {
+    int methods = lua_gettop(L);
+    wrap_field(L, methods, "write", IO_WRITE_SELF);
+    wrap_field(L, methods, "read", IO_READ);
+    wrap_field(L, methods, "lines", IO_LINES);
+  }
+  lua_settop(L, top);
+}
+
+void tl_wrap_os_lib(lua_State *L, int os) { wrap_field(L, lua_absindex(L, os), "execute", IO_READ); }
+
+/* print, and io and os if they are open already. */
 void tl_open_blocking_io(lua_State *L) {
   lua_pushcfunction(L, atomic_print);
   lua_setglobal(L, "print");
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  if (lua_getfield(L, -1, LUA_IOLIBNAME) == LUA_TTABLE) {
-    int io = lua_gettop(L);
-    wrap_field(L, io, "write", IO_WRITE_DEFAULT);
-    wrap_field(L, io, "read", IO_READ);
-    wrap_field(L, io, "lines", IO_LINES);
-    if (luaL_getmetatable(L, LUA_FILEHANDLE) == LUA_TTABLE &&
-        lua_getfield(L, -1, "__index") == LUA_TTABLE) {
-      int methods = lua_gettop(L);
-      wrap_field(L, methods, "write", IO_WRITE_SELF);
-      wrap_field(L, methods, "read", IO_READ);
-      wrap_field(L, methods, "lines", IO_LINES);
-    }
-    lua_settop(L, io);
-  }
+  if (lua_getfield(L, -1, LUA_IOLIBNAME) == LUA_TTABLE) tl_wrap_io_lib(L, -1);
   lua_pop(L, 1);
-  if (lua_getfield(L, -1, LUA_OSLIBNAME) == LUA_TTABLE) wrap_field(L, lua_gettop(L), "execute", IO_READ);
+  if (lua_getfield(L, -1, LUA_OSLIBNAME) == LUA_TTABLE) tl_wrap_os_lib(L, -1);
   lua_pop(L, 2);
 }

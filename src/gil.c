@@ -47,6 +47,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "lualib.h"
 #include "tlua.h"
 
 #define GIL_SIGNAL SIGURG /* ignored by default: harmless if it strays */
@@ -354,13 +355,16 @@ static int tracked_wrap(lua_State *L) {
   return 1;
 }
 
+void tl_gil_wrap_coroutine_lib(lua_State *L, int co) {
+  co = lua_absindex(L, co);
+  lua_pushcfunction(L, tracked_resume);
+  lua_setfield(L, co, "resume");
+  lua_pushcfunction(L, tracked_wrap);
+  lua_setfield(L, co, "wrap");
+}
+
 void tl_gil_open_coroutines(lua_State *L) {
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  if (lua_getfield(L, -1, "coroutine") == LUA_TTABLE) {
-    lua_pushcfunction(L, tracked_resume);
-    lua_setfield(L, -2, "resume");
-    lua_pushcfunction(L, tracked_wrap);
-    lua_setfield(L, -2, "wrap");
-  }
+  if (lua_getfield(L, -1, LUA_COLIBNAME) == LUA_TTABLE) tl_gil_wrap_coroutine_lib(L, -1);
   lua_pop(L, 2);
 }

@@ -224,7 +224,7 @@ static void mark_running(tl_thread *t) {
 static int run_body(lua_State *L) {
   tl_thread *t = (tl_thread *)lua_touserdata(L, 1);
   lua_settop(L, 0);
-  tl_open_state(L);
+  tl_open_thread_state(L);
   mark_running(t);
   if (t->is_timer && !timer_wait(L, t)) return 0;
   lua_pushcfunction(L, traceback_handler);

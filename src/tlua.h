@@ -220,7 +220,8 @@ double tl_gil_interval(void);
 void tl_gil_install_signal(void);       /* the forced-switch signal handler */
 void tl_gil_push_stats(lua_State *L);   /* threading.gil_stats() table */
 /* coroutine.resume/wrap that tell the GIL which state runs (gil.c). */
-void tl_gil_open_coroutines(lua_State *L);
+void tl_gil_open_coroutines(lua_State *L);          /* if coroutine is open */
+void tl_gil_wrap_coroutine_lib(lua_State *L, int idx); /* the table at idx */
 
 /* ------------------------------------------------------------------ */
 /* Threads and the runtime (runtime.c, thread.c)                       */
@@ -252,8 +253,11 @@ void tl_runtime_forget_state(void);
 bool tl_runtime_init(lua_State *mainL);
 bool tl_runtime_is_main_thread(void);
 /* Opens the standard libraries, the blocking-I/O wrappers and makes
-** 'threading' requirable: used for every new thread's state. */
+** 'threading' requirable (the main state). */
 void tl_open_state(lua_State *L);
+/* The same for a new thread's state, leaner: base, package and string
+** now, the other libraries when a global name or require first asks. */
+void tl_open_thread_state(lua_State *L);
 /* Creates a fresh state for a new thread (NULL on out of memory). */
 lua_State *tl_new_state(void);
 /* The same with a cap on its memory in bytes (0: none); close it with
@@ -294,7 +298,9 @@ void tl_open_event(lua_State *L);
 void tl_open_barrier(lua_State *L);
 void tl_open_queue(lua_State *L);
 void tl_open_future(lua_State *L);
-void tl_open_blocking_io(lua_State *L); /* wraps print/io/os in a state */
+void tl_open_blocking_io(lua_State *L); /* wraps print, and io/os if open */
+void tl_wrap_io_lib(lua_State *L, int idx); /* the io table at idx */
+void tl_wrap_os_lib(lua_State *L, int idx); /* the os table at idx */
 void tl_open_lua_parts(lua_State *L);   /* package.preload of lua/ files */
 /* Runs (once) the functions given to threading._register_atexit in L. */
 void tl_run_atexit(lua_State *L);
