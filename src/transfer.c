@@ -31,6 +31,8 @@
 ** Locking: none.  A blob is immutable once built; its reference count is
 ** atomic.  Callers encode and decode with no mutex held (tlua.h rule 3).
 */
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +43,8 @@
 
 enum {
   T_NIL, T_FALSE, T_TRUE, T_INT, T_FLOAT, T_STR, T_TABLE, T_END, T_REF,
-  T_LFUNC, T_UPREF, T_CFUNC, T_OBJECT, T_GLOBALS, T_MODULE
+  T_LFUNC, T_UPREF, T_CFUNC, T_OBJECT, T_GLOBALS, T_MODULE,
+  T_NEXT /* in a table: the value of the next index (previous one + 1) */
 };
 
 struct tl_blob {
@@ -81,9 +84,13 @@ typedef struct encoder {
   int first_index;
 } encoder;
 
+/* The encoder's buffer starts with room for the blob's header, so that the
+** finished buffer becomes the blob without copying its bytes again. */
+#define HEADER offsetof(tl_blob, data)
+
 static void grow(encoder *e, size_t extra) {
-  if (e->len + extra <= e->cap) return;
-  size_t cap = e->cap ? e->cap * 2 : 64;
+  if (e->len + extra <= e->cap && e->buf != NULL) return;
+  size_t cap = e->cap ? e->cap * 2 : 64 + HEADER;
   while (cap < e->len + extra) cap *= 2;
   char *nb = realloc(e->buf, cap);
   if (nb == NULL) luaL_error(e->L, "not enough memory");
@@ -92,12 +99,15 @@ static void grow(encoder *e, size_t extra) {
 }
 
 static void put(encoder *e, const void *p, size_t n) {
-  grow(e, n);
+  if (e->len + n > e->cap) grow(e, n);
   memcpy(e->buf + e->len, p, n);
   e->len += n;
 }
 
-static void put_tag(encoder *e, unsigned char tag) { put(e, &tag, 1); }
+static void put_tag(encoder *e, unsigned char tag) {
+  if (e->len + 1 > e->cap) grow(e, 1);
+  e->buf[e->len++] = (char)tag;
+}
 
 static void put_size(encoder *e, size_t n) { put(e, &n, sizeof n); }
 
@@ -180,8 +190,18 @@ static int fail(encoder *e, const path *p, const char *what) {
 
 static void encode_value(encoder *e, int idx, const path *p, int depth);
 
+/* The encoder's Lua tables are made only when a value needs them: most
+** values sent (queue items, arguments) are scalars or plain tables. */
+static void need_table(lua_State *L, int slot) {
+  if (lua_isnil(L, slot)) {
+    lua_newtable(L);
+    lua_replace(L, slot);
+  }
+}
+
 /* Has this table/function been met already?  Then writes a T_REF. */
 static bool encode_ref(encoder *e, int idx) {
+  need_table(e->L, e->ids);
   lua_pushvalue(e->L, idx);
   if (lua_rawget(e->L, e->ids) == LUA_TNUMBER) {
     unsigned int id = (unsigned int)lua_tointeger(e->L, -1);
@@ -199,17 +219,36 @@ static bool encode_ref(encoder *e, int idx) {
 
 static void encode_table(encoder *e, int idx, const path *p, int depth) {
   lua_State *L = e->L;
+  if (!lua_checkstack(L, 8)) luaL_error(L, "stack overflow while copying a value");
   if (encode_ref(e, idx)) return;
+  /* T_TABLE, the sizes (so the receiver makes the table at its final size),
+  ** then the entries in traversal order, then T_END.  The array part comes
+  ** out of lua_next as 1, 2, 3...: such an entry is written as T_NEXT and
+  ** its value, without the key. */
   put_tag(e, T_TABLE);
+  size_t narr = (size_t)lua_rawlen(L, idx);
+  size_t at = e->len;
+  put_size(e, narr);
+  put_size(e, 0); /* other pairs, patched below */
+  size_t npairs = 0;
+  lua_Integer next_index = 1;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     int k = lua_gettop(L) - 1, v = k + 1;
-    path kp = {p, P_TABLEKEY, 0, NULL};
-    encode_value(e, k, &kp, depth + 1);
+    int isint; /* (a float key is never integral: tables normalize those) */
+    if (lua_tointegerx(L, k, &isint) == next_index && isint) {
+      put_tag(e, T_NEXT);
+      next_index++;
+    } else {
+      path kp = {p, P_TABLEKEY, 0, NULL};
+      encode_value(e, k, &kp, depth + 1);
+      npairs++;
+    }
     path vp = {p, P_KEY, k, NULL};
     encode_value(e, v, &vp, depth + 1);
     lua_pop(L, 1);
   }
+  memcpy(e->buf + at + sizeof(size_t), &npairs, sizeof npairs);
   put_tag(e, T_END);
   if (lua_getmetatable(L, idx)) {
     path mp = {p, P_METATABLE, 0, NULL};
@@ -252,6 +291,7 @@ static bool encode_module(encoder *e, int idx) {
 
 static void encode_lua_function(encoder *e, int idx, const path *p, int depth) {
   lua_State *L = e->L;
+  if (!lua_checkstack(L, 8)) luaL_error(L, "stack overflow while copying a value");
   if (encode_ref(e, idx)) return;
   int func_id = e->next_id;
   put_tag(e, T_LFUNC);
@@ -263,6 +303,7 @@ static void encode_lua_function(encoder *e, int idx, const path *p, int depth) {
   size_t dumped = e->len - at - sizeof(size_t);
   memcpy(e->buf + at, &dumped, sizeof dumped);
   unsigned char nups = 0;
+  need_table(L, e->upvals);
   while (lua_getupvalue(L, idx, nups + 1) != NULL) {
     lua_pop(L, 1);
     nups++;
@@ -349,7 +390,6 @@ static void encode_value(encoder *e, int idx, const path *p, int depth) {
     luaL_error(L, "%s: cannot send a value nested more than %d levels deep",
                lua_tostring(L, -1), MAX_DEPTH);
   }
-  if (!lua_checkstack(L, 8)) luaL_error(L, "stack overflow while copying a value");
   switch (lua_type(L, idx)) {
     case LUA_TNIL: put_tag(e, T_NIL); break;
     case LUA_TBOOLEAN: put_tag(e, lua_toboolean(L, idx) ? T_TRUE : T_FALSE); break;
@@ -410,9 +450,9 @@ static int encode_protected(lua_State *L) {
   const char *what = lua_tostring(L, lua_upvalueindex(2));
   int n = lua_gettop(L);
   e->L = L;
-  lua_newtable(L);
+  lua_pushnil(L); /* the tables, made when needed */
   e->ids = lua_gettop(L);
-  lua_newtable(L);
+  lua_pushnil(L);
   e->upvals = lua_gettop(L);
   lua_pushnil(L);
   e->cnames = lua_gettop(L);
@@ -424,6 +464,7 @@ static int encode_protected(lua_State *L) {
     path item = {&root, P_INDEX, e->first_index + i - 1, NULL};
     encode_value(e, i, (n > 1 || e->numbered) ? &item : &root, 0);
   }
+  grow(e, 0); /* the header's room, even for no values */
   e->nvalues = n;
   return 0;
 }
@@ -434,13 +475,69 @@ static void free_encoder(encoder *e) {
   free(e->buf);
 }
 
+/* Values that are all nil, booleans, numbers or strings need no Lua
+** tables, no protected call and no path: the common case of queue items
+** and arguments.  Returns NULL if some value is of another type. */
+static tl_blob *encode_scalars(lua_State *L, int first, int n) {
+  size_t size = 0;
+  for (int i = 0; i < n; i++) {
+    switch (lua_type(L, first + i)) {
+      case LUA_TNIL: case LUA_TBOOLEAN: size += 1; break;
+      case LUA_TNUMBER: size += 1 + sizeof(lua_Integer); break;
+      case LUA_TSTRING: size += 1 + sizeof(size_t) + lua_rawlen(L, first + i); break;
+      default: return NULL;
+    }
+  }
+  tl_blob *b = malloc(HEADER + size);
+  if (b == NULL) luaL_error(L, "not enough memory");
+  char *w = b->data;
+  for (int i = 0; i < n; i++) {
+    int idx = first + i;
+    switch (lua_type(L, idx)) {
+      case LUA_TNIL: *w++ = T_NIL; break;
+      case LUA_TBOOLEAN: *w++ = lua_toboolean(L, idx) ? T_TRUE : T_FALSE; break;
+      case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) {
+          lua_Integer v = lua_tointeger(L, idx);
+          *w++ = T_INT;
+          memcpy(w, &v, sizeof v);
+          w += sizeof v;
+        } else {
+          lua_Number v = lua_tonumber(L, idx);
+          *w++ = T_FLOAT;
+          memcpy(w, &v, sizeof v);
+          w += sizeof v;
+        }
+        break;
+      default: {
+        size_t len;
+        const char *str = lua_tolstring(L, idx, &len);
+        *w++ = T_STR;
+        memcpy(w, &len, sizeof len);
+        w += sizeof len;
+        memcpy(w, str, len);
+        w += len;
+      }
+    }
+  }
+  atomic_init(&b->refs, 1);
+  b->nvalues = n;
+  b->len = size;
+  b->nobjs = 0;
+  b->objs = NULL;
+  return b;
+}
+
 static tl_blob *encode_values(lua_State *L, int first, int n, const char *what,
                               bool numbered, int first_index) {
+  first = lua_absindex(L, first);
+  tl_blob *fast = encode_scalars(L, first, n);
+  if (fast != NULL) return fast;
   encoder e;
   memset(&e, 0, sizeof e);
+  e.len = HEADER;
   e.numbered = numbered;
   e.first_index = first_index;
-  first = lua_absindex(L, first);
   luaL_checkstack(L, n + 4, "too many values to send");
   lua_pushlightuserdata(L, &e);
   lua_pushstring(L, what ? what : "value");
@@ -450,18 +547,13 @@ static tl_blob *encode_values(lua_State *L, int first, int n, const char *what,
     free_encoder(&e);
     lua_error(L);
   }
-  tl_blob *b = malloc(sizeof(tl_blob) + e.len);
-  if (b == NULL) {
-    free_encoder(&e);
-    luaL_error(L, "not enough memory");
-  }
+  tl_blob *b = realloc(e.buf, e.len); /* only shrinks: the bytes stay put */
+  if (b == NULL) b = (tl_blob *)e.buf;
   atomic_init(&b->refs, 1);
   b->nvalues = n;
-  b->len = e.len;
+  b->len = e.len - HEADER;
   b->nobjs = e.nobjs;
   b->objs = e.objs;
-  if (e.len) memcpy(b->data, e.buf, e.len);
-  free(e.buf);
   return b;
 }
 
@@ -506,6 +598,10 @@ static void decode_value(decoder *d);
 
 static int register_id(decoder *d) {
   int id = ++d->next_id;
+  if (lua_isnil(d->L, d->ids)) { /* made at the first table or function */
+    lua_newtable(d->L);
+    lua_replace(d->L, d->ids);
+  }
   lua_pushvalue(d->L, -1);
   lua_rawseti(d->L, d->ids, id);
   return id;
@@ -513,13 +609,29 @@ static int register_id(decoder *d) {
 
 static void decode_table(decoder *d) {
   lua_State *L = d->L;
-  lua_newtable(L);
+  if (!lua_checkstack(L, 8)) luaL_error(L, "stack overflow while receiving a value");
+  size_t narr, npairs;
+  get(d, &narr, sizeof narr);
+  get(d, &npairs, sizeof npairs);
+  size_t left = (size_t)(d->end - d->p); /* every value takes a byte at least */
+  if (narr > left) narr = left; /* sizes are hints (#t is any border) */
+  if (npairs > left) npairs = left;
+  if (narr > (size_t)INT_MAX) narr = 0;
+  if (npairs > (size_t)INT_MAX) npairs = 0;
+  lua_createtable(L, (int)narr, (int)npairs);
   register_id(d);
+  lua_Integer next_index = 1;
   for (;;) {
     if (d->p >= d->end) corrupt(d);
     if (*d->p == T_END) {
       d->p++;
       break;
+    }
+    if (*d->p == T_NEXT) {
+      d->p++;
+      decode_value(d);
+      lua_rawseti(L, -2, next_index++);
+      continue;
     }
     decode_value(d);
     decode_value(d);
@@ -547,6 +659,7 @@ static const char *chunk_reader(lua_State *L, void *ud, size_t *size) {
 
 static void decode_lua_function(decoder *d) {
   lua_State *L = d->L;
+  if (!lua_checkstack(L, 8)) luaL_error(L, "stack overflow while receiving a value");
   size_t n;
   chunk c;
   c.p = get_string(d, &n);
@@ -613,7 +726,6 @@ static void decode_c_function(decoder *d) {
 static void decode_value(decoder *d) {
   lua_State *L = d->L;
   unsigned char tag;
-  if (!lua_checkstack(L, 8)) luaL_error(L, "stack overflow while receiving a value");
   get(d, &tag, 1);
   switch (tag) {
     case T_NIL: lua_pushnil(L); break;
@@ -668,7 +780,7 @@ int tl_blob_decode(lua_State *L, const tl_blob *b) {
   d.end = b->data + b->len;
   d.next_id = 0;
   luaL_checkstack(L, b->nvalues + 8, "too many values received");
-  lua_newtable(L);
+  lua_pushnil(L); /* id -> value, made at the first table or function */
   d.ids = lua_gettop(L);
   for (int i = 0; i < b->nvalues; i++) decode_value(&d);
   lua_remove(L, d.ids);
