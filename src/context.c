@@ -12,7 +12,7 @@
 **
 ** Locking: none of its own.
 */
-#include "tlua.h"
+#include "sync.h"
 
 static void call_method(lua_State *L, int obj, const char *name, int nresults) {
   if (lua_getfield(L, obj, name) != LUA_TFUNCTION)
@@ -22,12 +22,15 @@ static void call_method(lua_State *L, int obj, const char *name, int nresults) {
 }
 
 int tl_ctx_with(lua_State *L) {
-  if (tl_to_any_object(L, 1) == NULL) luaL_typeerror(L, 1, "threading object");
+  tl_lockobj *lock = tl_lockobj_test(L, 1); /* Lock and RLock: no method lookups */
+  if (lock == NULL && tl_to_any_object(L, 1) == NULL) luaL_typeerror(L, 1, "threading object");
   luaL_checktype(L, 2, LUA_TFUNCTION);
-  call_method(L, 1, "acquire", 0);
+  if (lock != NULL) tl_lock_acquire(L, lock, lua_gettop(L) + 1); /* no arguments: block */
+  else call_method(L, 1, "acquire", 0);
   int base = 1; /* fn and its arguments start at 2 */
   int status = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 0);
-  call_method(L, 1, "release", 0);
+  if (lock != NULL) tl_lock_release(L, lock);
+  else call_method(L, 1, "release", 0);
   if (status != LUA_OK) return lua_error(L);
   return lua_gettop(L) - base;
 }
