@@ -53,6 +53,7 @@ struct tl_blob {
   size_t len;
   size_t nobjs;
   tl_object **objs;
+  bool has_refs; /* some value is met twice (T_REF, T_UPREF): the decoder keeps ids */
   char data[]; /* 'len' bytes */
 };
 
@@ -74,13 +75,18 @@ typedef struct encoder {
   size_t len, cap;
   tl_object **objs;
   size_t nobjs, capobjs;
-  int ids;        /* stack index of a table: table/function -> id */
-  int upvals;     /* stack index of a table: upvalue id -> func id * 256 + n */
+  struct ptrmap {  /* identity maps in C memory: no Lua table per encode */
+    const void **keys;
+    long *vals;
+    size_t cap, n;
+  } ids,          /* table/function (lua_topointer) -> id */
+    upvals;       /* upvalue (lua_upvalueid) -> func id * 256 + n */
   int cnames;     /* stack index of the C function name table (nil until needed) */
   int next_id;
   const void *globals;
   int nvalues;
   bool numbered;  /* values named what[first_index], what[first_index+1]... */
+  bool has_refs;  /* a T_REF or T_UPREF was written */
   int first_index;
 } encoder;
 
@@ -88,9 +94,11 @@ typedef struct encoder {
 ** finished buffer becomes the blob without copying its bytes again. */
 #define HEADER offsetof(tl_blob, data)
 
+static const char DUMPS_KEY[] = "tlua.dumps"; /* registry: function -> its bytecode */
+
 static void grow(encoder *e, size_t extra) {
   if (e->len + extra <= e->cap && e->buf != NULL) return;
-  size_t cap = e->cap ? e->cap * 2 : 64 + HEADER;
+  size_t cap = e->cap ? e->cap * 2 : 256;
   while (cap < e->len + extra) cap *= 2;
   char *nb = realloc(e->buf, cap);
   if (nb == NULL) luaL_error(e->L, "not enough memory");
@@ -190,30 +198,59 @@ static int fail(encoder *e, const path *p, const char *what) {
 
 static void encode_value(encoder *e, int idx, const path *p, int depth);
 
-/* The encoder's Lua tables are made only when a value needs them: most
-** values sent (queue items, arguments) are scalars or plain tables. */
-static void need_table(lua_State *L, int slot) {
-  if (lua_isnil(L, slot)) {
-    lua_newtable(L);
-    lua_replace(L, slot);
+static long *ptrmap_find(struct ptrmap *m, const void *key) {
+  if (m->cap == 0) return NULL;
+  size_t i = ((uintptr_t)key >> 4) * 0x9E3779B97F4A7C15ULL & (m->cap - 1);
+  while (m->keys[i] != NULL) {
+    if (m->keys[i] == key) return &m->vals[i];
+    i = (i + 1) & (m->cap - 1);
   }
+  return NULL;
 }
 
-/* Has this table/function been met already?  Then writes a T_REF. */
+static void ptrmap_put(encoder *e, struct ptrmap *m, const void *key, long val) {
+  if (2 * (m->n + 1) > m->cap) { /* keep it at most half full */
+    struct ptrmap bigger = {NULL, NULL, m->cap ? m->cap * 2 : 16, 0};
+    bigger.keys = calloc(bigger.cap, sizeof *bigger.keys);
+    bigger.vals = malloc(bigger.cap * sizeof *bigger.vals);
+    if (bigger.keys == NULL || bigger.vals == NULL) {
+      free(bigger.keys);
+      free(bigger.vals);
+      luaL_error(e->L, "not enough memory");
+    }
+    for (size_t i = 0; i < m->cap; i++)
+      if (m->keys[i] != NULL) {
+        size_t j = ((uintptr_t)m->keys[i] >> 4) * 0x9E3779B97F4A7C15ULL & (bigger.cap - 1);
+        while (bigger.keys[j] != NULL) j = (j + 1) & (bigger.cap - 1);
+        bigger.keys[j] = m->keys[i];
+        bigger.vals[j] = m->vals[i];
+      }
+    bigger.n = m->n;
+    free(m->keys);
+    free(m->vals);
+    *m = bigger;
+  }
+  size_t i = ((uintptr_t)key >> 4) * 0x9E3779B97F4A7C15ULL & (m->cap - 1);
+  while (m->keys[i] != NULL) i = (i + 1) & (m->cap - 1);
+  m->keys[i] = key;
+  m->vals[i] = val;
+  m->n++;
+}
+
+/* Has this table/function been met already?  Then writes a T_REF.
+** (Pointers identify them: every value is alive, held by the stack,
+** while the encoding runs.) */
 static bool encode_ref(encoder *e, int idx) {
-  need_table(e->L, e->ids);
-  lua_pushvalue(e->L, idx);
-  if (lua_rawget(e->L, e->ids) == LUA_TNUMBER) {
-    unsigned int id = (unsigned int)lua_tointeger(e->L, -1);
-    lua_pop(e->L, 1);
+  const void *key = lua_topointer(e->L, idx);
+  long *id = ptrmap_find(&e->ids, key);
+  if (id != NULL) {
+    unsigned int ref = (unsigned int)*id;
     put_tag(e, T_REF);
-    put(e, &id, sizeof id);
+    e->has_refs = true;
+    put(e, &ref, sizeof ref);
     return true;
   }
-  lua_pop(e->L, 1);
-  lua_pushvalue(e->L, idx);
-  lua_pushinteger(e->L, ++e->next_id);
-  lua_rawset(e->L, e->ids);
+  ptrmap_put(e, &e->ids, key, ++e->next_id);
   return false;
 }
 
@@ -235,8 +272,7 @@ static void encode_table(encoder *e, int idx, const path *p, int depth) {
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     int k = lua_gettop(L) - 1, v = k + 1;
-    int isint; /* (a float key is never integral: tables normalize those) */
-    if (lua_tointegerx(L, k, &isint) == next_index && isint) {
+    if (lua_isinteger(L, k) && lua_tointeger(L, k) == next_index) { /* not "1": a string */
       put_tag(e, T_NEXT);
       next_index++;
     } else {
@@ -297,13 +333,33 @@ static void encode_lua_function(encoder *e, int idx, const path *p, int depth) {
   put_tag(e, T_LFUNC);
   size_t at = e->len;
   put_size(e, 0); /* the dump's length, patched below */
+  /* A function sent again (an executor task...) is dumped once: the
+  ** bytecode is kept in a weak table of this state. */
+  if (luaL_getsubtable(L, LUA_REGISTRYINDEX, DUMPS_KEY) == 0) {
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+  }
   lua_pushvalue(L, idx);
-  lua_dump(L, dump_writer, e, 0);
-  lua_pop(L, 1);
+  if (lua_rawget(L, -2) == LUA_TSTRING) {
+    size_t n;
+    const char *bytes = lua_tolstring(L, -1, &n);
+    put(e, bytes, n);
+    lua_pop(L, 2);
+  } else {
+    lua_pop(L, 1);
+    lua_pushvalue(L, idx);
+    lua_dump(L, dump_writer, e, 0);
+    lua_pop(L, 1);
+    lua_pushvalue(L, idx);
+    lua_pushlstring(L, e->buf + at + sizeof(size_t), e->len - at - sizeof(size_t));
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+  }
   size_t dumped = e->len - at - sizeof(size_t);
   memcpy(e->buf + at, &dumped, sizeof dumped);
   unsigned char nups = 0;
-  need_table(L, e->upvals);
   while (lua_getupvalue(L, idx, nups + 1) != NULL) {
     lua_pop(L, 1);
     nups++;
@@ -311,21 +367,18 @@ static void encode_lua_function(encoder *e, int idx, const path *p, int depth) {
   put(e, &nups, 1);
   for (int n = 1; n <= nups; n++) {
     void *uid = lua_upvalueid(L, idx, n);
-    lua_pushlightuserdata(L, uid);
-    if (lua_rawget(L, e->upvals) == LUA_TNUMBER) { /* shared with an earlier function */
-      lua_Integer where = lua_tointeger(L, -1);
-      lua_pop(L, 1);
+    long *shared = ptrmap_find(&e->upvals, uid);
+    if (shared != NULL) { /* shared with an earlier function */
+      long where = *shared;
       unsigned int fid = (unsigned int)(where >> 8);
       unsigned char un = (unsigned char)(where & 0xff);
       put_tag(e, T_UPREF);
+      e->has_refs = true;
       put(e, &fid, sizeof fid);
       put(e, &un, 1);
       continue;
     }
-    lua_pop(L, 1);
-    lua_pushlightuserdata(L, uid);
-    lua_pushinteger(L, (lua_Integer)func_id * 256 + n);
-    lua_rawset(L, e->upvals);
+    ptrmap_put(e, &e->upvals, uid, (long)func_id * 256 + n);
     const char *name = lua_getupvalue(L, idx, n);
     int v = lua_gettop(L);
     path up = {p, P_UPVALUE, 0, (name && *name) ? name : "?"};
@@ -450,11 +503,7 @@ static int encode_protected(lua_State *L) {
   const char *what = lua_tostring(L, lua_upvalueindex(2));
   int n = lua_gettop(L);
   e->L = L;
-  lua_pushnil(L); /* the tables, made when needed */
-  e->ids = lua_gettop(L);
-  lua_pushnil(L);
-  e->upvals = lua_gettop(L);
-  lua_pushnil(L);
+  lua_pushnil(L); /* the C function names, made when needed */
   e->cnames = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
   e->globals = lua_topointer(L, -1);
@@ -469,7 +518,15 @@ static int encode_protected(lua_State *L) {
   return 0;
 }
 
+static void free_maps(encoder *e) {
+  free(e->ids.keys);
+  free(e->ids.vals);
+  free(e->upvals.keys);
+  free(e->upvals.vals);
+}
+
 static void free_encoder(encoder *e) {
+  free_maps(e);
   for (size_t i = 0; i < e->nobjs; i++) tl_object_decref(e->objs[i]);
   free(e->objs);
   free(e->buf);
@@ -525,6 +582,7 @@ static tl_blob *encode_scalars(lua_State *L, int first, int n) {
   b->len = size;
   b->nobjs = 0;
   b->objs = NULL;
+  b->has_refs = false;
   return b;
 }
 
@@ -547,6 +605,7 @@ static tl_blob *encode_values(lua_State *L, int first, int n, const char *what,
     free_encoder(&e);
     lua_error(L);
   }
+  free_maps(&e);
   tl_blob *b = realloc(e.buf, e.len); /* only shrinks: the bytes stay put */
   if (b == NULL) b = (tl_blob *)e.buf;
   atomic_init(&b->refs, 1);
@@ -554,6 +613,7 @@ static tl_blob *encode_values(lua_State *L, int first, int n, const char *what,
   b->len = e.len - HEADER;
   b->nobjs = e.nobjs;
   b->objs = e.objs;
+  b->has_refs = e.has_refs;
   return b;
 }
 
@@ -598,6 +658,7 @@ static void decode_value(decoder *d);
 
 static int register_id(decoder *d) {
   int id = ++d->next_id;
+  if (!d->b->has_refs) return id; /* nothing refers back: keep no ids */
   if (lua_isnil(d->L, d->ids)) { /* made at the first table or function */
     lua_newtable(d->L);
     lua_replace(d->L, d->ids);
@@ -676,7 +737,7 @@ static void decode_lua_function(decoder *d) {
       unsigned char un;
       get(d, &fid, sizeof fid);
       get(d, &un, 1);
-      if (lua_rawgeti(L, d->ids, (lua_Integer)fid) != LUA_TFUNCTION) corrupt(d);
+      if (lua_isnil(L, d->ids) || lua_rawgeti(L, d->ids, (lua_Integer)fid) != LUA_TFUNCTION) corrupt(d);
       lua_upvaluejoin(L, f, i, -1, un);
       lua_pop(L, 1);
     } else {
@@ -753,7 +814,7 @@ static void decode_value(decoder *d) {
     case T_REF: {
       unsigned int id;
       get(d, &id, sizeof id);
-      if (id == 0 || (int)id > d->next_id) corrupt(d);
+      if (id == 0 || (int)id > d->next_id || lua_isnil(L, d->ids)) corrupt(d);
       lua_rawgeti(L, d->ids, (lua_Integer)id);
       break;
     }

@@ -39,6 +39,21 @@ describe("values that cross between threads", function()
     assert.equal(0.1, values[13])
   end)
 
+  it("keep every key of a table: sequence, holes, and keys that only look like indices", function()
+    local t = {10, 20, 30, nil, 50, ["1"] = "string one", [2.5] = "half", [-1] = "minus",
+               [0] = "zero", x = "x", [100] = "far"}
+    local u = through_thread(echo, t)
+    local keys = 0
+    for k, v in pairs(t) do
+      assert.equal(v, u[k], "key " .. tostring(k))
+      keys = keys + 1
+    end
+    for _ in pairs(u) do keys = keys - 1 end
+    assert.equal(0, keys)
+    assert.equal("string one", u["1"])
+    assert.equal(10, u[1])
+  end)
+
   it("copy binary strings and big strings", function()
     local bin = "\0a\0\255\n\r" .. string.rep("\0", 10)
     local big = string.rep("0123456789abcdef", 65536) -- 1 MB
