@@ -8,7 +8,7 @@
 **   -X switchinterval=S    seconds a waiter lets the holder run (0.005)
 **   -X deadlock=off        no deadlock report (deadlock.c)
 **
-** and tools, given before everything else:
+** and tools, given anywhere before the script:
 **   --trace FILE.json      record what every thread did (trace.c), Chrome format
 **   --trace-svg FILE.svg   the same timeline as a picture
 **   --stats                per-thread CPU time and GIL figures on stderr at exit
