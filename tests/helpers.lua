@@ -52,6 +52,9 @@ function M.finish(t)
   return t:result()
 end
 
+-- Runs f(...) in a new thread, joins it and returns its results.
+function M.run(f, ...) return M.finish(M.spawn(f, ...)) end
+
 function M.join_all(threads)
   for _, t in ipairs(threads) do assert(t:join(30), "thread did not finish") end
 end

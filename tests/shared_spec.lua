@@ -3,12 +3,7 @@ local threading = require "threading"
 local helpers = require "helpers"
 local error_of = helpers.error_of
 
-local function run(f, ...)
-  local t = threading.Thread(f, ...)
-  t:start()
-  assert.is_true(t:join(30))
-  return t:result()
-end
+local run = helpers.run
 
 describe("threading.shared", function()
   it("starts empty or with a copy of a table", function()

@@ -4,13 +4,7 @@ local threading = require "threading"
 local helpers = require "helpers"
 local error_of = helpers.error_value
 
--- Runs f(...) in a new thread, joins it and returns its results.
-local function run(f, ...)
-  local t = threading.Thread(f, ...)
-  t:start()
-  assert.is_true(t:join(30))
-  return t:result()
-end
+local run = helpers.run
 
 -- Calls f and returns the error it raises (fails if it does not raise).
 

@@ -99,13 +99,11 @@ local function run(cmd)
   return r
 end
 
+local lib = dofile(here .. "/lib.lua")
+
 local function median(xs)
   if #xs == 0 then return nil end
-  local s = table.move(xs, 1, #xs, 1, {})
-  table.sort(s)
-  local n = #s
-  if n % 2 == 1 then return s[(n + 1) // 2] end
-  return (s[n // 2] + s[n // 2 + 1]) / 2
+  return lib.median(xs)
 end
 
 -- Half the spread between the lower and upper quartiles, relative to the median.
