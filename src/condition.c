@@ -131,7 +131,8 @@ static int condition_wait(lua_State *L) {
 ** the time is up; returns its last value. */
 static int condition_wait_for(lua_State *L) {
   tl_condition *c = check_condition(L);
-  luaL_checkany(L, 2);
+  if (!lua_isfunction(L, 2) && luaL_getmetafield(L, 2, "__call") == LUA_TNIL)
+    luaL_typeerror(L, 2, "function");
   tl_deadline d = tl_opt_timeout(L, 3);
   check_owned(L, c, "wait");
   lua_settop(L, 2);
@@ -160,7 +161,9 @@ static void notify(lua_State *L, tl_condition *c, lua_Integer n) {
 
 static int condition_notify(lua_State *L) {
   tl_condition *c = check_condition(L);
-  notify(L, c, luaL_optinteger(L, 2, 1));
+  lua_Integer n = luaL_optinteger(L, 2, 1);
+  if (n < 0) return luaL_argerror(L, 2, "ValueError: n must be a non-negative integer");
+  notify(L, c, n);
   return 0;
 }
 

@@ -295,7 +295,8 @@ static int future_cancel(lua_State *L) {
 
 static int future_add_done_callback(lua_State *L) {
   tl_future *f = check_future(L);
-  luaL_checkany(L, 2);
+  if (!lua_isfunction(L, 2) && luaL_getmetafield(L, 2, "__call") == LUA_TNIL)
+    luaL_typeerror(L, 2, "function");
   lua_settop(L, 2);
   tl_blob *cb = tl_blob_encode(L, 2, 1, "callback");
   pthread_mutex_lock(&f->mutex);

@@ -586,8 +586,13 @@ static int new_queue(lua_State *L, const tl_kind *kind, queue_order order) {
   lua_Integer maxsize = 0;
   if (kind != &simple_kind) {
     if (lua_type(L, 1) == LUA_TTABLE) {
-      lua_getfield(L, 1, "maxsize");
-      maxsize = luaL_optinteger(L, -1, 0);
+      if (lua_getfield(L, 1, "maxsize") != LUA_TNIL) {
+        int whole;
+        maxsize = lua_tointegerx(L, -1, &whole);
+        if (!whole)
+          luaL_argerror(L, 1, lua_pushfstring(L, "integer expected for field 'maxsize', got %s",
+                                              luaL_typename(L, -1)));
+      }
     } else {
       maxsize = luaL_optinteger(L, 1, 0);
     }

@@ -42,7 +42,8 @@ static void semaphore_destroy(tl_object *o) {
 
 static tl_semaphore *check_semaphore(lua_State *L) {
   tl_object *o = tl_test_object(L, 1, &semaphore_kind);
-  if (o == NULL) o = tl_check_object(L, 1, &bounded_semaphore_kind);
+  if (o == NULL) o = tl_test_object(L, 1, &bounded_semaphore_kind);
+  if (o == NULL) luaL_typeerror(L, 1, "Semaphore");
   return (tl_semaphore *)o;
 }
 

@@ -346,11 +346,11 @@ describe("bad input", function()
     {"as_completed(42)", function() for _ in threading.as_completed(42) do end end,
      "table of futures expected"},
     {"as_completed(fs, 'x')", function()
-      for _ in threading.as_completed({threading.Future()}, "x") do end end, "ValueError"},
+      for _ in threading.as_completed({threading.Future()}, "x") do end end, "TypeError"},
     {"wait(42)", function() threading.wait(42) end, "table of futures expected"},
     {"wait(fs, 0, 'BOGUS')", function() threading.wait({threading.Future()}, 0, "BOGUS") end,
      "ValueError"},
-    {"wait(fs, 'x')", function() threading.wait({threading.Future()}, "x") end, "ValueError"},
+    {"wait(fs, 'x')", function() threading.wait({threading.Future()}, "x") end, "TypeError"},
     {"log.basicConfig(42)", function() threading.log.basicConfig(42) end, "table expected"},
     {"log.basicConfig{level='BOGUS'}", function()
       threading.log.basicConfig{level = "BOGUS"} end, "ValueError"},
@@ -367,28 +367,41 @@ describe("bad input", function()
     end
   end)
 
-  -- Calls whose error is raised but unclear today (reported to the owners
-  -- with a proposed message): they must at least fail, not crash or pass.
-  local unclear = {
+  -- Calls whose error used to be unclear (reported by this sweep, since fixed).
+  local formerly_unclear = {
     {"Condition:wait_for(42)", function()
       local c = threading.Condition() c:acquire()
-      local ok, e = pcall(c.wait_for, c, 42, 0) c:release() error(e, 0) end},
+      local ok, e = pcall(c.wait_for, c, 42, 0) c:release() error(e, 0) end, "function expected, got number"},
+    {"Condition:notify(-1)", function()
+      local c = threading.Condition() c:acquire()
+      local ok, e = pcall(c.notify, c, -1) c:release() error(e, 0) end, "ValueError"},
     {"executor:map(f, 42)", function()
-      local ex <close> = threading.ThreadPoolExecutor(1) ex:map(print, 42) end},
+      local ex <close> = threading.ThreadPoolExecutor(1) ex:map(print, 42) end, "table expected, got number"},
     {"executor.submit(a Lock, f)", function()
-      local ex <close> = threading.ThreadPoolExecutor(1) ex.submit(threading.Lock(), print) end},
-    {"as_completed({42})", function() for _ in threading.as_completed({42}) do end end},
+      local ex <close> = threading.ThreadPoolExecutor(1) ex.submit(threading.Lock(), print) end,
+     "ThreadPoolExecutor expected, got threading.Lock"},
+    {"as_completed({42})", function() for _ in threading.as_completed({42}) do end end,
+     "item 1 is number"},
     {"as_completed({a Lock})", function()
-      for _ in threading.as_completed({threading.Lock()}) do end end},
-    {"wait({a Lock})", function() threading.wait({threading.Lock()}) end},
-    {"log.basicConfig{format={}}", function() threading.log.basicConfig{format = {}} end},
-    {"Queue{maxsize='x'}", function() threading.Queue{maxsize = "x"} end},
+      for _ in threading.as_completed({threading.Lock()}) do end end, "item 1 is threading.Lock"},
+    {"wait({a Lock})", function() threading.wait({threading.Lock()}) end, "item 1 is threading.Lock"},
+    {"as_completed(fs, NaN)", function()
+      for _ in threading.as_completed({threading.Future()}, 0 / 0) do end end, "NaN"},
+    {"Future:add_done_callback(42)", function() threading.Future():add_done_callback(42) end,
+     "function expected, got number"},
+    {"log.basicConfig{format={}}", function() threading.log.basicConfig{format = {}} end,
+     "format must be a string"},
+    {"log.getLogger({})", function() threading.log.getLogger({}) end, "name must be a string"},
+    {"Queue{maxsize='x'}", function() threading.Queue{maxsize = "x"} end,
+     "integer expected for field 'maxsize'"},
+    {"Lock.with(a Queue, f)", function() threading.Lock().with(threading.Queue(), print) end,
+     "lock%-like object"},
   }
 
-  describe("known unclear messages", function()
-    for _, case in ipairs(unclear) do
-      it(case[1] .. " fails", function()
-        error_of(case[2])
+  describe("formerly unclear messages", function()
+    for _, case in ipairs(formerly_unclear) do
+      it(case[1] .. " gives a clear error", function()
+        assert.matches(case[3], error_of(case[2]))
       end)
     end
   end)

@@ -47,7 +47,7 @@ describe("Semaphore", function()
       "ValueError: can't specify timeout for non-blocking acquire")
     assert.error_matches(function() s:acquire(true, 0 / 0) end, "NaN")
     assert.error_matches(function() s:acquire(1) end, "boolean expected")
-    assert.error_matches(function() s.acquire(threading.Lock()) end, "BoundedSemaphore expected")
+    assert.error_matches(function() s.acquire(threading.Lock()) end, "Semaphore expected, got threading.Lock")
   end)
 
   it("releases n at once and refuses n < 1", function()

@@ -40,8 +40,10 @@ end
 
 local function deadline_after(timeout, level)
   if timeout == nil then return nil end
-  if type(timeout) ~= "number" or timeout ~= timeout then
-    error("ValueError: timeout must be a number", level + 1)
+  if type(timeout) ~= "number" then
+    error(("TypeError: timeout must be a number, got %s"):format(type(timeout)), level + 1)
+  elseif timeout ~= timeout then
+    error("ValueError: timeout must not be NaN", level + 1)
   end
   return monotonic() + timeout
 end
@@ -103,7 +105,22 @@ function Executor:_adjust_thread_count()
   self._threads[n + 1] = t
 end
 
+-- "threading.Future", "threading.Lock"... for threading objects, else the type.
+local function kind_of(v)
+  local mt = getmetatable(v)
+  return type(v) == "userdata" and type(mt) == "table" and mt.__name or type(v)
+end
+
+-- self must be an executor made by ThreadPoolExecutor (ex:submit, not ex.submit).
+local function check_self(self, method)
+  if getmetatable(self) ~= Executor then
+    error(("bad argument #1 to '%s' (ThreadPoolExecutor expected, got %s; use ':')"):format(method,
+          kind_of(self)), 3)
+  end
+end
+
 function Executor:submit(f, ...)
+  check_self(self, "submit")
   if self._shutdown then error("RuntimeError: cannot schedule new futures after shutdown", 2) end
   local mt = getmetatable(f)
   if type(f) ~= "function" and not (mt and mt.__call) then
@@ -126,6 +143,10 @@ end
 -- occurs, or "TimeoutError" once timeout seconds have passed since the call.
 -- Leaving the loop early (break, error) cancels the tasks not yet started.
 function Executor:map(f, list, timeout)
+  check_self(self, "map")
+  if type(list) ~= "table" then
+    error(("bad argument #2 to 'map' (table expected, got %s)"):format(type(list)), 2)
+  end
   local deadline = deadline_after(timeout, 2)
   local futures = {}
   for i = 1, #list do futures[i] = self:submit(f, list[i]) end
@@ -219,7 +240,10 @@ end
 local function distinct(fs)
   if type(fs) ~= "table" then error(("bad argument #1 (table of futures expected, got %s)"):format(type(fs)), 3) end
   local seen, list = {}, {}
-  for _, f in ipairs(fs) do
+  for i, f in ipairs(fs) do
+    if kind_of(f) ~= "threading.Future" then
+      error(("bad argument #1 (table of futures expected, item %d is %s)"):format(i, kind_of(f)), 3)
+    end
     if not seen[f] then
       seen[f] = true
       list[#list + 1] = f

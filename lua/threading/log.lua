@@ -212,6 +212,12 @@ function M.basicConfig(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'basicConfig' (table expected)", 2) end
   local level = opts.level ~= nil and check_level(opts.level, 2) or nil
   local format = opts.format or DEFAULT_FORMAT
+  if type(format) ~= "string" then
+    error(("TypeError: format must be a string, got %s"):format(type(format)), 2)
+  end
+  if opts.datefmt ~= nil and type(opts.datefmt) ~= "string" then
+    error(("TypeError: datefmt must be a string, got %s"):format(type(opts.datefmt)), 2)
+  end
   compile(format) -- validates
   if opts.stream ~= nil and opts.filename ~= nil then
     error("ValueError: 'stream' and 'filename' should not be specified together", 2)
@@ -281,6 +287,9 @@ local loggers = {}
 
 function M.getLogger(name)
   name = name or "root"
+  if type(name) ~= "string" then
+    error(("TypeError: logger name must be a string, got %s"):format(type(name)), 2)
+  end
   local lg = loggers[name]
   if lg == nil then
     lg = setmetatable({name = name}, Logger)
