@@ -1,7 +1,7 @@
 /*
 ** host.c -- the tlua command: a drop-in for the stock lua command (same
-** options, arg table, LUA_INIT, REPL, messages and exit codes, with
-** "tlua" as the program name) whose states have the threading module
+** options, arg table, LUA_INIT, REPL, messages and exit codes; messages
+** start with argv[0], "tlua" when run from the PATH) whose states have the threading module
 ** built in, plus the -X options that pick the GIL mode:
 **
 **   -X gil=0|1             GIL off (default, threads run in parallel) or on
@@ -33,7 +33,7 @@
 #include "lualib.h"
 #include "tlua.h"
 
-static const char *progname = "tlua";
+static const char *progname = "tlua"; /* argv[0] once known, as lua.c does */
 
 /* tlua's own long options, taken out of argv before lua's are read. */
 static struct {
@@ -452,6 +452,7 @@ static int run_compare(lua_State *L, int argc, char **argv) {
 static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
   char **argv = (char **)lua_touserdata(L, 2);
+  if (argv[0] && argv[0][0]) progname = argv[0]; /* as lua.c: messages start with argv[0] */
   if (tool.compare) return run_compare(L, argc, argv);
   int script = argc;
   int flags = collect_args(argv, &script);

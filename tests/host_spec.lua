@@ -47,8 +47,10 @@ local function execute(program, args, opts)
 end
 
 -- lua5.4 and tlua print their own name before messages: make them equal.
+-- (Both use argv[0], as lua.c does: tlua run by its path prints the path.)
 local function normalise(stderr)
-  return (stderr:gsub("lua5%.4: ", "PROG: "):gsub("tlua: ", "PROG: "))
+  local path = TLUA and TLUA:gsub("%p", "%%%0") or "tlua"
+  return (stderr:gsub("lua5%.4: ", "PROG: "):gsub(path .. ": ", "PROG: "):gsub("tlua: ", "PROG: "))
 end
 
 -- Runs the same command line under lua5.4 and tlua: same stdout, same
