@@ -82,9 +82,7 @@ static int module_index(lua_State *L) {
   }
   for (int i = 0; lazy_parts[i].name != NULL; i++) {
     if (strcmp(key, lazy_parts[i].name) != 0) continue;
-    lua_getglobal(L, "require");
-    lua_pushstring(L, lazy_parts[i].module);
-    lua_call(L, 1, 1);
+    tl_state_require(L, lazy_parts[i].module);
     if (lazy_parts[i].field != NULL) lua_getfield(L, -1, lazy_parts[i].field);
     lua_pushvalue(L, -1);
     lua_setfield(L, 1, key); /* cache it (rawset: key is absent) */

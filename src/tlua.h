@@ -255,9 +255,12 @@ bool tl_runtime_is_main_thread(void);
 /* Opens the standard libraries, the blocking-I/O wrappers and makes
 ** 'threading' requirable (the main state). */
 void tl_open_state(lua_State *L);
-/* The same for a new thread's state, leaner: base, package and string
-** now, the other libraries when a global name or require first asks. */
+/* The same for a new thread's state, leaner: the base library now, the
+** other built-in modules when first used (state.c). */
 void tl_open_thread_state(lua_State *L);
+/* Pushes this state's module 'name': package.loaded[name], else a
+** built-in (standard library, threading) opened now, else require(name). */
+void tl_state_require(lua_State *L, const char *name);
 /* Creates a fresh state for a new thread (NULL on out of memory). */
 lua_State *tl_new_state(void);
 /* The same with a cap on its memory in bytes (0: none); close it with

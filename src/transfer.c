@@ -747,19 +747,12 @@ static void decode_lua_function(decoder *d) {
   }
 }
 
-/* Pushes this state's module 'name' (package.loaded[name]), requiring
-** it if this state has not loaded it yet. */
+/* Pushes this state's module 'name' (opened or required now if this
+** state has not loaded it yet). */
 static void push_module(lua_State *L, const char *name, size_t n) {
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  lua_pushlstring(L, name, n);
-  if (lua_rawget(L, -2) != LUA_TNIL) {
-    lua_remove(L, -2);
-    return;
-  }
-  lua_pop(L, 2);
-  lua_getglobal(L, "require");
-  lua_pushlstring(L, name, n);
-  lua_call(L, 1, 1);
+  lua_pushlstring(L, name, n); /* a NUL-terminated copy */
+  tl_state_require(L, lua_tostring(L, -1));
+  lua_remove(L, -2);
 }
 
 static void decode_module(decoder *d) {
@@ -778,7 +771,7 @@ static void decode_c_function(decoder *d) {
   size_t libn = (size_t)(dot - name);
   push_module(L, name, libn);
   if (lua_type(L, -1) != LUA_TTABLE ||
-      (lua_pushlstring(L, dot + 1, n - libn - 1), lua_rawget(L, -2)) != LUA_TFUNCTION)
+      (lua_pushlstring(L, dot + 1, n - libn - 1), lua_gettable(L, -2)) != LUA_TFUNCTION)
     luaL_error(L, "cannot receive C function '%s': not available in this thread",
                lua_pushlstring(L, name, n));
   lua_remove(L, -2);

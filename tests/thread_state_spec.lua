@@ -1,5 +1,5 @@
 -- A new thread's Lua state: every standard library is there, opened on
--- first use (runtime.c, tl_open_thread_state), with tlua's wrappers.
+-- first use (state.c, tl_open_thread_state), with tlua's wrappers.
 local threading = require "threading"
 local helpers = require "helpers"
 local finish = helpers.finish
@@ -47,4 +47,65 @@ describe("a thread's state", function()
     t:start()
     assert.equal("7", finish(t))
   end)
+
+  it("opens nothing but base until asked", function()
+    local t = threading.Thread(function()
+      local open = {}
+      for _, name in ipairs{"string", "table", "math", "package", "require"} do
+        if rawget(_G, name) ~= nil then open[#open + 1] = name end
+      end
+      return table.concat(open, ",")
+    end)
+    t:start()
+    assert.equal("", finish(t))
+  end)
+
+  it("indexes strings and coerces them in arithmetic before string is open", function()
+    local t = threading.Thread(function()
+      local results = {("%d!"):format(3), "5" + 1, "3" * "4", -"2", "7" // 2, 2 ^ "3", "9" % 4, "1" - 1, "6" / "3"}
+      return results, getmetatable("").__index == string, rawget(_G, "string") ~= nil
+    end)
+    t:start()
+    local results, real_index, global = finish(t)
+    assert.same({"3!", 6, 12, -2, 3, 8.0, 1, 0, 2.0}, results)
+    assert.is_true(real_index)
+    assert.is_true(global)
+  end)
+
+  it("still raises Lua's errors for strings that are not numbers", function()
+    local t = threading.Thread(function()
+      local ok, err = pcall(function() return "abc" + 1 end)
+      local ok2, err2 = pcall(function() return ("x"):nosuchmethod() end)
+      return ok, err, ok2, err2
+    end)
+    t:start()
+    local ok, err, ok2, err2 = finish(t)
+    assert.is_false(ok)
+    assert.matches("thread_state_spec.lua:%d+: attempt to add a 'string' with a 'number'", err)
+    assert.is_false(ok2)
+    assert.matches("nosuchmethod", err2)
+  end)
+
+  it("receives the threading module without opening package, and require works after", function()
+    local t = threading.Thread(function()
+      local before = rawget(_G, "package") == nil and threading.Lock ~= nil
+      local ok, err = pcall(require, "no_such_module_here")
+      return before, ok, err, require("threading") == threading, package.loaded.threading == threading
+    end)
+    t:start()
+    local before, ok, err, same, loaded = finish(t)
+    assert.is_true(before)
+    assert.is_false(ok)
+    assert.matches("module 'no_such_module_here' not found", err)
+    assert.is_true(same)
+    assert.is_true(loaded)
+  end)
+
+  it("receives require itself as an upvalue", function()
+    local req = require
+    local t = threading.Thread(function() return req("string").format("%s", "ok") end)
+    t:start()
+    assert.equal("ok", finish(t))
+  end)
 end)
+
