@@ -86,12 +86,13 @@ static tl_object *box_object(lua_State *L, int idx) {
   return *box;
 }
 
-/* __index: methods first, then the kind's fields. */
+/* __index: methods first, then the kind's fields.  (A method is found
+** without checking the box: every method checks its own 'self'.) */
 static int box_index(lua_State *L) {
-  tl_object *o = box_object(L, 1);
   lua_pushvalue(L, 2);
   if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
   lua_pop(L, 1);
+  tl_object *o = box_object(L, 1);
   if (o->kind->getfield != NULL && lua_type(L, 2) == LUA_TSTRING &&
       o->kind->getfield(L, o, lua_tostring(L, 2)))
     return 1;

@@ -95,6 +95,7 @@ typedef struct encoder {
 #define HEADER offsetof(tl_blob, data)
 
 static const char DUMPS_KEY[] = "tlua.dumps"; /* registry: function -> its bytecode */
+static const char LOADS_KEY[] = "tlua.loads"; /* registry: bytecode -> function (closed ones) */
 
 static void grow(encoder *e, size_t extra) {
   if (e->len + extra <= e->cap && e->buf != NULL) return;
@@ -636,6 +637,10 @@ typedef struct decoder {
   const char *p, *end;
   int ids; /* stack index of id -> value */
   int next_id;
+  /* The closed functions this blob already got from (or put in) the
+  ** state's cache: two distinct functions of one blob stay distinct. */
+  const void *closed[8];
+  int nclosed;
 } decoder;
 
 static void corrupt(decoder *d) { luaL_error(d->L, "threading: corrupt value blob"); }
@@ -718,6 +723,70 @@ static const char *chunk_reader(lua_State *L, void *ud, size_t *size) {
   return *size ? c->p : NULL;
 }
 
+/* Whether the upvalues that follow (count, then each) are all _ENV
+** holding the globals, or none: such a function is "closed", it behaves
+** the same wherever and however often it arrives. */
+static bool closed_function_follows(const decoder *d) {
+  if (d->p >= d->end) return false;
+  size_t nups = (unsigned char)*d->p;
+  if ((size_t)(d->end - d->p) <= nups) return false;
+  for (size_t i = 1; i <= nups; i++)
+    if (d->p[i] != T_GLOBALS) return false;
+  return true;
+}
+
+/* Is the function on top still closed (nobody changed its upvalues with
+** the debug library)? */
+static bool still_closed(lua_State *L) {
+  for (int i = 1; lua_getupvalue(L, -1, i) != NULL; i++) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    bool globals = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (!globals) return false;
+  }
+  return true;
+}
+
+/* Notes that this blob has the closed function on top; false if it has
+** it already (or no more can be noted: then it is not cached). */
+static bool note_closed(decoder *d) {
+  const void *f = lua_topointer(d->L, -1);
+  for (int i = 0; i < d->nclosed; i++)
+    if (d->closed[i] == f) return false;
+  if (d->nclosed == (int)(sizeof d->closed / sizeof d->closed[0])) return false;
+  d->closed[d->nclosed++] = f;
+  return true;
+}
+
+/* A closed function arriving again (an executor's task, a worker's
+** target) is loaded once per state: it is looked up by its bytecode in a
+** weak-valued table.  Pushes it and returns true if found (and not used
+** by this blob already). */
+static bool reuse_loaded(decoder *d, const char *bytes, size_t n) {
+  lua_State *L = d->L;
+  if (luaL_getsubtable(L, LUA_REGISTRYINDEX, LOADS_KEY) == 0) {
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+  }
+  lua_pushlstring(L, bytes, n);
+  if (lua_rawget(L, -2) == LUA_TFUNCTION && still_closed(L) && note_closed(d)) {
+    lua_remove(L, -2);
+    return true;
+  }
+  lua_pop(L, 2);
+  return false;
+}
+
+static void remember_loaded(lua_State *L, const char *bytes, size_t n) {
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LOADS_KEY); /* made by reuse_loaded */
+  lua_pushlstring(L, bytes, n);
+  lua_pushvalue(L, -3);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
 static void decode_lua_function(decoder *d) {
   lua_State *L = d->L;
   if (!lua_checkstack(L, 8)) luaL_error(L, "stack overflow while receiving a value");
@@ -725,8 +794,15 @@ static void decode_lua_function(decoder *d) {
   chunk c;
   c.p = get_string(d, &n);
   c.n = n;
+  bool closed = closed_function_follows(d);
+  if (closed && reuse_loaded(d, c.p, n)) {
+    register_id(d);
+    d->p += 1 + (unsigned char)*d->p; /* the upvalues: all the globals */
+    return;
+  }
   if (lua_load(L, chunk_reader, &c, "=(sent function)", "b") != LUA_OK) lua_error(L);
   int f = lua_gettop(L);
+  if (closed && note_closed(d)) remember_loaded(L, c.p, n);
   register_id(d);
   unsigned char nups;
   get(d, &nups, 1);
@@ -833,6 +909,7 @@ int tl_blob_decode(lua_State *L, const tl_blob *b) {
   d.p = b->data;
   d.end = b->data + b->len;
   d.next_id = 0;
+  d.nclosed = 0;
   luaL_checkstack(L, b->nvalues + 8, "too many values received");
   lua_pushnil(L); /* id -> value, made at the first table or function */
   d.ids = lua_gettop(L);

@@ -137,6 +137,41 @@ describe("values that cross between threads", function()
     assert.is_true(same_threading)
   end)
 
+  it("load a closed function received again once, and a changed one afresh", function()
+    local function closed(x) return x + 1 end           -- no upvalues
+    local function global_user(x) return math.abs(x) end -- only _ENV
+    local n = 0
+    local function counting() n = n + 1 return n end     -- a real upvalue
+    local q = threading.Queue()
+    local t = threading.Thread(function()
+      local a1, a2 = q:get(), q:get()
+      local b1, b2 = q:get(), q:get()
+      local c1, c2 = q:get(), q:get()
+      local same = {a1 == a2, b1 == b2, c1 == c2, a1(1), b2(-2), c1(), c2()}
+      debug.setupvalue(b1, 1, {math = {abs = function() return "sandboxed" end}})
+      local b3 = q:get()
+      same[#same + 1] = b3 ~= b1 and b3(-3) == 3 and b1(-3) == "sandboxed"
+      return same
+    end)
+    t:start()
+    for _, f in ipairs{closed, closed, global_user, global_user, counting, counting, global_user} do q:put(f) end
+    assert.is_true(t:join(30))
+    assert.same({true, true, false, 2, 2, 1, 1, true}, t:result())
+  end)
+
+  it("keep two distinct closed functions of one message distinct", function()
+    local function make() return function(x) return x * 2 end end
+    local f1, f2 = make(), make()
+    local keyed = {[f1] = "one", [f2] = "two"}
+    local function count_keys(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end
+    local t = threading.Thread(function(list, map)
+      return list[1] ~= list[2], list[1] == list[3], count_keys(map)
+    end, {f1, f2, f1}, keyed)
+    t:start()
+    assert.is_true(t:join(30))
+    assert.same({true, true, 2}, {t:result()})
+  end)
+
   it("send the standard C functions and threading's by name", function()
     local ok = through_thread(function(p, f, lock_ctor, sleep)
       return p == print and f == string.format and lock_ctor == require("threading").Lock

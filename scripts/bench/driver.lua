@@ -147,7 +147,8 @@ do
 end
 
 local function workload(interp, name, ...)
-  local parts = {interp.cmd, shell_quote(here .. "/" .. name .. "." .. interp.ext)}
+  local parts = {interp.cmd} -- a compiled workload (interp.bin) is its own program
+  if not interp.bin then parts[2] = shell_quote(here .. "/" .. name .. "." .. interp.ext) end
   for _, a in ipairs{...} do parts[#parts + 1] = shell_quote(a) end
   return table.concat(parts, " ")
 end
@@ -426,13 +427,26 @@ if wanted("threads") then
   section("Thread start+join, one after the other (" .. cfg.startjoin .. " per run)")
   local interps = {tlua_off, tlua_on}
   for _, p in ipairs(pythons) do interps[#interps + 1] = p end
+  -- The same start/join protocol in plain C: what this machine's thread
+  -- creation and wake-ups cost before any interpreter does anything.
+  local floor_bin = opts.out .. "/startjoin_floor"
+  local _, built = capture(string.format("mkdir -p %s && cc -std=c11 -O2 -pthread -o %s %s 2>&1",
+    shell_quote(opts.out), shell_quote(floor_bin), shell_quote(here .. "/startjoin_floor.c")))
+  local floor = built and {label = "C pthreads", cmd = shell_quote(floor_bin), bin = true} or nil
+  if floor then interps[#interps + 1] = floor end
   local res = alternate(interps, cfg.rounds, "startjoin", cfg.startjoin, 3)
+  local floor_us = floor and res[floor].us_per_thread
+  if floor then
+    add{group = "threads", figure = "start+join floor: pthread_create, wait, join",
+        value = floor_us, unit = "us", notes = "startjoin_floor.c, no Lua; informational"}
+  end
   for _, it in ipairs{tlua_off, tlua_on} do
     for _, p in ipairs(pythons) do
       local v, pv = res[it].us_per_thread, res[p].us_per_thread
       add{group = "threads", figure = "start+join, " .. it.label, value = v, unit = "us",
           peer = p.label, peer_value = pv, target = "<= 50 us, <= peer",
-          met = v and pv and v <= 50 and v <= pv}
+          met = v and pv and v <= 50 and v <= pv,
+          notes = v and floor_us and string.format("%.2fx the C floor (%.0f us)", v / floor_us, floor_us)}
     end
   end
 end
