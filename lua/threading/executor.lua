@@ -6,7 +6,7 @@ The executor is a Lua table living in the state that made it.  Its work
 queue (a threading.Queue) and its futures (threading.Future) are C objects
 shared by reference, so worker threads -- plain threading.Thread objects,
 started lazily, one per submit until max_workers, reusing idle ones -- take
-tasks {future, f, args} from the queue, run them in their own states and
+tasks {future, f, n, args...} from the queue, run them in their own states and
 complete the futures.  Workers are daemon threads, but as in Python an
 executor still open when its thread ends (for the main thread: at the end
 of the main chunk) is shut down and its queued work finished first
@@ -71,13 +71,12 @@ local function worker_main(work, idle, exited)
       exited:put(true)
       return
     end
-    local fut, f, args = task[1], task[2], task[3]
-    task = nil
+    local fut = task[1]
     if fut:set_running_or_notify_cancel() then
-      finish(fut, xpcall(f, handler, table.unpack(args, 1, args.n)))
+      finish(fut, xpcall(task[2], handler, table.unpack(task, 4, task[3] + 3)))
     end
-    fut, f, args, traceback = nil, nil, nil, nil
-    idle:put(true) -- one more idle worker
+    task, fut, traceback = nil, nil, nil
+    idle:release() -- one more idle worker
   end
 end
 
@@ -92,7 +91,7 @@ end
 
 -- Starts a worker unless one is idle or there are max_workers already.
 function Executor:_adjust_thread_count()
-  if self._idle:get_nowait() ~= nil then return end
+  if self._idle:acquire(false) then return end
   local n = #self._threads
   if n >= self._max_workers then return end
   local t = threading.Thread{
@@ -127,10 +126,14 @@ function Executor:submit(f, ...)
     error(("bad argument #1 to 'submit' (function expected, got %s)"):format(type(f)), 2)
   end
   local fut = threading.Future()
-  local ok, err = pcall(self._work.put, self._work, {fut, f, table.pack(...)})
+  -- A task is {future, f, n, arg1, ..., argn}: one table per task.
+  local ok, err = pcall(self._work.put, self._work, {fut, f, select("#", ...), ...})
   if not ok then
     if type(err) == "string" then
-      err = err:gsub("^item%[2%]", "f", 1):gsub("^item%[3%]%[(%d+)%]", "args[%1]", 1)
+      err = err:gsub("^item%[(%d+)%]", function(i)
+        i = tonumber(i)
+        return i == 2 and "f" or ("args[%d]"):format(i - 3)
+      end, 1)
     end
     error(err, 2)
   end
@@ -218,7 +221,7 @@ function M.ThreadPoolExecutor(opts)
     _max_workers = max_workers,
     _prefix = prefix or ("ThreadPoolExecutor-%d"):format(threading._counter()),
     _work = threading.Queue(),
-    _idle = threading.Queue(),
+    _idle = threading.Semaphore(0), -- released by each worker that waits for work
     _exited = threading.Queue(), -- a token from each worker that ended
     _joined = 0,
     _threads = {},
