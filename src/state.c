@@ -22,11 +22,12 @@
 **  - require(name): opening package fills package.preload with every
 **    built-in that is not open yet.
 **
-** Visible differences from the main state, written down in
-** docs/api-threads.md: package.loaded lists a library only once it is
-** open, getmetatable("").__index is a function until the string library
-** is open, and a script that replaces _G's metatable in a thread should
-** first touch the libraries it needs.
+** getmetatable (and debug.getmetatable) open the string library before
+** they show a string's metatable, so code that extends it sees the real
+** one.  Visible differences from the main state, written down in
+** docs/api-threads.md: pairs(_G) and package.loaded list a library only
+** once it is open, and a script that replaces _G's metatable in a thread
+** should first touch the libraries it needs.
 **
 ** Locking: none.  A state belongs to the one OS thread that runs it; the
 ** tables below are constant.
@@ -40,6 +41,7 @@
 /* --- built-in modules ------------------------------------------------------ */
 
 static int open_package(lua_State *L);
+static void open_string_too(lua_State *L, int idx);
 
 typedef struct builtin {
   const char *name;
@@ -55,7 +57,7 @@ static const builtin builtins[] = {
     {LUA_OSLIBNAME, luaopen_os, tl_wrap_os_lib},
     {LUA_COLIBNAME, luaopen_coroutine, tl_gil_wrap_coroutine_lib},
     {LUA_UTF8LIBNAME, luaopen_utf8, NULL},
-    {LUA_DBLIBNAME, luaopen_debug, NULL},
+    {LUA_DBLIBNAME, luaopen_debug, open_string_too}, /* debug.getmetatable("") */
     {LUA_LOADLIBNAME, open_package, NULL},
     {TL_MODNAME, luaopen_threading, NULL},
     {NULL, NULL, NULL},
@@ -179,8 +181,29 @@ static void set_lazy_string_metatable(lua_State *L) {
   lua_pop(L, 1);
 }
 
+static void open_string_too(lua_State *L, int idx) {
+  (void)idx;
+  tl_state_require(L, LUA_STRLIBNAME);
+  lua_pop(L, 1);
+}
+
+/* getmetatable as the base library's, but a string's is the real one:
+** code that extends the string metatable finds the string library. */
+static int getmetatable_opening_string(lua_State *L) {
+  luaL_checkany(L, 1);
+  if (lua_type(L, 1) == LUA_TSTRING) open_string_too(L, 1);
+  if (!lua_getmetatable(L, 1)) {
+    lua_pushnil(L);
+    return 1;
+  }
+  luaL_getmetafield(L, 1, "__metatable");
+  return 1;
+}
+
 void tl_open_thread_state(lua_State *L) {
   luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+  lua_pushcfunction(L, getmetatable_opening_string);
+  lua_setfield(L, -2, "getmetatable");
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, lazy_global);
   lua_setfield(L, -2, "__index");

@@ -107,5 +107,23 @@ describe("a thread's state", function()
     t:start()
     assert.equal("ok", finish(t))
   end)
+
+  it("shows the real string metatable to code that extends it", function()
+    local t = threading.Thread(function()
+      local mt = getmetatable("")
+      mt.__index.shout = function(s) return s:upper() .. "!" end
+      return ("hi"):shout(), "2" + 2, rawequal(mt.__index, string)
+    end)
+    t:start()
+    assert.same({"HI!", 4, true}, {finish(t)})
+  end)
+
+  it("shows it through debug.getmetatable too", function()
+    local t = threading.Thread(function()
+      return rawequal(debug.getmetatable("").__index, string)
+    end)
+    t:start()
+    assert.is_true(finish(t))
+  end)
 end)
 
