@@ -70,6 +70,7 @@ local cfg = {
   lock_count = Q and 300000 or 1000000,
   queue_count = Q and 50000 or 200000,
   executor_count = Q and 5000 or 20000,
+  instruction_units = Q and 100 or 300, -- threads or tasks counted by callgrind
   transfer_count = Q and 20 or 50,
 }
 
@@ -136,12 +137,14 @@ local pythons = {}
 do
   local seen = {}
   for _, exe in ipairs{"python3", "/root/.pyenv/versions/3.13.0/bin/python3"} do
-    local out, ok = capture(exe .. [[ -c "import sys; print('%d.%d' % sys.version_info[:2])"]])
-    local version = ok and out:match("^(%d+%.%d+)")
-    if version and not seen[version] then
+    -- (sys.executable: the real program behind a wrapper such as pyenv's
+    -- shim, so that valgrind counts Python and not a shell)
+    local out, ok = capture(exe .. [[ -c "import sys; print('%d.%d' % sys.version_info[:2], sys.executable)"]])
+    local version, path = out:match("^(%d+%.%d+) ([^\n]+)")
+    if ok and version and not seen[version] then
       seen[version] = true
       pythons[#pythons + 1] = {label = "CPython " .. version, ext = "py",
-                               cmd = "PYTHONDONTWRITEBYTECODE=1 " .. exe}
+                               cmd = "PYTHONDONTWRITEBYTECODE=1 " .. shell_quote(path)}
     end
   end
 end
@@ -186,6 +189,29 @@ local function alternate(interps, rounds, name, ...)
     end
   end
   return result
+end
+
+-- The instructions a command runs (valgrind --tool=callgrind, all its
+-- threads), or nil.  Leading VAR=value assignments stay in front.
+local function callgrind_count(cmd)
+  local env = ""
+  while true do
+    local assignment = cmd:match("^%w+=%S*%s+")
+    if not assignment then break end
+    env, cmd = env .. assignment, cmd:sub(#assignment + 1)
+  end
+  local out = capture(env .. "valgrind --tool=callgrind --callgrind-out-file=/dev/null " .. cmd)
+  return tonumber(out:match("Collected : (%d+)"))
+end
+
+local HAVE_VALGRIND = command_exists("valgrind")
+
+-- Instructions per unit of a workload whose first argument is a count:
+-- (instructions(n) - instructions(1)) / (n - 1): start-up cancels out.
+local function instructions_per(it, name, n, ...)
+  if not HAVE_VALGRIND then return nil end
+  local one, many = callgrind_count(workload(it, name, 1, ...)), callgrind_count(workload(it, name, n, ...))
+  return one and many and (many - one) / (n - 1)
 end
 
 ---------------------------------------------------------------------------
@@ -298,17 +324,15 @@ if wanted("callgrind") then
   section("Single-thread instruction counts (valgrind --tool=callgrind; startup subtracted)")
   if not stock_lua then
     add{group = "callgrind", figure = "instruction counts", na = "lua5.4 not installed"}
-  elseif not command_exists("valgrind") then
+  elseif not HAVE_VALGRIND then
     add{group = "callgrind", figure = "instruction counts", na = "valgrind not installed"}
   else
-    local function instructions(it, kernel, size)
-      local out = capture("valgrind --tool=callgrind --callgrind-out-file=/dev/null " ..
-                          workload(it, "single", kernel, size, 1))
-      return tonumber(out:match("Collected : (%d+)"))
+    local function instructions(it, name, ...)
+      return callgrind_count(workload(it, name, ...))
     end
     local startup = {}
     for _, it in ipairs{stock_lua, tlua_off, tlua_on} do
-      startup[it] = instructions(it, "fib", 0)
+      startup[it] = instructions(it, "single", "fib", 0, 1)
     end
     for _, it in ipairs{tlua_off, tlua_on} do
       add{group = "callgrind", figure = "startup+exit, " .. it.label, value = startup[it],
@@ -317,10 +341,10 @@ if wanted("callgrind") then
     end
     for _, k in ipairs(cfg.callgrind_kernels) do
       local size = cfg.callgrind_sizes[k]
-      local base = instructions(stock_lua, k, size) - startup[stock_lua]
+      local base = instructions(stock_lua, "single", k, size, 1) - startup[stock_lua]
       for _, it in ipairs{tlua_off, tlua_on} do
         local limit = it == tlua_off and 1.01 or 1.03
-        local n = instructions(it, k, size) - startup[it]
+        local n = instructions(it, "single", k, size, 1) - startup[it]
         add{group = "callgrind", figure = string.format("%s(%s), %s", k, size, it.label),
             value = n, unit = "Ir", peer = "lua5.4", peer_value = base,
             target = string.format("<= %.2fx", limit), met = n / base <= limit}
@@ -449,6 +473,13 @@ if wanted("threads") then
           notes = v and floor_us and string.format("%.2fx the C floor (%.0f us)", v / floor_us, floor_us)}
     end
   end
+  local n = cfg.instruction_units
+  local mine = instructions_per(tlua_off, "startjoin", n, 1)
+  for _, p in ipairs(pythons) do
+    add{group = "threads", figure = "start+join instructions per thread, tlua GIL off", value = mine,
+        unit = "Ir", peer = p.label, peer_value = instructions_per(p, "startjoin", n, 1),
+        notes = string.format("callgrind, %d threads; informational", n)}
+  end
 end
 
 ---------------------------------------------------------------------------
@@ -529,6 +560,15 @@ if wanted("queue") then
   section("Queue and executor throughput (median of runs)")
   throughput_rows("queue", "Queue items/s, 1 producer -> main", "queue_items", cfg.queue_count, 3, 0)
   throughput_rows("queue", "ThreadPoolExecutor(2) tasks/s", "executor_tasks", cfg.executor_count, 2, 2)
+  -- The same work counted in instructions (stable where the rates are not).
+  local n = cfg.instruction_units
+  local mine = instructions_per(tlua_on, "executor_tasks", n, 1, 2)
+  for _, p in ipairs(pythons) do
+    local theirs = instructions_per(p, "executor_tasks", n, 1, 2)
+    add{group = "queue", figure = "ThreadPoolExecutor(2) instructions per task, tlua GIL on",
+        value = mine, unit = "Ir", peer = p.label, peer_value = theirs,
+        notes = string.format("callgrind, %d tasks; informational", n)}
+  end
 end
 
 ---------------------------------------------------------------------------
