@@ -255,6 +255,36 @@ static bool encode_ref(encoder *e, int idx) {
   return false;
 }
 
+/* Writes the value at idx if it is nil, a boolean, a number or a string
+** (no identity, no path needed); returns false for any other type. */
+static bool encode_scalar(encoder *e, int idx, int type) {
+  lua_State *L = e->L;
+  switch (type) {
+    case LUA_TNIL: put_tag(e, T_NIL); return true;
+    case LUA_TBOOLEAN: put_tag(e, lua_toboolean(L, idx) ? T_TRUE : T_FALSE); return true;
+    case LUA_TNUMBER: {
+      if (lua_isinteger(L, idx)) {
+        lua_Integer i = lua_tointeger(L, idx);
+        put_tag(e, T_INT);
+        put(e, &i, sizeof i);
+      } else {
+        lua_Number n = lua_tonumber(L, idx);
+        put_tag(e, T_FLOAT);
+        put(e, &n, sizeof n);
+      }
+      return true;
+    }
+    case LUA_TSTRING: {
+      size_t n;
+      const char *s = lua_tolstring(L, idx, &n);
+      put_tag(e, T_STR);
+      put_string(e, s, n);
+      return true;
+    }
+    default: return false;
+  }
+}
+
 static void encode_table(encoder *e, int idx, const path *p, int depth) {
   lua_State *L = e->L;
   if (!lua_checkstack(L, 8)) luaL_error(L, "stack overflow while copying a value");
@@ -271,9 +301,11 @@ static void encode_table(encoder *e, int idx, const path *p, int depth) {
   size_t npairs = 0;
   lua_Integer next_index = 1;
   lua_pushnil(L);
+  int k = lua_gettop(L), v = k + 1; /* where lua_next leaves each pair */
   while (lua_next(L, idx)) {
-    int k = lua_gettop(L) - 1, v = k + 1;
-    if (lua_isinteger(L, k) && lua_tointeger(L, k) == next_index) { /* not "1": a string */
+    int isint = 0;
+    /* (an integral float is never a key; "1", a string, is not index 1) */
+    if (lua_type(L, k) == LUA_TNUMBER && lua_tointegerx(L, k, &isint) == next_index && isint) {
       put_tag(e, T_NEXT);
       next_index++;
     } else {
@@ -281,8 +313,11 @@ static void encode_table(encoder *e, int idx, const path *p, int depth) {
       encode_value(e, k, &kp, depth + 1);
       npairs++;
     }
-    path vp = {p, P_KEY, k, NULL};
-    encode_value(e, v, &vp, depth + 1);
+    /* the common values directly (deeper than the limit: encode_value's error) */
+    if (depth >= MAX_DEPTH || !encode_scalar(e, v, lua_type(L, v))) {
+      path vp = {p, P_KEY, k, NULL};
+      encode_value(e, v, &vp, depth + 1);
+    }
     lua_pop(L, 1);
   }
   memcpy(e->buf + at + sizeof(size_t), &npairs, sizeof npairs);
@@ -444,27 +479,9 @@ static void encode_value(encoder *e, int idx, const path *p, int depth) {
     luaL_error(L, "%s: cannot send a value nested more than %d levels deep",
                lua_tostring(L, -1), MAX_DEPTH);
   }
-  switch (lua_type(L, idx)) {
-    case LUA_TNIL: put_tag(e, T_NIL); break;
-    case LUA_TBOOLEAN: put_tag(e, lua_toboolean(L, idx) ? T_TRUE : T_FALSE); break;
-    case LUA_TNUMBER:
-      if (lua_isinteger(L, idx)) {
-        lua_Integer i = lua_tointeger(L, idx);
-        put_tag(e, T_INT);
-        put(e, &i, sizeof i);
-      } else {
-        lua_Number n = lua_tonumber(L, idx);
-        put_tag(e, T_FLOAT);
-        put(e, &n, sizeof n);
-      }
-      break;
-    case LUA_TSTRING: {
-      size_t n;
-      const char *s = lua_tolstring(L, idx, &n);
-      put_tag(e, T_STR);
-      put_string(e, s, n);
-      break;
-    }
+  int type = lua_type(L, idx);
+  if (encode_scalar(e, idx, type)) return;
+  switch (type) {
     case LUA_TTABLE:
       if (lua_topointer(L, idx) == e->globals) put_tag(e, T_GLOBALS);
       else encode_table(e, idx, p, depth);
@@ -695,7 +712,14 @@ static void decode_table(decoder *d) {
     }
     if (*d->p == T_NEXT) {
       d->p++;
-      decode_value(d);
+      lua_Integer i;
+      if (d->end - d->p > (ptrdiff_t)sizeof i && *d->p == T_INT) { /* arrays of integers */
+        memcpy(&i, d->p + 1, sizeof i);
+        d->p += 1 + sizeof i;
+        lua_pushinteger(L, i);
+      } else {
+        decode_value(d);
+      }
       lua_rawseti(L, -2, next_index++);
       continue;
     }

@@ -577,7 +577,7 @@ end
 if wanted("transfer") then
   section("Copying a value to another thread (Queue put + get) vs building it in one state")
   for _, kind in ipairs{"string", "table"} do
-    local res = alternate({tlua_off}, cfg.rounds, "transfer", kind, cfg.transfer_count, 3)[tlua_off]
+    local res = alternate({tlua_off}, cfg.rounds, "transfer", kind, cfg.transfer_count, 7)[tlua_off]
     local what = kind == "string" and "1 MiB string" or "10,000-entry table"
     add{group = "transfer", figure = what .. ": copy vs build", value = res.transfer_us,
         unit = "us", peer = res.build_us and (kind == "string" and "string.rep" or "loop build"),
