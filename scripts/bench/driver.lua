@@ -279,6 +279,16 @@ end
 
 local function wanted(group) return opts.only == nil or opts.only[group] end
 
+-- A workload written in C (scripts/bench/NAME.c), built into the output
+-- directory: the machine's own figure, with no interpreter, run beside
+-- the others.  nil when no C compiler works.
+local function c_floor(name)
+  local bin = opts.out .. "/" .. name
+  local _, built = capture(string.format("mkdir -p %s && cc -std=c11 -O2 -pthread -o %s %s 2>&1",
+    shell_quote(opts.out), shell_quote(bin), shell_quote(here .. "/" .. name .. ".c")))
+  return built and {label = "C pthreads", cmd = shell_quote(bin), bin = true} or nil
+end
+
 local function cores_note(extra) return CORES .. " cores" .. (extra and ("; " .. extra) or "") end
 
 ---------------------------------------------------------------------------
@@ -362,9 +372,12 @@ if wanted("scaling") then
   -- Calibrate one unit of work (about cfg.unit_seconds) per interpreter.
   local interps = {tlua_off, tlua_on}
   for _, p in ipairs(pythons) do interps[#interps + 1] = p end
+  -- The same job in C: the parallelism the machine gives right now.
+  local floor = c_floor("scaling_floor")
+  if floor then interps[#interps + 1] = floor end
   local work = {}
   for _, it in ipairs(interps) do
-    local probe = it.ext == "py" and 300000 or 3000000
+    local probe = it.bin and 30000000 or it.ext == "py" and 300000 or 3000000
     local res = run(workload(it, "scaling", 1, probe, 1))
     work[it] = res and math.max(1000, math.floor(probe * cfg.unit_seconds / res.sequential)) or probe
   end
@@ -382,9 +395,10 @@ if wanted("scaling") then
   for _, n in ipairs{1, 2, 4} do
     local s = results[n][tlua_off].speedup
     local peer_speedup, peer = peer_value(n, "speedup")
+    local c = floor and results[n][floor].speedup
     local row = {group = "scaling", figure = string.format("GIL off, %d thread%s: speedup", n, n > 1 and "s" or ""),
                  value = s, unit = "x", peer = peer, peer_value = peer_speedup,
-                 notes = cores_note()}
+                 notes = cores_note(c and string.format("the same job in C: %.2fx", c))}
     if n == 2 then row.target, row.met = ">= 1.9x", s and s >= 1.9 end
     if n == 4 then
       local s2 = results[2][tlua_off].speedup
@@ -453,10 +467,7 @@ if wanted("threads") then
   for _, p in ipairs(pythons) do interps[#interps + 1] = p end
   -- The same start/join protocol in plain C: what this machine's thread
   -- creation and wake-ups cost before any interpreter does anything.
-  local floor_bin = opts.out .. "/startjoin_floor"
-  local _, built = capture(string.format("mkdir -p %s && cc -std=c11 -O2 -pthread -o %s %s 2>&1",
-    shell_quote(opts.out), shell_quote(floor_bin), shell_quote(here .. "/startjoin_floor.c")))
-  local floor = built and {label = "C pthreads", cmd = shell_quote(floor_bin), bin = true} or nil
+  local floor = c_floor("startjoin_floor")
   if floor then interps[#interps + 1] = floor end
   local res = alternate(interps, cfg.rounds, "startjoin", cfg.startjoin, 3)
   local floor_us = floor and res[floor].us_per_thread
