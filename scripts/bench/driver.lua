@@ -61,8 +61,8 @@ local cfg = {
                    or {fib = 32, loops = 9000000, tables = 100000},
   callgrind_sizes = {fib = 20, loops = 300000, tables = 5000},
   callgrind_kernels = Q and {"fib"} or {"fib", "loops", "tables"},
-  unit_seconds = Q and 0.05 or 0.1, -- one unit of CPU-bound work
-  scaling_reps = Q and 3 or 5,
+  unit_seconds = Q and 0.05 or 0.07, -- one unit of CPU-bound work
+  scaling_reps = 3,
   handoff_samples = Q and 100 or 200,
   handoff_rounds = Q and 1 or 3,
   startjoin = Q and 300 or 1000,
@@ -158,8 +158,15 @@ end
 
 -- Runs the same workload for several interpreters, alternating them
 -- 'rounds' times; returns per interpreter the median of each key (or
--- .skip = reason) and the raw runs.
+-- .skip = reason) and the raw runs.  An argument that is a table gives
+-- each interpreter its own value (t[interp]).
 local function alternate(interps, rounds, name, ...)
+  local args = table.pack(...)
+  local function args_for(it)
+    local a = {}
+    for i = 1, args.n do a[i] = type(args[i]) == "table" and args[i][it] or args[i] end
+    return table.unpack(a, 1, args.n)
+  end
   local runs, skip = {}, {}
   for _, it in ipairs(interps) do runs[it] = {} end
   for r = 1, rounds do
@@ -167,7 +174,7 @@ local function alternate(interps, rounds, name, ...)
       -- rotate the starting interpreter each round
       local it = interps[(i + r - 1) % #interps + 1]
       if not skip[it] then
-        local res, why = run(workload(it, name, ...))
+        local res, why = run(workload(it, name, args_for(it)))
         if res then table.insert(runs[it], res) else skip[it] = why end
       end
     end
@@ -367,8 +374,9 @@ end
 -- 2. CPU-bound scaling
 ---------------------------------------------------------------------------
 if wanted("scaling") then
-  section("CPU-bound scaling: N threads of one unit vs N units in sequence (median of " ..
-          cfg.scaling_reps .. " alternating runs)")
+  section(string.format("CPU-bound scaling: N threads of one unit vs N units in sequence " ..
+                        "(medians of %d processes x %d runs, interpreters alternating)",
+                        cfg.rounds, cfg.scaling_reps))
   -- Calibrate one unit of work (about cfg.unit_seconds) per interpreter.
   local interps = {tlua_off, tlua_on}
   for _, p in ipairs(pythons) do interps[#interps + 1] = p end
@@ -381,12 +389,11 @@ if wanted("scaling") then
     local res = run(workload(it, "scaling", 1, probe, 1))
     work[it] = res and math.max(1000, math.floor(probe * cfg.unit_seconds / res.sequential)) or probe
   end
+  -- Every interpreter's runs alternate with the others' (and with the C
+  -- job's), so that a core taken by another job hurts them alike.
   local results = {}
   for _, n in ipairs{1, 2, 4} do
-    results[n] = {}
-    for _, it in ipairs(interps) do
-      results[n][it] = run(workload(it, "scaling", n, work[it], cfg.scaling_reps)) or {}
-    end
+    results[n] = alternate(interps, cfg.rounds, "scaling", n, work, cfg.scaling_reps)
   end
   local function peer_value(n, key)
     local p = pythons[1]
