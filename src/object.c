@@ -55,9 +55,26 @@ long tl_object_live_count(void) { return atomic_load(&live_objects); }
 ** Lua code can reach and edit the metatable (getmetatable(lock)) and
 ** could otherwise make any userdata pass for any kind, or call __gc or
 ** __index with a foreign userdata. */
+/* The fast way first: a kind's methods and metamethods are C closures
+** whose upvalues are the kind's metatable and the kind itself, so when
+** the running C function is one of them and the value has that very
+** metatable, its kind is known without a registry lookup.  (Any other C
+** function has other upvalues, or none: lua_upvalueindex then yields a
+** value no metatable is raw-equal to.  Only the debug library could
+** change these upvalues, as it could change any userdata's metatable.)
+** The metatable is left on the stack either way. */
+static const tl_kind *caller_kind(lua_State *L) {
+  if (!lua_rawequal(L, -1, lua_upvalueindex(1))) return NULL;
+  return (const tl_kind *)lua_touserdata(L, lua_upvalueindex(2));
+}
+
 static const tl_kind *box_kind(lua_State *L, int idx) {
   if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return NULL;
-  const tl_kind *kind = NULL;
+  const tl_kind *kind = caller_kind(L);
+  if (kind != NULL) {
+    lua_pop(L, 1);
+    return kind;
+  }
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &KINDS_KEY) == LUA_TTABLE) {
     lua_pushvalue(L, -2);
     lua_rawget(L, -2);
@@ -120,13 +137,17 @@ static void push_metatable(lua_State *L, const tl_kind *kind) {
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, kind) != LUA_TNIL) return;
   lua_pop(L, 1);
   lua_createtable(L, 0, 8);
+  int mt = lua_gettop(L);
+  /* Every C function of the kind is a closure over (metatable, kind): see caller_kind. */
+#define PUSH_KIND_CLOSURE(f) \
+  (lua_pushvalue(L, mt), lua_pushlightuserdata(L, (void *)kind), lua_pushcclosure(L, (f), 2))
   lua_pushfstring(L, TL_MODNAME ".%s", kind->name);
   lua_setfield(L, -2, "__name");
-  lua_pushcfunction(L, box_gc);
+  PUSH_KIND_CLOSURE(box_gc);
   lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, box_tostring);
+  PUSH_KIND_CLOSURE(box_tostring);
   lua_setfield(L, -2, "__tostring");
-  lua_pushcfunction(L, box_newindex);
+  PUSH_KIND_CLOSURE(box_newindex);
   lua_setfield(L, -2, "__newindex");
   lua_newtable(L); /* methods */
   lua_pushvalue(L, -1);
@@ -136,12 +157,13 @@ static void push_metatable(lua_State *L, const tl_kind *kind) {
   lua_setfield(L, -3, "__index");
   /* The kind's own entries; its metamethods override the defaults. */
   for (const luaL_Reg *r = kind->methods; r != NULL && r->name != NULL; r++) {
-    lua_pushcfunction(L, r->func);
+    PUSH_KIND_CLOSURE(r->func);
     if (strncmp(r->name, "__", 2) == 0)
       lua_setfield(L, -3, r->name);
     else
       lua_setfield(L, -2, r->name);
   }
+#undef PUSH_KIND_CLOSURE
   lua_pop(L, 1);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, kind);
@@ -196,9 +218,20 @@ void tl_push_object(lua_State *L, tl_object *o) { push_box(L, o, false); }
 ** the state is out of memory and the object stays alive, never freed twice.) */
 void tl_push_new_object(lua_State *L, tl_object *o) { push_box(L, o, true); }
 
+/* The object of a box already recognised. */
+static tl_object *box_pointer(lua_State *L, int idx) {
+  tl_object *o = *(tl_object **)lua_touserdata(L, idx);
+  if (o == NULL) luaL_error(L, "threading object used after collection");
+  return o;
+}
+
 tl_object *tl_test_object(lua_State *L, int idx, const tl_kind *kind) {
   if (kind != NULL) { /* the hot path: is its metatable that kind's own? */
     if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return NULL;
+    if (caller_kind(L) == kind) { /* a method of the kind checking its 'self' */
+      lua_pop(L, 1);
+      return box_pointer(L, idx);
+    }
     lua_rawgetp(L, LUA_REGISTRYINDEX, kind);
     bool same = lua_rawequal(L, -1, -2);
     lua_pop(L, 2);
@@ -206,9 +239,7 @@ tl_object *tl_test_object(lua_State *L, int idx, const tl_kind *kind) {
   } else if (box_kind(L, idx) == NULL) {
     return NULL;
   }
-  tl_object *o = *(tl_object **)lua_touserdata(L, idx);
-  if (o == NULL) luaL_error(L, "threading object used after collection");
-  return o;
+  return box_pointer(L, idx);
 }
 
 tl_object *tl_check_object(lua_State *L, int idx, const tl_kind *kind) {
