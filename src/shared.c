@@ -176,9 +176,22 @@ static const tl_kind shared_kind;
 static tl_shared *check_shared(lua_State *L) { return (tl_shared *)tl_check_object(L, 1, &shared_kind); }
 
 /* Stores value blob v (NULL removes) under key k; frees what it replaces. */
+/* Replaces the value of an existing key; false if the key is absent. */
+static bool replace(tl_shared *s, const keybuf *k, tl_blob *v) {
+  pthread_mutex_lock(&s->mutex);
+  entry *e = find(s, k);
+  tl_blob *old = e ? e->value : NULL;
+  if (e) e->value = v;
+  pthread_mutex_unlock(&s->mutex);
+  tl_blob_free(old);
+  return e != NULL;
+}
+
 static void store(lua_State *L, tl_shared *s, const keybuf *k, tl_blob *v) {
+  /* The common case, a key that is there already, needs no new entry. */
+  if (v != NULL && replace(s, k, v)) return;
   entry *fresh = NULL;
-  if (v != NULL) { /* allocate before locking */
+  if (v != NULL) { /* allocate before locking (the key may appear meanwhile) */
     fresh = calloc(1, sizeof *fresh);
     size_t klen = k->str ? k->len + 1 : k->len;
     if (fresh && klen > sizeof fresh->key) {

@@ -54,6 +54,7 @@ struct tl_blob {
   size_t nobjs;
   tl_object **objs;
   bool has_refs; /* some value is met twice (T_REF, T_UPREF): the decoder keeps ids */
+  bool plain;    /* only nil, booleans and numbers: decoding allocates nothing */
   char data[]; /* 'len' bytes */
 };
 
@@ -555,11 +556,15 @@ static void free_encoder(encoder *e) {
 ** and arguments.  Returns NULL if some value is of another type. */
 static tl_blob *encode_scalars(lua_State *L, int first, int n) {
   size_t size = 0;
+  bool plain = true;
   for (int i = 0; i < n; i++) {
     switch (lua_type(L, first + i)) {
       case LUA_TNIL: case LUA_TBOOLEAN: size += 1; break;
       case LUA_TNUMBER: size += 1 + sizeof(lua_Integer); break;
-      case LUA_TSTRING: size += 1 + sizeof(size_t) + lua_rawlen(L, first + i); break;
+      case LUA_TSTRING:
+        size += 1 + sizeof(size_t) + lua_rawlen(L, first + i);
+        plain = false;
+        break;
       default: return NULL;
     }
   }
@@ -601,6 +606,7 @@ static tl_blob *encode_scalars(lua_State *L, int first, int n) {
   b->nobjs = 0;
   b->objs = NULL;
   b->has_refs = false;
+  b->plain = plain;
   return b;
 }
 
@@ -632,6 +638,7 @@ static tl_blob *encode_values(lua_State *L, int first, int n, const char *what,
   b->nobjs = e.nobjs;
   b->objs = e.objs;
   b->has_refs = e.has_refs;
+  b->plain = false;
   return b;
 }
 
@@ -950,9 +957,14 @@ static int decode_protected(lua_State *L) {
 
 int tl_blob_decode_release(lua_State *L, tl_blob *b) {
   int top = lua_gettop(L);
-  if (!lua_checkstack(L, 2)) {
+  if (!lua_checkstack(L, b->plain ? b->nvalues + 8 : 2)) {
     tl_blob_free(b);
     luaL_error(L, "stack overflow while receiving a value");
+  }
+  if (b->plain) { /* numbers and the like: nothing can fail, no protected call */
+    int n = tl_blob_decode(L, b);
+    tl_blob_free(b);
+    return n;
   }
   lua_pushcfunction(L, decode_protected);
   lua_pushlightuserdata(L, b);
