@@ -10,9 +10,9 @@
 **
 ** Every state keeps at most one box per object (a weak-valued cache in
 ** its registry), so the same lock received twice compares equal and can
-** be used as a table key.  A box is recognised by the identity of its
-** metatable (a registry table: metatable -> kind), so Lua code that
-** edits a metatable cannot make other userdata pass for an object.
+** be used as a table key.  A box is recognised by its size and a tag
+** word Lua code cannot write (see 'box'), never by its metatable, which
+** Lua code can reach and edit.
 **
 ** Locking: reference counts are atomics; nothing here takes a mutex.
 ** 'destroy' runs with no lock held and must not call into Lua.
@@ -25,7 +25,6 @@
 static atomic_long live_objects;
 
 static const char BOXES_KEY[] = "tlua.boxes"; /* registry: object -> box */
-static const char KINDS_KEY = 'k'; /* registry[&KINDS_KEY]: metatable -> kind */
 
 void tl_object_init(tl_object *o, const tl_kind *kind) {
   o->kind = kind;
@@ -50,57 +49,43 @@ long tl_object_live_count(void) { return atomic_load(&live_objects); }
 
 /* --- boxes -------------------------------------------------------- */
 
-/* The kind of the box at idx, or NULL if the value is not a box.  A box
-** is recognised by the identity of its metatable, never by a field in it:
-** Lua code can reach and edit the metatable (getmetatable(lock)) and
-** could otherwise make any userdata pass for any kind, or call __gc or
-** __index with a foreign userdata. */
-/* The fast way first: a kind's methods and metamethods are C closures
-** whose upvalues are the kind's metatable and the kind itself, so when
-** the running C function is one of them and the value has that very
-** metatable, its kind is known without a registry lookup.  (Any other C
-** function has other upvalues, or none: lua_upvalueindex then yields a
-** value no metatable is raw-equal to.  Only the debug library could
-** change these upvalues, as it could change any userdata's metatable.)
-** The metatable is left on the stack either way. */
-static const tl_kind *caller_kind(lua_State *L) {
-  if (!lua_rawequal(L, -1, lua_upvalueindex(1))) return NULL;
-  return (const tl_kind *)lua_touserdata(L, lua_upvalueindex(2));
-}
+/* A box is a full userdata of exactly this size whose first word is the
+** address of BOX_TAG.  Lua code cannot make a userdata at all, nor write
+** into one, and the size is checked before any field is read, so a
+** foreign userdata (an io file, another library's object) never passes
+** for a box, whatever its metatable says: a metatable is reachable and
+** editable from Lua (getmetatable(lock)), so it is never trusted.
+** Recognising a box costs two API calls, not a registry lookup. */
+static const char BOX_TAG = 'b';
 
-static const tl_kind *box_kind(lua_State *L, int idx) {
-  if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return NULL;
-  const tl_kind *kind = caller_kind(L);
-  if (kind != NULL) {
-    lua_pop(L, 1);
-    return kind;
-  }
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &KINDS_KEY) == LUA_TTABLE) {
-    lua_pushvalue(L, -2);
-    lua_rawget(L, -2);
-    kind = (const tl_kind *)lua_touserdata(L, -1);
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 2);
-  return kind;
+typedef struct box {
+  const char *tag;      /* &BOX_TAG */
+  const tl_kind *kind;
+  tl_object *obj;       /* NULL once __gc has run (by hand, or before a resurrection) */
+} box;
+
+static box *to_box(lua_State *L, int idx) {
+  box *b = (box *)lua_touserdata(L, idx);
+  if (b == NULL || lua_rawlen(L, idx) != sizeof *b || b->tag != &BOX_TAG) return NULL;
+  return b;
 }
 
 static int box_gc(lua_State *L) {
-  if (box_kind(L, 1) == NULL) return 0; /* called by hand on something else */
-  tl_object **box = (tl_object **)lua_touserdata(L, 1);
-  if (*box != NULL) {
-    tl_object *o = *box;
-    *box = NULL;
+  box *b = to_box(L, 1);
+  if (b == NULL) return 0; /* called by hand on something else */
+  if (b->obj != NULL) {
+    tl_object *o = b->obj;
+    b->obj = NULL;
     tl_object_decref(o);
   }
   return 0;
 }
 
 static tl_object *box_object(lua_State *L, int idx) {
-  if (box_kind(L, idx) == NULL) luaL_typeerror(L, idx, "threading object");
-  tl_object **box = (tl_object **)lua_touserdata(L, idx);
-  if (*box == NULL) luaL_error(L, "threading object used after collection");
-  return *box;
+  box *b = to_box(L, idx);
+  if (b == NULL) luaL_typeerror(L, idx, "threading object");
+  if (b->obj == NULL) luaL_error(L, "threading object used after collection");
+  return b->obj;
 }
 
 /* __index: methods first, then the kind's fields.  (A method is found
@@ -137,17 +122,13 @@ static void push_metatable(lua_State *L, const tl_kind *kind) {
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, kind) != LUA_TNIL) return;
   lua_pop(L, 1);
   lua_createtable(L, 0, 8);
-  int mt = lua_gettop(L);
-  /* Every C function of the kind is a closure over (metatable, kind): see caller_kind. */
-#define PUSH_KIND_CLOSURE(f) \
-  (lua_pushvalue(L, mt), lua_pushlightuserdata(L, (void *)kind), lua_pushcclosure(L, (f), 2))
   lua_pushfstring(L, TL_MODNAME ".%s", kind->name);
   lua_setfield(L, -2, "__name");
-  PUSH_KIND_CLOSURE(box_gc);
+  lua_pushcfunction(L, box_gc);
   lua_setfield(L, -2, "__gc");
-  PUSH_KIND_CLOSURE(box_tostring);
+  lua_pushcfunction(L, box_tostring);
   lua_setfield(L, -2, "__tostring");
-  PUSH_KIND_CLOSURE(box_newindex);
+  lua_pushcfunction(L, box_newindex);
   lua_setfield(L, -2, "__newindex");
   lua_newtable(L); /* methods */
   lua_pushvalue(L, -1);
@@ -157,26 +138,15 @@ static void push_metatable(lua_State *L, const tl_kind *kind) {
   lua_setfield(L, -3, "__index");
   /* The kind's own entries; its metamethods override the defaults. */
   for (const luaL_Reg *r = kind->methods; r != NULL && r->name != NULL; r++) {
-    PUSH_KIND_CLOSURE(r->func);
+    lua_pushcfunction(L, r->func);
     if (strncmp(r->name, "__", 2) == 0)
       lua_setfield(L, -3, r->name);
     else
       lua_setfield(L, -2, r->name);
   }
-#undef PUSH_KIND_CLOSURE
   lua_pop(L, 1);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, kind);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &KINDS_KEY) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &KINDS_KEY);
-  }
-  lua_pushvalue(L, -2);
-  lua_pushlightuserdata(L, (void *)kind);
-  lua_rawset(L, -3); /* kinds[metatable] = kind */
-  lua_pop(L, 1);
 }
 
 static void push_boxes(lua_State *L) {
@@ -201,12 +171,14 @@ static void push_box(lua_State *L, tl_object *o, bool steal) {
     return;
   }
   lua_pop(L, 1);
-  tl_object **box = (tl_object **)lua_newuserdatauv(L, sizeof(tl_object *), 0);
-  *box = NULL; /* no reference yet: an allocation error below leaks nothing */
+  box *b = (box *)lua_newuserdatauv(L, sizeof *b, 0);
+  b->tag = &BOX_TAG;
+  b->kind = o->kind;
+  b->obj = NULL; /* no reference yet: an allocation error below leaks nothing */
   push_metatable(L, o->kind);
   lua_setmetatable(L, -2);
   if (!steal) tl_object_incref(o);
-  *box = o;
+  b->obj = o;
   lua_pushvalue(L, -1);
   lua_rawsetp(L, -3, o);
   lua_remove(L, -2);
@@ -218,28 +190,11 @@ void tl_push_object(lua_State *L, tl_object *o) { push_box(L, o, false); }
 ** the state is out of memory and the object stays alive, never freed twice.) */
 void tl_push_new_object(lua_State *L, tl_object *o) { push_box(L, o, true); }
 
-/* The object of a box already recognised. */
-static tl_object *box_pointer(lua_State *L, int idx) {
-  tl_object *o = *(tl_object **)lua_touserdata(L, idx);
-  if (o == NULL) luaL_error(L, "threading object used after collection");
-  return o;
-}
-
 tl_object *tl_test_object(lua_State *L, int idx, const tl_kind *kind) {
-  if (kind != NULL) { /* the hot path: is its metatable that kind's own? */
-    if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return NULL;
-    if (caller_kind(L) == kind) { /* a method of the kind checking its 'self' */
-      lua_pop(L, 1);
-      return box_pointer(L, idx);
-    }
-    lua_rawgetp(L, LUA_REGISTRYINDEX, kind);
-    bool same = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    if (!same) return NULL;
-  } else if (box_kind(L, idx) == NULL) {
-    return NULL;
-  }
-  return box_pointer(L, idx);
+  box *b = to_box(L, idx);
+  if (b == NULL || (kind != NULL && b->kind != kind)) return NULL;
+  if (b->obj == NULL) luaL_error(L, "threading object used after collection");
+  return b->obj;
 }
 
 tl_object *tl_check_object(lua_State *L, int idx, const tl_kind *kind) {

@@ -199,7 +199,7 @@ describe("values that cross between threads", function()
     lock:release()
   end)
 
-  it("are recognised by their metatable, which Lua code cannot forge", function()
+  it("are recognised by something Lua code cannot forge, not even with debug.setmetatable", function()
     local ev, lock = threading.Event(), threading.Lock()
     local mt = getmetatable(ev)
     mt.__tlkind = getmetatable(lock).__tlkind -- a field would be editable
@@ -215,6 +215,18 @@ describe("values that cross between threads", function()
     assert.is_false(ev:is_set())
     assert.equal("value: cannot send userdata",
                  message_of(function() threading.shared().x = io.stdout end))
+    -- A foreign userdata given a lock's metatable is still no lock.
+    local f = io.tmpfile()
+    local fmt = debug.getmetatable(f)
+    debug.setmetatable(f, getmetatable(lock))
+    local ok, err = pcall(lock.acquire, f)
+    local ok2, err2 = pcall(threading.Thread(function() end).join, f)
+    debug.setmetatable(f, fmt)
+    f:close()
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("Lock expected", 1, true))
+    assert.is_false(ok2)
+    assert.truthy(tostring(err2):find("Thread expected", 1, true))
   end)
 
   it("do not leak threading objects", function()
