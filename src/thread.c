@@ -232,7 +232,7 @@ static int run_body(lua_State *L) {
   tl_blob *target = t->target; /* dropped once decoded: no cycle through it */
   t->target = NULL;
   pthread_mutex_unlock(&t->mutex);
-  int n = tl_blob_decode_release(L, target);
+  int n = tl_blob_decode_release_once(L, target);
   if (n == 0) return 0; /* no target: nothing to run */
   if (lua_pcall(L, n - 1, LUA_MULTRET, 1) != LUA_OK) return lua_error(L);
   tl_run_atexit(L);

@@ -98,6 +98,9 @@ int tl_blob_decode(lua_State *L, const tl_blob *b);
 /* Same, then drops the caller's reference to b, also when decoding raises
 ** (for a reference taken under a mutex just to read the blob). */
 int tl_blob_decode_release(lua_State *L, tl_blob *b);
+/* Same, for values a state receives once (a thread's target and its
+** arguments): closed functions are not kept for reuse. */
+int tl_blob_decode_release_once(lua_State *L, tl_blob *b);
 int tl_blob_count(const tl_blob *b);     /* number of values */
 size_t tl_blob_size(const tl_blob *b);   /* bytes, for statistics */
 void tl_blob_incref(tl_blob *b);

@@ -665,6 +665,7 @@ typedef struct decoder {
   ** state's cache: two distinct functions of one blob stay distinct. */
   const void *closed[8];
   int nclosed;
+  bool reuse; /* use the state's cache of loaded closed functions */
 } decoder;
 
 static void corrupt(decoder *d) { luaL_error(d->L, "threading: corrupt value blob"); }
@@ -825,7 +826,7 @@ static void decode_lua_function(decoder *d) {
   chunk c;
   c.p = get_string(d, &n);
   c.n = n;
-  bool closed = closed_function_follows(d);
+  bool closed = d->reuse && closed_function_follows(d);
   if (closed && reuse_loaded(d, c.p, n)) {
     register_id(d);
     d->p += 1 + (unsigned char)*d->p; /* the upvalues: all the globals */
@@ -933,7 +934,9 @@ static void decode_value(decoder *d) {
   }
 }
 
-int tl_blob_decode(lua_State *L, const tl_blob *b) {
+/* 'reuse': look closed functions up in (and add them to) the state's
+** cache of loaded functions; not worth it for what a state receives once. */
+static int decode(lua_State *L, const tl_blob *b, bool reuse) {
   decoder d;
   d.L = L;
   d.b = b;
@@ -941,6 +944,7 @@ int tl_blob_decode(lua_State *L, const tl_blob *b) {
   d.end = b->data + b->len;
   d.next_id = 0;
   d.nclosed = 0;
+  d.reuse = reuse;
   luaL_checkstack(L, b->nvalues + 8, "too many values received");
   lua_pushnil(L); /* id -> value, made at the first table or function */
   d.ids = lua_gettop(L);
@@ -949,15 +953,18 @@ int tl_blob_decode(lua_State *L, const tl_blob *b) {
   return b->nvalues;
 }
 
+int tl_blob_decode(lua_State *L, const tl_blob *b) { return decode(L, b, true); }
+
 static int decode_protected(lua_State *L) {
   const tl_blob *b = (const tl_blob *)lua_touserdata(L, 1);
-  lua_pop(L, 1);
-  return tl_blob_decode(L, b);
+  bool reuse = lua_toboolean(L, 2);
+  lua_settop(L, 0);
+  return decode(L, b, reuse);
 }
 
-int tl_blob_decode_release(lua_State *L, tl_blob *b) {
+static int decode_release(lua_State *L, tl_blob *b, bool reuse) {
   int top = lua_gettop(L);
-  if (!lua_checkstack(L, b->plain ? b->nvalues + 8 : 2)) {
+  if (!lua_checkstack(L, b->plain ? b->nvalues + 8 : 3)) {
     tl_blob_free(b);
     luaL_error(L, "stack overflow while receiving a value");
   }
@@ -968,11 +975,16 @@ int tl_blob_decode_release(lua_State *L, tl_blob *b) {
   }
   lua_pushcfunction(L, decode_protected);
   lua_pushlightuserdata(L, b);
-  int status = lua_pcall(L, 1, LUA_MULTRET, 0);
+  lua_pushboolean(L, reuse);
+  int status = lua_pcall(L, 2, LUA_MULTRET, 0);
   tl_blob_free(b);
   if (status != LUA_OK) lua_error(L);
   return lua_gettop(L) - top;
 }
+
+int tl_blob_decode_release(lua_State *L, tl_blob *b) { return decode_release(L, b, true); }
+
+int tl_blob_decode_release_once(lua_State *L, tl_blob *b) { return decode_release(L, b, false); }
 
 int tl_blob_count(const tl_blob *b) { return b->nvalues; }
 size_t tl_blob_size(const tl_blob *b) { return b->len; }
