@@ -62,15 +62,16 @@ local cfg = {
   callgrind_sizes = {fib = 20, loops = 300000, tables = 5000},
   callgrind_kernels = Q and {"fib"} or {"fib", "loops", "tables"},
   unit_seconds = Q and 0.05 or 0.07, -- one unit of CPU-bound work
+  scaling_rounds = Q and 1 or 2, -- processes per interpreter, alternating
   scaling_reps = 3,
   handoff_samples = Q and 100 or 200,
   handoff_rounds = Q and 1 or 3,
   startjoin = Q and 300 or 1000,
   memory_threads = Q and 1000 or 10000,
   lock_count = Q and 300000 or 1000000,
-  queue_count = Q and 50000 or 200000,
+  queue_count = Q and 50000 or 100000,
   executor_count = Q and 5000 or 20000,
-  instruction_units = Q and 100 or 300, -- threads or tasks counted by callgrind
+  instruction_units = Q and 100 or 200, -- threads or tasks counted by callgrind
   transfer_count = Q and 20 or 50,
 }
 
@@ -376,7 +377,7 @@ end
 if wanted("scaling") then
   section(string.format("CPU-bound scaling: N threads of one unit vs N units in sequence " ..
                         "(medians of %d processes x %d runs, interpreters alternating)",
-                        cfg.rounds, cfg.scaling_reps))
+                        cfg.scaling_rounds, cfg.scaling_reps))
   -- Calibrate one unit of work (about cfg.unit_seconds) per interpreter.
   local interps = {tlua_off, tlua_on}
   for _, p in ipairs(pythons) do interps[#interps + 1] = p end
@@ -393,7 +394,7 @@ if wanted("scaling") then
   -- job's), so that a core taken by another job hurts them alike.
   local results = {}
   for _, n in ipairs{1, 2, 4} do
-    results[n] = alternate(interps, cfg.rounds, "scaling", n, work, cfg.scaling_reps)
+    results[n] = alternate(interps, cfg.scaling_rounds, "scaling", n, work, cfg.scaling_reps)
   end
   local function peer_value(n, key)
     local p = pythons[1]
