@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "floor.h"
+
 static long work;
 
 /* s = s + i % 7, as the Lua and Python units; volatile keeps the loop. */
@@ -21,22 +23,6 @@ static void *unit(void *arg) {
   volatile long s = 0;
   for (long i = 1; i <= work; i++) s = s + i % 7;
   return arg;
-}
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int by_value(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *xs, int n) {
-  qsort(xs, (size_t)n, sizeof xs[0], by_value);
-  return n % 2 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2;
 }
 
 int main(int argc, char **argv) {

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "floor.h"
+
 typedef struct started {
   pthread_mutex_t mutex;
   pthread_cond_t cond;
@@ -27,17 +29,6 @@ static void *nothing(void *arg) {
   pthread_cond_signal(&s->cond);
   pthread_mutex_unlock(&s->mutex);
   return NULL;
-}
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int by_value(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv) {
@@ -58,8 +49,6 @@ int main(int argc, char **argv) {
     }
     per[r] = (now() - t0) / count * 1e6;
   }
-  qsort(per, (size_t)reps, sizeof per[0], by_value);
-  double median = reps % 2 ? per[reps / 2] : (per[reps / 2 - 1] + per[reps / 2]) / 2;
-  printf("us_per_thread %g\n", median);
+  printf("us_per_thread %g\n", median(per, reps));
   return 0;
 }
