@@ -28,6 +28,12 @@
 ** the partial blob.  Tables and functions get ids in the order they are
 ** met; the decoder numbers them the same way, so a later T_REF finds them.
 **
+** Caches, each a weak table in the state's registry: a function sent
+** again is dumped once (DUMPS_KEY), and a closed function (no upvalue but
+** _ENV) received again is loaded once (LOADS_KEY), never twice for one
+** blob.  Blobs of nil, booleans and numbers ('plain') decode without a
+** protected call: nothing in them allocates.
+**
 ** Locking: none.  A blob is immutable once built; its reference count is
 ** atomic.  Callers encode and decode with no mutex held (tlua.h rule 3).
 */
