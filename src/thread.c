@@ -316,7 +316,13 @@ static void *thread_main(void *arg) {
   tl_runtime_bind_self(t, L);
   tl_trace(TL_TRACE_RUN, NULL);
   if (L == NULL) {
-    report_by_name(t, "not enough memory to create the thread's Lua state");
+    static const char no_state[] = "not enough memory to create the thread's Lua state";
+    char *why = strdup(no_state);
+    pthread_mutex_lock(&t->mutex);
+    t->failed = true; /* t:result() raises it */
+    t->traceback = why;
+    pthread_mutex_unlock(&t->mutex);
+    report_by_name(t, no_state);
   } else {
     tl_gil_acquire();
     lua_pushcfunction(L, run_body);
@@ -438,9 +444,11 @@ static int thread_result(lua_State *L) {
     free(tb);
     return luaL_error(L, "RuntimeError: thread has not finished (join it first)");
   }
-  if (res == NULL) {
+  if (res == NULL) { /* nothing returned, or no state to run in (tb says why) */
+    if (tb == NULL) return 0;
+    lua_pushstring(L, tb);
     free(tb);
-    return 0;
+    return lua_error(L);
   }
   lua_settop(L, 0);
   int n = tl_blob_decode(L, res);

@@ -100,6 +100,22 @@ describe("faults", function()
     end)
   end)
 
+  describe("a thread whose memory_limit leaves no room for its Lua state", function()
+    each_host("is reported, and result() raises the reason instead of returning nothing",
+      function(host)
+        local out, status = run(host, [[
+          local threading = require "threading"
+          local t = threading.Thread{memory_limit = 1000, target = function() return "ran" end}
+          t:start()
+          assert(t:join(15), "join")
+          print("RESULT", pcall(t.result, t))
+        ]])
+        assert.equal(0, status, out)
+        assert.matches("Exception in thread Thread%-1:\nnot enough memory to create the thread's Lua state", out)
+        assert.matches("RESULT\tfalse\tnot enough memory to create the thread's Lua state", out)
+      end)
+  end)
+
   describe("pthread_create failure", function()
     each_host("start() raises RuntimeError: can't start new thread, and a later start works",
       function(host)
