@@ -24,7 +24,8 @@
 ** number into a queue holding strings (or the reverse) raises a TypeError.
 **
 ** Items are copied: encoded into a blob before the mutex is taken, decoded
-** after it is released.  A blocking put/get first tries with the GIL held;
+** after it is released; numbers and booleans are kept in the item itself
+** (no blob to allocate in one thread and free in another).  A blocking put/get first tries with the GIL held;
 ** if it has to wait it releases the mutex, releases the GIL
 ** (tl_blocking_begin), then waits on a condition (wait.c), so Ctrl-C
 ** reaches a blocked main thread.
@@ -44,7 +45,14 @@ typedef enum { ORDER_FIFO, ORDER_LIFO, ORDER_PRIORITY } queue_order;
 typedef enum { PRIO_NONE, PRIO_INT, PRIO_FLOAT, PRIO_STRING } priority_type;
 
 typedef struct queue_item {
-  tl_blob *blob;
+  tl_blob *blob; /* the item, copied; NULL for a number or boolean kept in 'value' */
+  int value_type; /* LUA_TNUMBER or LUA_TBOOLEAN when blob is NULL */
+  bool value_isint;
+  union {
+    lua_Integer i;
+    lua_Number f;
+    int b;
+  } value;
   uint64_t seq; /* insertion order, for stable priorities */
   priority_type ptype;
   union {
@@ -292,7 +300,16 @@ static int do_put(lua_State *L, tl_queue *q, bool blocking, const tl_deadline *d
   queue_item it;
   memset(&it, 0, sizeof it);
   if (q->order == ORDER_PRIORITY) read_priority(L, 2, &it);
-  it.blob = tl_blob_encode(L, 2, 1, "item");
+  it.value_type = lua_type(L, 2);
+  if (it.value_type == LUA_TNUMBER) {
+    it.value_isint = lua_isinteger(L, 2);
+    if (it.value_isint) it.value.i = lua_tointeger(L, 2);
+    else it.value.f = lua_tonumber(L, 2);
+  } else if (it.value_type == LUA_TBOOLEAN) {
+    it.value.b = lua_toboolean(L, 2);
+  } else {
+    it.blob = tl_blob_encode(L, 2, 1, "item");
+  }
   if (it.ptype == PRIO_STRING) {
     char *copy = malloc(it.p.str.len + 1);
     if (copy == NULL) {
@@ -402,7 +419,11 @@ static get_status do_get(lua_State *L, tl_queue *q, bool blocking, const tl_dead
     return st;
   }
   if (it.ptype == PRIO_STRING) free(it.p.str.s);
-  tl_blob_decode_release(L, it.blob);
+  if (it.blob != NULL) tl_blob_decode_release(L, it.blob);
+  else if (it.value_type == LUA_TBOOLEAN) lua_pushboolean(L, it.value.b);
+  else if (it.value_type != LUA_TNUMBER) lua_pushnil(L); /* (never queued) */
+  else if (it.value_isint) lua_pushinteger(L, it.value.i);
+  else lua_pushnumber(L, it.value.f);
   return GET_OK;
 }
 

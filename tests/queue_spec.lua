@@ -49,6 +49,32 @@ describe("Queue", function()
     assert.equal("integer", math.type((function() q:put(3) return q:get() end)()))
   end)
 
+  it("keeps numbers' subtypes and booleans (stored in the queue itself), in order with other items", function()
+    local q = threading.Queue()
+    local items = {1, 1.0, -0.0, math.mininteger, math.huge, true, false, "3", 2^53, {4}}
+    for _, v in ipairs(items) do q:put(v) end
+    local nan = 0/0
+    q:put(nan)
+    local out = {}
+    for i, v in ipairs(items) do
+      out[i] = q:get()
+      if type(v) == "table" then
+        assert.same(v, out[i])
+      else
+        assert.equal(v, out[i])
+        assert.equal(math.type(v), math.type(out[i]))
+      end
+    end
+    assert.equal("string", type(out[8])) -- "3" stays a string
+    assert.equal(-math.huge, 1 / out[3]) -- -0.0 keeps its sign
+    local got = q:get()
+    assert.is_true(got ~= got) -- NaN
+    local p = threading.PriorityQueue()
+    for _, v in ipairs{3, 1.5, 2, -1} do p:put(v) end
+    assert.same({-1, 1.5, 2, 3}, {p:get(), p:get(), p:get(), p:get()})
+    assert.equal("float", math.type((function() p:put(2.0) return p:get() end)()))
+  end)
+
   it("refuses nil and values that cannot cross", function()
     local q = threading.Queue()
     assert_contains(error_of(q.put, q, nil), "ValueError: cannot put nil into a Queue")
