@@ -89,11 +89,12 @@ function Executor:__tostring()
     self._shutdown and ", shutdown" or "")
 end
 
--- Starts a worker unless one is idle or there are max_workers already.
+-- Starts a worker unless there are max_workers already or one is idle.
+-- (Python asks the idle count first; at max_workers the answer changes
+-- nothing, and asking costs a lock that every worker also takes.)
 function Executor:_adjust_thread_count()
-  if self._idle:acquire(false) then return end
   local n = #self._threads
-  if n >= self._max_workers then return end
+  if n >= self._max_workers or self._idle:acquire(false) then return end
   local t = threading.Thread{
     target = worker_main,
     args = {self._work, self._idle, self._exited},
