@@ -25,10 +25,10 @@
 **
 ** Items are copied: encoded into a blob before the mutex is taken, decoded
 ** after it is released; numbers and booleans are kept in the item itself
-** (no blob to allocate in one thread and free in another).  A blocking put/get first tries with the GIL held;
-** if it has to wait it releases the mutex, releases the GIL
-** (tl_blocking_begin), then waits on a condition (wait.c), so Ctrl-C
-** reaches a blocked main thread.
+** (no blob to allocate in one thread and free in another).  A blocking
+** put/get first tries with the GIL held; if it has to wait it releases
+** the mutex, releases the GIL (tl_blocking_begin), then waits on a
+** condition (wait.c), so Ctrl-C reaches a blocked main thread.
 **
 ** Locking: 'mutex' guards every field below it; it is a leaf lock (tlua.h
 ** rules).  Blobs are freed with no mutex held too, since freeing one may

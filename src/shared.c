@@ -175,7 +175,6 @@ static const tl_kind shared_kind;
 
 static tl_shared *check_shared(lua_State *L) { return (tl_shared *)tl_check_object(L, 1, &shared_kind); }
 
-/* Stores value blob v (NULL removes) under key k; frees what it replaces. */
 /* Replaces the value of an existing key; false if the key is absent. */
 static bool replace(tl_shared *s, const keybuf *k, tl_blob *v) {
   pthread_mutex_lock(&s->mutex);
@@ -187,6 +186,7 @@ static bool replace(tl_shared *s, const keybuf *k, tl_blob *v) {
   return e != NULL;
 }
 
+/* Stores value blob v (NULL removes) under key k; frees what it replaces. */
 static void store(lua_State *L, tl_shared *s, const keybuf *k, tl_blob *v) {
   /* The common case, a key that is there already, needs no new entry. */
   if (v != NULL && replace(s, k, v)) return;

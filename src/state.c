@@ -215,12 +215,10 @@ void tl_open_thread_state(lua_State *L) {
 
 /* --- the main state ------------------------------------------------------- */
 
-static int open_threading_preload(lua_State *L) { return luaopen_threading(L); }
-
 void tl_open_state(lua_State *L) {
   luaL_openlibs(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushcfunction(L, open_threading_preload);
+  lua_pushcfunction(L, luaopen_threading);
   lua_setfield(L, -2, TL_MODNAME);
   lua_pop(L, 1);
   tl_open_lua_parts(L);

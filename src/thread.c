@@ -23,6 +23,9 @@
 
 #include "thread.h"
 
+/* Why a thread that never got a Lua state failed (t:result() raises it). */
+static const char NO_STATE[] = "not enough memory to create the thread's Lua state";
+
 static atomic_long thread_counter; /* for the default names "Thread-N" */
 
 tl_thread *tl_check_thread(lua_State *L, int idx) {
@@ -316,13 +319,10 @@ static void *thread_main(void *arg) {
   tl_runtime_bind_self(t, L);
   tl_trace(TL_TRACE_RUN, NULL);
   if (L == NULL) {
-    static const char no_state[] = "not enough memory to create the thread's Lua state";
-    char *why = strdup(no_state);
     pthread_mutex_lock(&t->mutex);
-    t->failed = true; /* t:result() raises it */
-    t->traceback = why;
+    t->failed = true; /* with no result: t:result() raises NO_STATE */
     pthread_mutex_unlock(&t->mutex);
-    report_by_name(t, no_state);
+    report_by_name(t, NO_STATE);
   } else {
     tl_gil_acquire();
     lua_pushcfunction(L, run_body);
@@ -444,11 +444,10 @@ static int thread_result(lua_State *L) {
     free(tb);
     return luaL_error(L, "RuntimeError: thread has not finished (join it first)");
   }
-  if (res == NULL) { /* nothing returned, or no state to run in (tb says why) */
-    if (tb == NULL) return 0;
-    lua_pushstring(L, tb);
+  if (res == NULL) { /* nothing returned, or failed without a state */
     free(tb);
-    return lua_error(L);
+    if (!failed) return 0;
+    return luaL_error(L, "%s", NO_STATE);
   }
   lua_settop(L, 0);
   int n = tl_blob_decode(L, res);
