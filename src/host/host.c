@@ -5,7 +5,7 @@
 ** whose states have the threading module built in.  What tlua adds (-X
 ** options, --trace, --stats, --compare...) is in options.c.
 **
-** TLUA_GIL=0|1 in the environment does the same as -X gil (the option
+** TLUA_GIL=0|1|legacy in the environment does the same as -X gil (the option
 ** wins).  At the end of the main chunk, successful or not, tlua runs the
 ** atexit callbacks (executors finish their work) and waits for every
 ** non-daemon thread before it exits; daemon threads are abandoned.
@@ -45,8 +45,10 @@ static void print_usage(const char *badoption) {
           "  -v        show version information\n"
           "  -E        ignore environment variables\n"
           "  -W        turn warnings on\n"
-          "  -X gil=0|1           run without (default) or with a global interpreter lock\n"
+          "  -X gil=0|1|legacy    no GIL (default), CPython's GIL, or CPython 3.1's\n"
           "  -X switchinterval=S  GIL switch interval in seconds (default 0.005)\n"
+          "  -X switchpoints=cpython|line  where a forced GIL switch may happen\n"
+          "  -X checkinterval=N   legacy GIL: VM instructions between checks (100)\n"
           "  -X deadlock=off      do not report (and exit on) a deadlock of all threads\n"
           "  --        stop handling options\n"
           "  -         stop handling options and execute stdin\n",
@@ -220,8 +222,8 @@ static bool run_args(lua_State *L, char **argv, int n) {
         char *extra = argv[i] + 2;
         if (*extra == '\0') extra = argv[++i];
         if (option == 'X') {
-          if (!tl_host_apply_x(extra)) {
-            fprintf(stderr, "%s: invalid -X option '%s' (expected gil=0|1, switchinterval=SECONDS or deadlock=on|off)\n",
+          if (!tl_host_apply_x(L, extra)) {
+            fprintf(stderr, "%s: invalid -X option '%s' (expected gil=0|1|legacy, switchinterval=SECONDS, checkinterval=N, switchpoints=cpython|line or deadlock=on|off)\n",
                     progname, extra);
             return false;
           }
@@ -440,10 +442,7 @@ static int pmain(lua_State *L) {
   return 1;
 }
 
-static int run_atexit_protected(lua_State *L) {
-  tl_atexit_run(L);
-  return 0;
-}
+
 
 int main(int argc, char **argv) {
   if (!tl_host_take_tools(&argc, argv, progname, &tools))
@@ -463,12 +462,8 @@ int main(int argc, char **argv) {
   report(L, status);
   /* Like Python: atexit callbacks (executors finish their work), then the
   ** process lives until its non-daemon threads end. */
-  if (status == LUA_OK) {
-    lua_settop(L, 0);
-    lua_pushcfunction(L, run_atexit_protected);
-    report(L, docall(L, 0, 0));
-  }
-  tl_runtime_wait_non_daemon();
+  lua_settop(L, 0);
+  tl_thread_shutdown(L, status == LUA_OK);
   lua_settop(L, 0);
   report(L, tl_host_tools_finish(L, &tools));
   tl_tstate_forget_state();

@@ -24,8 +24,9 @@ typedef struct tl_host_tools {
 ** argv, wherever they stand among lua's options before the script;
 ** returns false (with a message on stderr) on a malformed one. */
 bool tl_host_take_tools(int *argc, char **argv, const char *progname, tl_host_tools *tools);
-/* Applies one -X option; false if it is not understood. */
-bool tl_host_apply_x(const char *opt);
+/* Applies one -X option to the process and the main state L; false if it
+** is not understood. */
+bool tl_host_apply_x(lua_State *L, const char *opt);
 /* Before the script runs: starts what the tools record. */
 void tl_host_tools_start(const tl_host_tools *tools);
 /* At exit: writes what the tools recorded.  Returns LUA_OK, or an error

@@ -1,8 +1,11 @@
 /*
 ** options.c -- what the tlua command adds to lua's: the -X options
 **
-**   -X gil=0|1             GIL off (default, threads run in parallel) or on
+**   -X gil=0|1|legacy      GIL off (default, threads run in parallel), on
+**                          (CPython >= 3.2's) or CPython <= 3.1's
 **   -X switchinterval=S    seconds a waiter lets the holder run (0.005)
+**   -X checkinterval=N     legacy GIL: VM instructions between checks (100)
+**   -X switchpoints=cpython|line  where a forced switch may happen
 **   -X deadlock=off|on     the deadlock report (tools/deadlock.c)
 **
 ** and the tools, given anywhere before the script:
@@ -57,20 +60,31 @@ bool tl_host_take_tools(int *argc, char **argv, const char *progname, tl_host_to
   return true;
 }
 
-bool tl_host_apply_x(const char *opt) {
-  if (strcmp(opt, "gil=1") == 0) tl_gil_set_enabled(true);
-  else if (strcmp(opt, "gil=0") == 0) tl_gil_set_enabled(false);
+bool tl_host_apply_x(lua_State *L, const char *opt) {
+  if (strcmp(opt, "gil=1") == 0 || strcmp(opt, "gil=new") == 0) tl_gil_set_mode(TL_GIL_NEW);
+  else if (strcmp(opt, "gil=0") == 0 || strcmp(opt, "gil=off") == 0) tl_gil_set_mode(TL_GIL_OFF);
+  else if (strcmp(opt, "gil=legacy") == 0) tl_gil_set_mode(TL_GIL_LEGACY);
   else if (strncmp(opt, "switchinterval=", 15) == 0) {
     char *end;
     double s = strtod(opt + 15, &end);
-    if (*end != '\0' || !(s > 0)) return false;
+    if (*end != '\0' || !(s > 0) || s > TL_TIMEOUT_MAX) return false;
     tl_gil_set_interval(s);
+  } else if (strncmp(opt, "checkinterval=", 14) == 0) {
+    char *end;
+    long n = strtol(opt + 14, &end, 10);
+    if (*end != '\0' || opt[14] == '\0' || n < 1 || n > 0x7fffffff) return false;
+    tl_gil_set_check_interval(n);
+  } else if (strcmp(opt, "switchpoints=cpython") == 0) {
+    tl_switchpoint_set_mode(TL_SWITCHPOINTS_CPYTHON);
+  } else if (strcmp(opt, "switchpoints=line") == 0) {
+    tl_switchpoint_set_mode(TL_SWITCHPOINTS_LINE);
   } else if (strcmp(opt, "deadlock=off") == 0 || strcmp(opt, "deadlock=0") == 0) {
     tl_blocked_set_enabled(false);
   } else if (strcmp(opt, "deadlock=on") == 0 || strcmp(opt, "deadlock=1") == 0) {
     tl_blocked_set_enabled(true);
   } else
     return false;
+  tl_switchpoint_prepare_state(L); /* the legacy GIL's check, or none */
   return true;
 }
 

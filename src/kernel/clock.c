@@ -12,9 +12,6 @@
 
 #include "kernel.h"
 
-/* Timeouts longer than this are treated as infinite (no time_t overflow). */
-#define MAX_TIMEOUT (100.0 * 365 * 24 * 3600)
-
 double tl_clock_monotonic(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -48,7 +45,8 @@ bool tl_clock_before(const struct timespec *a, const struct timespec *b) {
 
 tl_deadline tl_clock_deadline(double seconds) {
   tl_deadline d;
-  d.infinite = !(seconds >= 0) || seconds > MAX_TIMEOUT; /* NaN: infinite */
+  d.overflow = seconds > TL_TIMEOUT_MAX;
+  d.infinite = !(seconds >= 0) || d.overflow; /* NaN: infinite */
   d.at.tv_sec = 0;
   d.at.tv_nsec = 0;
   if (!d.infinite) d.at = tl_clock_after(seconds);

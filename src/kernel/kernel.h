@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
 #include <time.h>
 
 #include "lua.h"
@@ -44,6 +45,7 @@ typedef struct tl_tstate_stats {
   atomic_long gil_acquisitions;
   atomic_long gil_forced_switches; /* times this thread was made to drop it */
   atomic_llong gil_wait_ns;        /* time spent waiting for the GIL */
+  atomic_llong gil_hold_ns;        /* time spent holding it */
   atomic_llong cpu_ns;             /* CPU time, set when the thread ends */
 } tl_tstate_stats;
 
@@ -118,6 +120,9 @@ void tl_runtime_keep_ended(void);
 void tl_runtime_foreach_ended(void (*fn)(tl_tstate *ts, void *ud), void *ud);
 /* Waits (GIL released) until no non-daemon thread but the caller is alive. */
 void tl_runtime_wait_non_daemon(void);
+/* The process is finalizing: no thread may start any more. */
+void tl_runtime_finalize(void);
+bool tl_runtime_finalizing(void);
 size_t tl_runtime_stack_size(void);
 void tl_runtime_set_stack_size(size_t size);
 
@@ -125,10 +130,17 @@ void tl_runtime_set_stack_size(size_t size);
 /* Time (clock.c)                                                      */
 /* ------------------------------------------------------------------ */
 
+/* The largest timeout, in seconds: Python's threading.TIMEOUT_MAX on a
+** 64-bit Linux.  A wait with a larger one fails with TL_WAIT_OVERFLOW
+** when it would block (Python's OverflowError). */
+#define TL_TIMEOUT_MAX 9223372036.0
+
 double tl_clock_monotonic(void); /* seconds, CLOCK_MONOTONIC */
-/* A deadline: 'infinite' or an absolute CLOCK_MONOTONIC time. */
+/* A deadline: 'infinite' or an absolute CLOCK_MONOTONIC time; 'overflow'
+** (and infinite) when made from more than TL_TIMEOUT_MAX seconds. */
 typedef struct tl_deadline {
   bool infinite;
+  bool overflow;
   struct timespec at;
 } tl_deadline;
 tl_deadline tl_clock_deadline(double seconds);       /* seconds < 0 or NaN: infinite */
@@ -141,12 +153,13 @@ void tl_clock_cond_init(pthread_cond_t *cond); /* a condition on CLOCK_MONOTONIC
 /* Blocking waits (wait.c)                                             */
 /* ------------------------------------------------------------------ */
 
-typedef enum { TL_WAIT_OK = 0, TL_WAIT_TIMEOUT, TL_WAIT_INTERRUPTED } tl_wait_result;
+typedef enum { TL_WAIT_OK = 0, TL_WAIT_TIMEOUT, TL_WAIT_INTERRUPTED, TL_WAIT_OVERFLOW } tl_wait_result;
 
 /* Waits on cond (mutex held by the caller, as pthread_cond_timedwait).
 ** May return TL_WAIT_OK spuriously: callers loop on their predicate.
 ** The caller must be inside a tl_wait_begin bracket (GIL released).
-** In the main thread the wait is sliced so that Ctrl-C is noticed. */
+** In the main thread the wait is sliced so that Ctrl-C is noticed.  A
+** deadline too far away returns TL_WAIT_OVERFLOW at once. */
 tl_wait_result tl_wait_cond(pthread_cond_t *cond, pthread_mutex_t *mutex, const tl_deadline *d);
 
 /* The bracket around a blocking region: releases the GIL and records what
@@ -158,8 +171,9 @@ typedef struct tl_waiting {
 } tl_waiting;
 void tl_wait_begin(tl_waiting *w, const char *what, void *obj);
 void tl_wait_end(tl_waiting *w);
-/* After tl_wait_end: raises "interrupted!" if r says so. */
-void tl_wait_check_interrupt(lua_State *L, tl_wait_result r);
+/* After tl_wait_end: raises "interrupted!" (Ctrl-C) or "OverflowError:
+** timeout value is too large" if r says so. */
+void tl_wait_check(lua_State *L, tl_wait_result r);
 /* threading.sleep(seconds) body (seconds >= 0); raises on interrupt. */
 void tl_wait_sleep(lua_State *L, double seconds);
 
@@ -217,16 +231,61 @@ int tl_trace_push_events(lua_State *L); /* threading._trace_events() */
 /* The GIL (gil.c)                                                     */
 /* ------------------------------------------------------------------ */
 
-bool tl_gil_enabled(void);
-/* Acquire/release for the calling thread (no-ops while the GIL is off). */
+typedef enum {
+  TL_GIL_OFF = 0, /* threads run Lua in parallel */
+  TL_GIL_NEW,     /* CPython >= 3.2: drop requests after a switch interval */
+  TL_GIL_LEGACY,  /* CPython <= 3.1: release and re-take every N ticks */
+} tl_gil_mode;
+
+#define TL_GIL_SIGNAL SIGURG /* asks the holder to drop it; ignored by default */
+
+/* Process-wide figures (threading.gil_stats()). */
+typedef struct tl_gil_stats {
+  long acquisitions, contended, forced_switches, drop_requests;
+  long voluntary_releases; /* released to block, sleep or do I/O */
+  long checks, check_releases, check_switches; /* legacy GIL */
+  long handoffs;           /* released with waiters, then taken by one */
+  long long wait_ns, hold_ns, handoff_ns, handoff_max_ns;
+} tl_gil_stats;
+
+void tl_gil_init(void);
+tl_gil_mode tl_gil_get_mode(void);
+bool tl_gil_enabled(void);              /* new or legacy */
+/* Acquire/release for the calling thread (no-ops while the GIL is off).
+** Acquiring records "running" in the trace; a caller that releases has
+** recorded the thread's next state first. */
 void tl_gil_acquire(void);
 void tl_gil_release(void);
+/* Takes the GIL if it is on; either way the thread now runs Lua. */
+void tl_gil_enter(void);
 bool tl_gil_held(void);                 /* does this thread hold it? */
-/* Turns it on or off; only while one thread is alive (caller checks). */
-void tl_gil_set_enabled(bool on);
+/* Sets the mode; only while one thread is alive (callers check). */
+void tl_gil_set_mode(tl_gil_mode mode);
+void tl_gil_set_enabled(bool on);       /* new GIL or off */
 void tl_gil_set_interval(double seconds);
 double tl_gil_interval(void);
-void tl_gil_install_signal(void);       /* the forced-switch signal handler */
-void tl_gil_push_stats(lua_State *L);   /* threading.gil_stats() table */
+void tl_gil_set_check_interval(long ticks);
+long tl_gil_check_interval(void);
+tl_gil_stats tl_gil_get_stats(void);
+/* At a switch point (switchpoint.c): drop the GIL if asked to (new GIL),
+** or the legacy GIL's periodic release. */
+void tl_gil_forced_switch(void);
+void tl_gil_legacy_check(void);
+
+/* ------------------------------------------------------------------ */
+/* Switch points (switchpoint.c)                                       */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+  TL_SWITCHPOINTS_CPYTHON = 0, /* backward jumps, Lua function entry, after a C call */
+  TL_SWITCHPOINTS_LINE,        /* any new line, as tlua 0.1 did */
+} tl_switchpoints;
+
+void tl_switchpoint_install(void); /* the TL_GIL_SIGNAL handler */
+void tl_switchpoint_set_mode(tl_switchpoints mode);
+tl_switchpoints tl_switchpoint_mode(void);
+/* A state about to run Lua in this thread: the legacy GIL's count hook
+** when it is on (and off when it is not). */
+void tl_switchpoint_prepare_state(lua_State *L);
 
 #endif

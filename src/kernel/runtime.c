@@ -24,6 +24,7 @@ static struct {
   int non_daemon_count;
   size_t stack_size;               /* 0: the system's default */
   atomic_bool keep_ended;          /* --stats */
+  atomic_bool finalizing;          /* past the wait for non-daemon threads */
   tl_tstate *ended, *ended_last;   /* with a reference each */
 } rt = {.mutex = PTHREAD_MUTEX_INITIALIZER};
 
@@ -31,7 +32,8 @@ static pthread_once_t rt_once = PTHREAD_ONCE_INIT;
 
 static void runtime_init_once(void) {
   tl_clock_cond_init(&rt.changed);
-  tl_gil_install_signal();
+  tl_gil_init();
+  tl_switchpoint_install();
 }
 
 bool tl_runtime_init(lua_State *mainL) {
@@ -114,6 +116,9 @@ void tl_runtime_foreach_ended(void (*fn)(tl_tstate *ts, void *ud), void *ud) {
   for (tl_tstate *ts = rt.ended; ts != NULL; ts = ts->next) fn(ts, ud);
   pthread_mutex_unlock(&rt.mutex);
 }
+
+void tl_runtime_finalize(void) { atomic_store(&rt.finalizing, true); }
+bool tl_runtime_finalizing(void) { return atomic_load(&rt.finalizing); }
 
 size_t tl_runtime_stack_size(void) {
   pthread_mutex_lock(&rt.mutex);

@@ -7,7 +7,7 @@
 **     while (!ready) r = tl_wait_cond(&obj->cond, &obj->mutex, &deadline);
 **     pthread_mutex_unlock(&obj->mutex);
 **     tl_wait_end(&w);                    -- takes the GIL back
-**     tl_wait_check_interrupt(L, r);      -- "interrupted!" on Ctrl-C
+**     tl_wait_check(L, r);                -- "interrupted!" on Ctrl-C
 ** so the GIL is never awaited with an object mutex held (kernel.h rule 1).
 **
 ** Condition variables use CLOCK_MONOTONIC (tl_clock_cond_init).  In the main thread
@@ -32,6 +32,7 @@
 #define INTERRUPT_SLICE 0.05
 
 tl_wait_result tl_wait_cond(pthread_cond_t *cond, pthread_mutex_t *mutex, const tl_deadline *d) {
+  if (d->overflow) return TL_WAIT_OVERFLOW;
   if (d->infinite) tl_blocked_mark();
   if (tl_tstate_is_main()) {
     if (tl_interrupt_pending()) return TL_WAIT_INTERRUPTED;
@@ -63,15 +64,16 @@ void tl_wait_begin(tl_waiting *w, const char *what, void *obj) {
 
 void tl_wait_end(tl_waiting *w) {
   tl_blocked_unmark();
-  tl_trace_event(TL_TRACE_RUN, NULL);
-  if (w->had_gil) tl_gil_acquire();
+  if (w->had_gil) tl_gil_acquire(); /* records "running" once it has the GIL */
+  else tl_trace_event(TL_TRACE_RUN, NULL);
 }
 
-void tl_wait_check_interrupt(lua_State *L, tl_wait_result r) {
+void tl_wait_check(lua_State *L, tl_wait_result r) {
   if (r == TL_WAIT_INTERRUPTED) {
     tl_interrupt_clear();
     luaL_error(L, "interrupted!");
   }
+  if (r == TL_WAIT_OVERFLOW) luaL_error(L, "OverflowError: timeout value is too large");
 }
 
 void tl_wait_sleep(lua_State *L, double seconds) {
@@ -97,5 +99,5 @@ void tl_wait_sleep(lua_State *L, double seconds) {
     }
   }
   tl_wait_end(&w);
-  tl_wait_check_interrupt(L, r);
+  tl_wait_check(L, r);
 }

@@ -16,7 +16,9 @@
 **   timeout    wait/join/result(timeout=None)        nil: forever;
 **              negative: do not wait
 **
-** A NaN timeout is a ValueError everywhere.  Exceptions are raised as Lua
+** A NaN timeout is a ValueError everywhere.  One above TL_TIMEOUT_MAX is an
+** OverflowError: at once for the lock signature (as Python's C lock), else
+** when the call would block (kernel/wait.c), as Python's other waits.  Exceptions are raised as Lua
 ** errors whose message starts with the exception's name, with the
 ** position of the caller: "file.lua:3: RuntimeError: release unlocked lock".
 **
@@ -60,6 +62,11 @@ double tl_args_number(lua_State *L, int idx, const char *what) {
   return x;
 }
 
+double tl_args_check_overflow(lua_State *L, double t, const char *what) {
+  if (t > TL_TIMEOUT_MAX) tl_error(L, "OverflowError", "%s is too large", what);
+  return t;
+}
+
 /* An optional boolean at idx (none or nil: true). */
 static bool opt_blocking(lua_State *L, int idx) {
   if (lua_isnoneornil(L, idx)) return true;
@@ -70,6 +77,7 @@ static bool opt_blocking(lua_State *L, int idx) {
 bool tl_args_lock_timeout(lua_State *L, int idx, tl_deadline *d) {
   bool blocking = opt_blocking(L, idx);
   double timeout = lua_isnoneornil(L, idx + 1) ? -1 : tl_args_number(L, idx + 1, "timeout");
+  tl_args_check_overflow(L, timeout, "timeout value");
   if (!blocking && timeout != -1) tl_error(L, "ValueError", "can't specify a timeout for a non-blocking call");
   if (timeout < 0 && timeout != -1) tl_error(L, "ValueError", "timeout value must be a non-negative number");
   *d = tl_clock_deadline(blocking ? timeout : 0);

@@ -144,7 +144,8 @@ static int barrier_wait(lua_State *L) {
     ** action (Python's waiters need the lock the action holds). */
     for (;;) {
       if (br->state != FILLING && br->state != ACTION) break;
-      if (r == TL_WAIT_INTERRUPTED || (r == TL_WAIT_TIMEOUT && br->state == FILLING)) break;
+      if (r == TL_WAIT_INTERRUPTED || r == TL_WAIT_OVERFLOW || (r == TL_WAIT_TIMEOUT && br->state == FILLING))
+        break;
       r = tl_wait_cond(&br->cond, &br->mutex, br->state == ACTION ? &forever : &d);
     }
     switch (br->state) {
@@ -152,8 +153,8 @@ static int barrier_wait(lua_State *L) {
       case RESETTING: error = "BrokenBarrierError: the barrier was reset"; break;
       case BROKEN: error = "BrokenBarrierError: the barrier is broken"; break;
       default: /* FILLING or ACTION: Ctrl-C or a timeout */
-        if (r == TL_WAIT_INTERRUPTED) {
-          error = "interrupted!"; /* as Python: leaves without breaking it */
+        if (r == TL_WAIT_INTERRUPTED || r == TL_WAIT_OVERFLOW) {
+          error = "interrupted!"; /* as Python: leaves without breaking it (tl_wait_check raises) */
         } else {
           set_state(br, BROKEN);
           error = "BrokenBarrierError: wait timed out (the barrier is now broken)";
@@ -169,7 +170,7 @@ static int barrier_wait(lua_State *L) {
   }
   pthread_mutex_unlock(&br->mutex);
   tl_wait_end(&b);
-  tl_wait_check_interrupt(L, r);
+  tl_wait_check(L, r);
   return luaL_error(L, "%s", error);
 }
 
@@ -244,8 +245,7 @@ static int new_barrier(lua_State *L) {
   bool has_action = !lua_isnoneornil(L, 2);
   if (has_action) tl_args_check_callable(L, 2);
   bool has_timeout = !lua_isnoneornil(L, 3);
-  double timeout = has_timeout ? luaL_checknumber(L, 3) : -1;
-  if (timeout != timeout) return luaL_argerror(L, 3, "ValueError: timeout must not be NaN");
+  double timeout = has_timeout ? tl_args_number(L, 3, "timeout") : -1;
   lua_settop(L, 2);
   tl_blob *action = has_action ? tl_blob_encode(L, 2, 1, "action") : NULL;
   tl_barrier *br = calloc(1, sizeof *br);

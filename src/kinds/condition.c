@@ -114,7 +114,7 @@ static bool wait_notified(lua_State *L, tl_condition *c, const tl_deadline *d) {
   tl_lock_acquire_restore(lock, saved);
   tl_wait_end(&b);
   pthread_cond_destroy(&w.cond);
-  if (!notified) tl_wait_check_interrupt(L, r);
+  if (!notified) tl_wait_check(L, r);
   return notified;
 }
 

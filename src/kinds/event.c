@@ -84,7 +84,7 @@ static int event_wait(lua_State *L) {
   flag = e->flag || e->sets != seen;
   pthread_mutex_unlock(&e->mutex);
   tl_wait_end(&b);
-  if (!flag) tl_wait_check_interrupt(L, r);
+  if (!flag) tl_wait_check(L, r);
   lua_pushboolean(L, flag);
   return 1;
 }

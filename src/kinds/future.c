@@ -176,7 +176,7 @@ static future_state wait_done(lua_State *L, tl_future *f, const tl_deadline *d) 
   st = f->state;
   pthread_mutex_unlock(&f->mutex);
   tl_wait_end(&b);
-  if (!is_done(st)) tl_wait_check_interrupt(L, r);
+  if (!is_done(st)) tl_wait_check(L, r);
   return st;
 }
 

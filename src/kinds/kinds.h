@@ -17,6 +17,7 @@
 
 /* --- arguments and errors (args.c) ---------------------------------- */
 
+
 /* Raises "<exception>: <message>" with the caller's position, as
 ** luaL_error does ("RuntimeError: release unlocked lock"); fmt NULL: the
 ** exception's name alone ("TimeoutError"). */
@@ -38,6 +39,11 @@ bool tl_args_queue_timeout(lua_State *L, int idx, tl_deadline *d);
 tl_deadline tl_args_timeout(lua_State *L, int idx);
 /* A number that is not NaN ("ValueError: <what> must not be NaN"). */
 double tl_args_number(lua_State *L, int idx, const char *what);
+/* Raises the OverflowError of a timeout (or sleep length: 'what') above
+** TL_TIMEOUT_MAX; returns t.  (Python's Lock.acquire and time.sleep check
+** at once; its other waits only when they would block: a deadline then
+** fails the wait, kernel/wait.c.) */
+double tl_args_check_overflow(lua_State *L, double t, const char *what);
 
 /* --- reports on stderr, the excepthook (report.c) --------------------- */
 
@@ -62,9 +68,22 @@ void tl_report_set_excepthook(lua_State *L, int idx);
 /* --- a thread's end of work (atexit.c) -------------------------------- */
 
 /* threading._register_atexit(fn) (a lua_CFunction), and running them:
-** once, last registered first, each in protected mode (errors reported). */
+** once, last registered first, each in protected mode (errors reported;
+** tl_atexit_run never raises).  After tl_atexit_shut_down, registering
+** raises RuntimeError. */
 int tl_atexit_register(lua_State *L);
 void tl_atexit_run(lua_State *L);
+void tl_atexit_shut_down(void);
+
+/* --- the end of the process (thread.c) --------------------------------- */
+
+/* Python's threading._shutdown, at the end of the main chunk (L: the main
+** state): no more atexit registrations, the main thread's atexit
+** callbacks (if 'run_atexit'), the main thread marked stopped (its
+** joiners return), the wait for every non-daemon thread; then threads can
+** no longer be started ("can't create new thread at interpreter
+** shutdown").  Never raises. */
+void tl_thread_shutdown(lua_State *L, bool run_atexit);
 
 /* --- the kinds: each adds its constructors to the table on top ---------- */
 

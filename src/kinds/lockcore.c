@@ -85,7 +85,7 @@ bool tl_lock_acquire(lua_State *L, tl_lockobj *l, int idx) {
   if (got) take(c, 1);
   pthread_mutex_unlock(&c->mutex);
   tl_wait_end(&w);
-  if (!got) tl_wait_check_interrupt(L, r);
+  if (!got) tl_wait_check(L, r);
   return got;
 }
 

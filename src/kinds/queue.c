@@ -332,7 +332,7 @@ static int do_put(lua_State *L, tl_queue *q, bool blocking, const tl_deadline *d
                         it.ptype == PRIO_STRING ? "number" : "string");
     case PUT_NOMEM: return luaL_error(L, "not enough memory");
     default:
-      tl_wait_check_interrupt(L, r);
+      tl_wait_check(L, r);
       lua_pushnil(L);
       lua_pushliteral(L, "full");
       return 2;
@@ -397,7 +397,7 @@ static get_status do_get(lua_State *L, tl_queue *q, bool blocking, const tl_dead
   pthread_mutex_unlock(&q->mutex);
   if (waited) tl_wait_end(&b);
   if (st != GET_OK) {
-    if (st == GET_EMPTY) tl_wait_check_interrupt(L, r);
+    if (st == GET_EMPTY) tl_wait_check(L, r);
     return st;
   }
   if (it.ptype == PRIO_STRING) free(it.p.str.s);
@@ -495,7 +495,7 @@ static int queue_join(lua_State *L) {
   bool done = all_done(q);
   pthread_mutex_unlock(&q->mutex);
   if (waited) tl_wait_end(&b);
-  if (!done) tl_wait_check_interrupt(L, r);
+  if (!done) tl_wait_check(L, r);
   lua_pushboolean(L, done);
   return 1;
 }

@@ -82,7 +82,9 @@ static int default_excepthook(lua_State *L) {
   lua_getfield(L, 1, "traceback");
   const char *name = lua_tostring(L, -2);
   const char *tb = lua_tostring(L, -1);
-  lua_pushfstring(L, "Exception in thread %s:", name ? name : "?");
+  if (name != NULL) lua_pushfstring(L, "Exception in thread %s:", name);
+  else /* called by hand without a thread: named by the caller's id, as Python */
+    lua_pushfstring(L, "Exception in thread %I:", (lua_Integer)(uintptr_t)pthread_self());
   tl_report_write(lua_tostring(L, -1), tb ? tb : "?");
   return 0;
 }

@@ -67,7 +67,7 @@ static int semaphore_acquire(lua_State *L) {
   if (got) s->value--;
   pthread_mutex_unlock(&s->mutex);
   tl_wait_end(&b);
-  if (!got) tl_wait_check_interrupt(L, r);
+  if (!got) tl_wait_check(L, r);
   lua_pushboolean(L, got);
   return 1;
 }

@@ -129,6 +129,7 @@ tl_thread *tl_thread_from_args(lua_State *L, int first, const tl_kind *kind, siz
       if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
         field_error(L, first, "name", "string");
       name = lua_tostring(L, -1);
+      if (name[0] == '\0') name = NULL; /* "" gets the default name, as in Python */
     }
     if (lua_getfield(L, spec, "daemon") != LUA_TNIL) daemon = lua_toboolean(L, -1);
     if (lua_getfield(L, spec, "memory_limit") != LUA_TNIL) {
@@ -187,7 +188,8 @@ static void push_name(lua_State *L, tl_thread *t) {
 
 static struct {
   pthread_mutex_t mutex;
-  tl_thread *t; /* made on first use, kept for the life of the process */
+  tl_thread *t;  /* made on first use, kept for the life of the process */
+  bool stopped;  /* the main chunk has ended (tl_thread_shutdown) */
 } main_obj = {.mutex = PTHREAD_MUTEX_INITIALIZER};
 
 /* Pushes the main thread's Thread object, making it if need be. */
@@ -208,7 +210,7 @@ static void push_main_thread(lua_State *L) {
     pthread_mutex_init(&t->mutex, NULL);
     tl_clock_cond_init(&t->done_cond);
     t->name = name;
-    t->state = TL_THREAD_STARTED;
+    t->state = main_obj.stopped ? TL_THREAD_DONE : TL_THREAD_STARTED;
     t->running = true;
     t->ident = ts->ident;
     t->native_id = ts->native_id;
@@ -218,6 +220,29 @@ static void push_main_thread(lua_State *L) {
   }
   pthread_mutex_unlock(&main_obj.mutex);
   tl_object_push(L, &t->obj);
+}
+
+/* The main chunk has ended: the main thread is stopped (is_alive() is
+** false, join() returns), as Python's _shutdown marks it. */
+static void stop_main_thread(void) {
+  pthread_mutex_lock(&main_obj.mutex);
+  main_obj.stopped = true;
+  tl_thread *t = main_obj.t;
+  if (t != NULL) {
+    pthread_mutex_lock(&t->mutex);
+    t->state = TL_THREAD_DONE;
+    pthread_cond_broadcast(&t->done_cond);
+    pthread_mutex_unlock(&t->mutex);
+  }
+  pthread_mutex_unlock(&main_obj.mutex);
+}
+
+void tl_thread_shutdown(lua_State *L, bool run_atexit) {
+  tl_atexit_shut_down();
+  if (run_atexit) tl_atexit_run(L);
+  stop_main_thread();
+  tl_runtime_wait_non_daemon();
+  tl_runtime_finalize();
 }
 
 /* --- the running thread ------------------------------------------------ */
@@ -238,8 +263,9 @@ static int run_body(lua_State *L) {
   tl_thread *t = (tl_thread *)lua_touserdata(L, 1);
   lua_settop(L, 0);
   tl_state_open_thread(L);
+  tl_switchpoint_prepare_state(L);
   mark_running(t);
-  if (t->prelude != NULL && !t->prelude(t)) return 0;
+  if (t->prelude != NULL && !t->prelude(L, t)) return 0;
   lua_pushcfunction(L, tl_report_keep_traceback);
   pthread_mutex_lock(&t->mutex);
   tl_blob *target = t->target; /* dropped once decoded: no cycle through it */
@@ -327,14 +353,13 @@ static void *thread_main(void *arg) {
   t->native_id = ts->native_id;
   t->ident = ts->ident; /* before any Lua code reads it */
   pthread_mutex_unlock(&t->mutex);
-  tl_trace_event(TL_TRACE_RUN, NULL);
   if (L == NULL) {
     pthread_mutex_lock(&t->mutex);
     t->failed = true; /* with no result: t:result() raises NO_STATE */
     pthread_mutex_unlock(&t->mutex);
     report_by_name(t, NO_STATE);
   } else {
-    tl_gil_acquire();
+    tl_gil_enter();
     lua_pushcfunction(L, run_body);
     lua_pushlightuserdata(L, t);
     if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
@@ -347,9 +372,9 @@ static void *thread_main(void *arg) {
     }
     tl_tstate_forget_state(); /* no GIL signal may touch it while it closes */
     tl_state_close(L);
-    tl_gil_release();
   }
-  tl_trace_event(TL_TRACE_END, NULL);
+  tl_trace_event(TL_TRACE_END, NULL); /* before the GIL goes to another thread */
+  tl_gil_release();
   tl_runtime_remove(ts);
   ts->owner = NULL; /* read only by this thread (current_thread) and under the runtime mutex */
   pthread_mutex_lock(&t->mutex);
@@ -368,6 +393,13 @@ static void start(lua_State *L, tl_thread *t) {
   char *name = fresh ? strdup(t->name) : NULL;
   pthread_mutex_unlock(&t->mutex);
   if (!fresh) tl_error(L, "RuntimeError", "threads can only be started once");
+  if (tl_runtime_finalizing()) {
+    free(name);
+    pthread_mutex_lock(&t->mutex);
+    t->state = TL_THREAD_NEW;
+    pthread_mutex_unlock(&t->mutex);
+    tl_error(L, "RuntimeError", "can't create new thread at interpreter shutdown");
+  }
   tl_tstate *ts = name ? tl_tstate_new(name, t->daemon) : NULL;
   free(name);
   if (ts == NULL) {
@@ -442,7 +474,7 @@ static int thread_join(lua_State *L) {
   bool done = t->state == TL_THREAD_DONE;
   pthread_mutex_unlock(&t->mutex);
   tl_wait_end(&w);
-  if (!done) tl_wait_check_interrupt(L, r);
+  if (!done) tl_wait_check(L, r);
   lua_pushboolean(L, done);
   return 1;
 }

@@ -31,8 +31,8 @@ typedef struct tl_thread {
   size_t memory_limit;       /* bytes for its Lua state, 0: no limit */
   pthread_t pthread;
   /* Run in the new thread before the target (a Timer's wait); returning
-  ** false skips the target.  NULL for a plain Thread. */
-  bool (*prelude)(struct tl_thread *t);
+  ** false skips the target; may raise.  NULL for a plain Thread. */
+  bool (*prelude)(lua_State *L, struct tl_thread *t);
 } tl_thread;
 
 extern const tl_kind tl_thread_kind;

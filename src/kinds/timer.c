@@ -20,19 +20,22 @@ typedef struct tl_timer {
 static const tl_kind timer_kind;
 
 /* The prelude of the timer's thread: waits for the interval; false if it
-** was cancelled. */
-static bool timer_wait(tl_thread *t) {
+** was cancelled.  An interval past TL_TIMEOUT_MAX raises OverflowError in
+** the timer's thread, as Python's Timer does. */
+static bool timer_wait(lua_State *L, tl_thread *t) {
   tl_timer *tm = (tl_timer *)t;
   tl_waiting w;
   tl_wait_begin(&w, "Timer", NULL);
   pthread_mutex_lock(&t->mutex);
   tl_deadline d = tl_clock_deadline(tm->interval);
-  while (!tm->cancelled && tl_wait_cond(&t->done_cond, &t->mutex, &d) != TL_WAIT_TIMEOUT) {
-  }
+  tl_wait_result r = TL_WAIT_OK;
+  while (!tm->cancelled && (r == TL_WAIT_OK || r == TL_WAIT_INTERRUPTED))
+    r = tl_wait_cond(&t->done_cond, &t->mutex, &d);
   bool run = !tm->cancelled;
   tm->cancelled = true; /* cancel() after this point is a no-op */
   pthread_mutex_unlock(&t->mutex);
   tl_wait_end(&w);
+  if (run) tl_wait_check(L, r == TL_WAIT_OVERFLOW ? r : TL_WAIT_OK);
   return run;
 }
 

@@ -68,8 +68,7 @@ static int module_newindex(lua_State *L) {
 /* At the close of stock lua's main state: atexit callbacks, then wait for
 ** non-daemon threads. */
 static int wait_at_exit(lua_State *L) {
-  tl_atexit_run(L);
-  tl_runtime_wait_non_daemon();
+  tl_thread_shutdown(L, true);
   tl_tstate_forget_state(); /* lua5.4 frees this state next */
   return 0;
 }
@@ -83,12 +82,14 @@ static void install_exit_wait(lua_State *L) {
   lua_setfield(L, LUA_REGISTRYINDEX, "tlua.exitwait");
 }
 
-/* TLUA_GIL=0|1 and TLUA_DEADLOCK=0 (options given later win). */
-static void read_environment(void) {
+/* TLUA_GIL=0|1|legacy and TLUA_DEADLOCK=0 (options given later win). */
+static void read_environment(lua_State *L) {
   const char *dl = getenv("TLUA_DEADLOCK");
   if (dl != NULL && strcmp(dl, "0") == 0) tl_blocked_set_enabled(false);
   const char *gil = getenv("TLUA_GIL");
-  if (gil != NULL && strcmp(gil, "1") == 0) tl_gil_set_enabled(true);
+  if (gil != NULL && strcmp(gil, "1") == 0) tl_gil_set_mode(TL_GIL_NEW);
+  if (gil != NULL && strcmp(gil, "legacy") == 0) tl_gil_set_mode(TL_GIL_LEGACY);
+  tl_switchpoint_prepare_state(L);
 }
 
 /* Once per process, by the first state that opens the module: the runtime
@@ -97,7 +98,7 @@ static void read_environment(void) {
 static bool init_process(lua_State *L, bool use_env) {
   tl_builtins_set_threading(luaopen_threading);
   if (!tl_runtime_init(L)) return false;
-  if (use_env) read_environment();
+  if (use_env) read_environment(L);
   tl_deadlock_start();
   return true;
 }

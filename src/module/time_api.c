@@ -12,6 +12,7 @@
 static int sleep_fn(lua_State *L) {
   double s = tl_args_number(L, 1, "sleep length");
   if (s < 0) return luaL_argerror(L, 1, "ValueError: sleep length must be non-negative");
+  tl_args_check_overflow(L, s, "sleep length");
   tl_wait_sleep(L, s);
   return 0;
 }

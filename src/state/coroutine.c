@@ -24,6 +24,7 @@ static int resume_tracked(lua_State *L, lua_State *co, int narg) {
     return -1;
   }
   lua_xmove(L, co, narg);
+  tl_switchpoint_prepare_state(co); /* (a coroutine made before the legacy GIL) */
   lua_State *outer = tl_tstate_set_running(co);
   int nres;
   int status = lua_resume(co, L, narg, &nres);
@@ -43,7 +44,7 @@ static int resume_tracked(lua_State *L, lua_State *co, int narg) {
 
 static lua_State *check_coroutine(lua_State *L, int idx) {
   lua_State *co = lua_tothread(L, idx);
-  luaL_argexpected(L, co, idx, "coroutine");
+  luaL_argexpected(L, co, idx, "thread"); /* (lcorolib says so too) */
   return co;
 }
 

@@ -63,6 +63,10 @@ void tl_blocking_io_wrap_os(lua_State *L, int idx); /* the os table at idx */
 /* Writes the buffer to f in one piece (stdio lock held), GIL released. */
 void tl_blocking_io_write_whole(FILE *f, const char *s, size_t len);
 
+/* --- the C API for C modules (capi.c, tlua.h) --------------------------- */
+
+void tl_capi_open(lua_State *L); /* the registry entry C modules look up */
+
 /* --- the module's Lua parts (lua_parts.c) ----------------------------- */
 
 void tl_lua_parts_open(lua_State *L); /* package.preload of lua/ files */
