@@ -127,7 +127,7 @@ local function find_pythons()
   local found, seen = {}, {}
   for _, cmd in ipairs(cmds) do
     local version = version_of(cmd)
-    if not version and not listed then
+    if not version then
       cmd = from_pyenv(cmd)
       version = cmd and version_of(cmd)
     end
