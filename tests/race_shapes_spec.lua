@@ -6,9 +6,9 @@
 --   2  local v = c.n / c.n = v + 1 loses nothing
 --   3  c.n = add1(c.n)             loses updates (the call enters a function)
 --   4  c.n = math.abs(c.n) + 1     loses updates (a C call returns in between)
--- tlua switches at new lines today, which splits shape 2 and not shape 4:
--- those two run only with TLUA_SWITCHPOINTS=cpython, once tlua switches
--- where CPython does.
+-- tlua switches where CPython does (-X switchpoints=cpython, the default);
+-- with -X switchpoints=line (at new lines) shape 2 would be split and
+-- shape 4 not: those two run only with CPython's switch points.
 --
 -- Runs are bounded by forced GIL switches, not by a count: each thread
 -- increments in chunks until the process has seen SWITCHES more forced
@@ -19,7 +19,7 @@ local threading = require "threading"
 local SWITCHES = 40 -- forced switches per run: each may split a read-modify-write
 local DEADLINE = 1.5 -- seconds, in case switches are rare
 local CHUNK = 2000
-local cpython_switchpoints = os.getenv("TLUA_SWITCHPOINTS") == "cpython"
+local cpython_switchpoints = threading.gil_stats().switchpoints == "cpython"
 
 local function add1(x) return x + 1 end
 
@@ -27,9 +27,8 @@ local function add1(x) return x + 1 end
 -- runs the shape, and the check that ends it, are on the shape's own
 -- line(s): a line-based switch point can then only be a backward jump or a
 -- function entry, never the start of the bookkeeping's lines.  Shapes 1, 3
--- and 4 are written on one line for the same reason: today a thread's
--- first forced switch can fire at any instruction of a line (see the last
--- test), and on a single line no instruction starts a new one.
+-- and 4 are written on one line for the same reason, which matters with
+-- line switch points only.
 local function shape1(c, start, stop_at, deadline) start:wait(); local done = 0; repeat for _ = 1, CHUNK do c.n = c.n + 1 end; done = done + CHUNK until c.stop or threading.gil_stats().forced_switches >= stop_at or threading.monotonic() > deadline; c.stop = true; return done end
 
 local function shape2(c, start, stop_at, deadline)
@@ -75,15 +74,15 @@ local function some_lost(worker)
 end
 
 -- Whether a GIL-on test runs: not with the GIL off, and, when it needs
--- CPython's switch points ('why' says why today's do not do), only with
--- TLUA_SWITCHPOINTS=cpython.
+-- CPython's switch points ('why' says why line switch points do not do),
+-- only with them.
 local function runs(why)
   if not threading.gil_enabled() then
     pending("GIL on only (TLUA_GIL=1)")
     return false
   end
   if why and not cpython_switchpoints then
-    pending(why .. "; runs with TLUA_SWITCHPOINTS=cpython")
+    pending(why .. "; runs with -X switchpoints=cpython")
     return false
   end
   return true
@@ -99,22 +98,22 @@ describe("race shapes with the GIL on", function()
   end)
 
   it("2: local v = c.n / c.n = v + 1 loses no update (CPython's switch points)", function()
-    if runs("tlua switches at new lines today, which splits this shape") then none_lost(shape2) end
+    if runs("switching at new lines splits this shape") then none_lost(shape2) end
   end)
 
   it("4: c.n = math.abs(c.n) + 1 loses updates (CPython's switch points)", function()
-    if runs("tlua does not switch right after a C call returns today") then some_lost(shape4) end
+    if runs("line switch points do not switch right after a C call returns") then some_lost(shape4) end
   end)
 
   -- A thread's first forced switch: the switch hook is armed from a signal,
   -- and Lua's record of the last line event (L->oldpc) is stale then, so
-  -- with today's line hook the first event can fire in the middle of a
-  -- line: a few percent of such short runs lose a switch interval's worth
-  -- of updates.  CPython has no such case.  RUNS runs of two fresh threads
+  -- the first line event can fire in the middle of a line: before
+  -- switchpoint.c ignored it, a few percent of such short runs lost a
+  -- switch interval's worth of updates.  CPython has no such case.  RUNS runs of two fresh threads
   -- (written over several lines), with a 1 ms switch interval so that
   -- each thread is switched out at least once per run.
   it("1: no update lost at the first forced switch of fresh threads (CPython's switch points)", function()
-    if not runs("the first switch of a thread can split a line today") then return end
+    if not runs("line switch points") then return end
     local function fresh(c, start, times)
       start:wait()
       for _ = 1, times do

@@ -3,12 +3,12 @@
 -- add and a write: each access is atomic, the whole is not.  Two threads
 -- that read the same value both write value+1, and one increment is lost.
 --   GIL off: the threads really run at once, so many updates are lost.
---   GIL on:  as in CPython, the GIL changes hands only at a safe point (a
---            new line, a loop's backward jump, a function entry), never
---            between the read and the write of `c.n = c.n + 1` written on
---            one line: nothing is lost -- by luck of where the switches
---            fall, not by guarantee.  Split the statement over two lines
---            (`local v = c.n` / `c.n = v + 1`) and updates are lost again.
+--   GIL on:  as in CPython, the GIL changes hands only at a switch point
+--            (a loop's backward jump, a Lua function's entry, right after
+--            a C function returns), never between the read and the write
+--            of `c.n = c.n + 1`: nothing is lost -- by luck of where the
+--            switches fall, not by guarantee.  Call a function between the
+--            read and the write (race_shapes.lua) and updates are lost.
 --   With a Lock around the read-modify-write: none is lost, in both modes.
 --
 --   tlua [-X gil=0|1] scripts/experiments/lost_updates.lua [threads] [increments]
@@ -55,8 +55,8 @@ end
 show("without a lock:", run(unguarded))
 show("with a Lock:", run(guarded, threading.Lock()))
 if threading.gil_enabled() then
-  print("With the GIL, threads switch only at safe points (new line, loop back-edge,")
-  print("call), as in CPython: the one-line read-modify-write is never split, so")
+  print("With the GIL, threads switch only where CPython would (a loop's back-edge, a")
+  print("function's entry, after a C call): this read-modify-write is never split, so")
   print("nothing is lost -- by luck, not by guarantee.  The Lock makes it certain.")
 else
   print("Without the GIL the threads interleave freely: many increments are lost.")

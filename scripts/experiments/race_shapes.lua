@@ -15,8 +15,10 @@
 -- the entry of a Python function and right after a call to a C function
 -- returns: shapes 1 and 2 lose nothing, 3 and 4 lose many.  CPython 3.9
 -- and earlier could switch after almost any bytecode, so all four lose.
--- A tlua that switches at the start of any new line splits shape 2 and
--- not shape 4: the last column shows whether tlua and CPython agree.
+-- tlua switches at the same points (-X switchpoints=cpython, the
+-- default); with -X switchpoints=line (at the start of any new line) it
+-- splits shape 2 and not shape 4: the last column shows whether tlua and
+-- CPython agree.
 --
 -- The same shapes run in CPython when python3 (and python3.13) can be
 -- found (on the PATH, or installed by pyenv), from race_shapes.py next to
@@ -200,6 +202,6 @@ if differ == 0 then
   print("tlua with the GIL on splits the same shapes as CPython.")
 else
   print(("tlua with the GIL on differs from CPython in %d row(s): it switches at other points"):format(differ))
-  print("(a new line splits shape 2; a C call that returns does not split shape 4).")
+  print("(run with -X switchpoints=line? a new line splits shape 2, a C call's return does not split 4).")
 end
 print("With the GIL off every shape loses updates: only a Lock makes them safe.")
