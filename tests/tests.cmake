@@ -15,6 +15,17 @@ foreach(src IN LISTS TLUA_C_TESTS)
   add_test(NAME c/${layer}/${name} COMMAND ${name})
 endforeach()
 
+# C modules the specs load (tests/c/modules/*.c -> NAME.so next to
+# threading.so), built as a C module author would, against tlua.h.
+file(GLOB TLUA_TEST_MODULES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/c/modules/*_module.c)
+foreach(src IN LISTS TLUA_TEST_MODULES)
+  get_filename_component(name ${src} NAME_WE)
+  string(REGEX REPLACE "_module$" "" name ${name})
+  add_library(tlua_test_${name} MODULE ${src})
+  set_target_properties(tlua_test_${name} PROPERTIES PREFIX "")
+  target_include_directories(tlua_test_${name} PRIVATE ${LUA_INCLUDE_DIRS} ${CMAKE_SOURCE_DIR}/src/state)
+endforeach()
+
 if(BUSTED)
   set(spec_env
       "LUA_CPATH=${CMAKE_BINARY_DIR}/?.so\;\;"
