@@ -4,13 +4,17 @@
 -- done, and whole-file writes.  Internal: not part of the threading API.
 local M = {}
 
--- A JSON string literal.  A string that is not valid UTF-8 (a thread name
--- is any Lua string) has its bytes >= 0x80 taken as Latin-1, so the
--- output is always valid JSON.
-function M.json_string(s)
+-- s as valid UTF-8: a string that is not (a thread name is any Lua
+-- string) has its bytes >= 0x80 taken as Latin-1.
+local function utf8_text(s)
   s = tostring(s)
-  if not utf8.len(s) then s = s:gsub("[\128-\255]", function(c) return utf8.char(c:byte()) end) end
-  return '"' .. s:gsub('[%c"\\]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'
+  if utf8.len(s) then return s end
+  return (s:gsub("[\128-\255]", function(c) return utf8.char(c:byte()) end))
+end
+
+-- A JSON string literal.
+function M.json_string(s)
+  return '"' .. utf8_text(s):gsub('[%c"\\]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'
 end
 
 local ARRAY = {}
@@ -46,9 +50,11 @@ function M.json(v)
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
--- Text with XML's special characters escaped.
+-- Text for an XML document: UTF-8, special characters escaped, control
+-- characters (not allowed in XML) shown as spaces.
+local XML_ESCAPES = {["<"] = "&lt;", [">"] = "&gt;", ["&"] = "&amp;", ['"'] = "&quot;"}
 function M.xml(s)
-  return (tostring(s):gsub("[<>&\"]", {["<"] = "&lt;", [">"] = "&gt;", ["&"] = "&amp;", ['"'] = "&quot;"}))
+  return (utf8_text(s):gsub("[<>&\"]", XML_ESCAPES):gsub("%c", " "))
 end
 
 -- A generous estimate of the width in pixels of s in a sans-serif font of

@@ -157,7 +157,9 @@ end
 -- How a configuration is shown: "GIL off, switchinterval=0.001".
 local GIL_WORDS = {["0"] = "off", ["1"] = "on"}
 local function shown(name, value) return name == "gil" and (GIL_WORDS[value] or value) or value end
-local function describe_option(nv) return nv[1] == "gil" and "GIL " .. shown("gil", nv[2]) or nv[1] .. "=" .. nv[2] end
+local function describe_option(nv)
+  return nv[1] == "gil" and "GIL " .. shown("gil", nv[2]) or nv[1] .. "=" .. nv[2]
+end
 local function describe(config)
   local parts = {}
   for k, nv in ipairs(config) do parts[k] = describe_option(nv) end
