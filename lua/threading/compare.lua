@@ -29,9 +29,9 @@ usage: tlua --compare [options] script.lua [args]
   --json FILE         the same, and the summary rows
   --show-output       pass each run's stdout through, under a header line]]
 
--- An argument error: the message and the usage (status 1).
+-- An argument error (status 1).
 local function usage_error(msg)
-  io.stderr:write("tlua --compare: ", msg, "\n", USAGE, "\n")
+  io.stderr:write("tlua --compare: ", msg, "\n(tlua --compare --help lists the options)\n")
   return false
 end
 
@@ -163,7 +163,7 @@ end
 local function describe(config)
   local parts = {}
   for k, nv in ipairs(config) do parts[k] = describe_option(nv) end
-  return #parts > 0 and table.concat(parts, ", ") or "as given"
+  return table.concat(parts, ", ")
 end
 
 -- The -X words of a run: the fixed options, then the configuration's.
@@ -226,15 +226,15 @@ local function run_once(exe, o, config, threads)
           status = how == "signal" and 128 + code or code}
 end
 
-local function progress(tty, done, total, what)
+-- label: "run 3/8: GIL on, 2 threads"
+local function progress(tty, done, total, label)
   if tty then
     local width = 30
     local filled = math.floor(width * done / total)
-    io.stderr:write(string.format("\r[%s%s] %d/%d %-40s", string.rep("#", filled), string.rep(".", width - filled),
-                                  done, total, what))
+    io.stderr:write(string.format("\r[%s%s] %-50s", string.rep("#", filled), string.rep(".", width - filled), label))
     if done == total then io.stderr:write("\n") end
   else
-    io.stderr:write(string.format("run %d/%d: %s\n", done, total, what))
+    io.stderr:write(label, "\n")
   end
 end
 
@@ -251,17 +251,20 @@ local function run_all(exe, o, configs, counts)
         r.config, r.threads, r.round = config, threads or nil, round
         runs[#runs + 1] = r
         local what = describe(config)
-        if threads then what = what .. string.format(", %d thread%s", threads, threads > 1 and "s" or "") end
-        progress(tty, #runs, total, what)
+        if threads then
+          local count = string.format("%d thread%s", threads, threads > 1 and "s" or "")
+          what = what == "" and count or what .. ", " .. count
+        end
+        local label = string.format("run %d/%d", #runs, total) .. (what ~= "" and ": " .. what or "")
+        progress(tty, #runs, total, label)
         if o.show_output then
           local text = output.read_file(o.tmp .. ".out") or ""
-          io.write(string.format("--- run %d/%d, %s: stdout ---\n", #runs, total, what), text,
-                   (text == "" or text:sub(-1) == "\n") and "" or "\n")
+          io.write("--- ", label, " (stdout) ---\n", text, (text == "" or text:sub(-1) == "\n") and "" or "\n")
           io.flush()
         end
         if r.status ~= 0 then
           if tty then io.stderr:write("\n") end
-          r.error = string.format("run %d (%s) failed with exit status %d:\n%s", #runs, what, r.status,
+          r.error = string.format("%s failed with exit status %d:\n%s", label, r.status,
                                   output.read_file(o.tmp .. ".err") or "")
           return runs, r
         end
@@ -486,7 +489,8 @@ local function chart_data(rows, configs, counts, cores)
   if #counts > 1 then
     local series, ticks = {}, {}
     for ci, config in ipairs(configs) do
-      local s = {label = describe(config), color = PALETTE[(ci - 1) % #PALETTE + 1], points = {}}
+      local s = {label = #config > 0 and describe(config) or "measured", color = PALETTE[(ci - 1) % #PALETTE + 1],
+                 points = {}}
       for _, row in ipairs(rows) do
         if row.config == config then
           s.points[#s.points + 1] = {x = row.threads, y = row.speedup, lo = row.speedup_min, hi = row.speedup_max}
@@ -585,8 +589,12 @@ local function svg_text(data, title, subtitle)
       add('<polyline fill="none" stroke="%s" stroke-width="2" %spoints="%s"/>', s.color, dash, table.concat(pts, " "))
     end
     local ly = top + 20 * k
-    add('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2" %s/>', left + plot_w + 15, ly,
-        left + plot_w + 40, ly, s.color, dash)
+    if s.unjoined then
+      add('<circle cx="%d" cy="%d" r="3" fill="%s"/>', left + plot_w + 27, ly, s.color)
+    else
+      add('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2" %s/>', left + plot_w + 15, ly,
+          left + plot_w + 40, ly, s.color, dash)
+    end
     add('<text x="%d" y="%d">%s</text>', left + plot_w + 46, ly + 4, output.xml(s.label))
   end
   add("</svg>")
@@ -594,7 +602,7 @@ local function svg_text(data, title, subtitle)
 end
 
 local function command_line(o)
-  local words = {o.script:match("[^/]*$")}
+  local words = {o.script}
   for _, a in ipairs(o.args) do words[#words + 1] = a:find("[%s']") and quote(a) or a end
   return table.concat(words, " ")
 end
@@ -631,8 +639,9 @@ function M.main(argv, exe)
   if failed then return failure(failed.error) end
   if not written then return failure(werr) end
 
-  local fixed = #o.fixed > 0 and (" " .. table.concat(x_words(o, {}), " "):gsub("'", "")) or ""
-  print(string.format("%s%s: %d runs per row, %d cores", command_line(o), fixed, o.runs, context.cores))
+  local fixed = #o.fixed > 0 and (" (" .. table.concat(x_words(o, {}), " "):gsub("'", "") .. ")") or ""
+  print(string.format("%s%s: %d run%s per row, %d cores", command_line(o), fixed, o.runs, o.runs > 1 and "s" or "",
+                      context.cores))
   print_summary(o, rows, configs, counts)
   warn_if_starved(rows)
   if o.svg then
