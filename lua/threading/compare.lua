@@ -197,8 +197,9 @@ local function check(o, exe, configs)
     local line = quote(exe) .. " " .. table.concat(x_words(o, config), " ") .. " -e '' >/dev/null 2>" ..
                  quote(o.tmp .. ".err") .. " </dev/null"
     if not os.execute(line) then
-      return nil, "the interpreter rejects " .. table.concat(x_words(o, config), " "):gsub("'", "") .. ":\n" ..
-                  (output.read_file(o.tmp .. ".err") or ""):gsub("\n$", "")
+      local message = (output.read_file(o.tmp .. ".err") or ""):gsub("\n$", "")
+      if message:sub(1, #exe + 1) == exe .. ":" then message = "tlua" .. message:sub(#exe + 1) end
+      return nil, "the interpreter rejects " .. table.concat(x_words(o, config), " "):gsub("'", "") .. ":\n" .. message
     end
   end
   return true
