@@ -172,9 +172,30 @@ describe("bad input", function()
     end
   end)
 
-  it("a huge timeout is accepted (no overflow) when the call need not wait", function()
+  it("a timeout past TIMEOUT_MAX is an OverflowError, at once for a lock, else when it would wait", function()
+    assert.equal(9223372036.0, threading.TIMEOUT_MAX)
+    for _, t in ipairs({1e300, inf, math.maxinteger, threading.TIMEOUT_MAX * 2}) do
+      assert.matches("OverflowError: timeout value is too large", error_of(threading.Lock().acquire, threading.Lock(), true, t))
+      assert.matches("OverflowError: timeout value is too large", error_of(threading.RLock().acquire, threading.RLock(), true, t))
+      assert.matches("OverflowError", error_of(threading.Event().wait, threading.Event(), t))
+      assert.matches("OverflowError", error_of(threading.Semaphore(0).acquire, threading.Semaphore(0), true, t))
+      assert.matches("OverflowError", error_of(threading.Queue().get, threading.Queue(), true, t))
+      assert.matches("OverflowError", error_of(threading.Future().result, threading.Future(), t))
+      assert.matches("OverflowError", error_of(threading.sleep, t))
+      local c = threading.Condition()
+      c:acquire()
+      assert.matches("OverflowError", error_of(c.wait, c, t))
+      assert.equal(1, c.lock:_recursion_count()) -- the lock is taken back, as in Python
+      c:release()
+      local b = threading.Barrier(2)
+      assert.matches("OverflowError", error_of(b.wait, b, t))
+      assert.is_false(b.broken) -- left without breaking it, as in Python
+    end
+    assert.is_true(threading.Lock():acquire(true, threading.TIMEOUT_MAX))
+  end)
+
+  it("a huge timeout is accepted when the call need not wait (as Python's)", function()
     for _, t in ipairs({1e300, inf, math.maxinteger}) do
-      assert.is_true(threading.Lock():acquire(true, t))
       local e = threading.Event() e:set()
       assert.is_true(e:wait(t))
       assert.is_true(threading.Semaphore(1):acquire(true, t))
@@ -204,8 +225,8 @@ describe("bad input", function()
     {"stack_size", threading.stack_size, ok = {0}},
     -- (huge or positive values would really sleep: not tried)
     {"sleep", threading.sleep, ok = {0}, bad = {"three", {}, true, nan, -1}},
-    {"setswitchinterval", threading.setswitchinterval, ok = {0.005, 2.5, 1e300},
-     bad = {"three", {}, true, nan, -1, 0}},
+    {"setswitchinterval", threading.setswitchinterval, ok = {2.5, 9e9, 0.005}, -- (the default last)
+     bad = {"three", {}, true, nan, -1, 0, 1e10, 1e300, inf}},
     {"Timer", function(n) return threading.Timer(n, function() end) end, ok = {1, 2.5, 1e300}},
   }
   local bad_sizes = {"three", {}, true, nan, 1e300, -1, 2.5}

@@ -1,16 +1,18 @@
 # Every test runs through ctest:
-#   - C tests of the transfer layer (tests/c/*.c, one executable each)
+#   - C tests, a folder per layer (tests/c/LAYER/test_*.c, one executable each)
 #   - the busted specs (tests/*_spec.lua) under tlua and under stock lua5.4
 #     with threading.so, each with the GIL off and on.
 find_program(BUSTED NAMES busted)
 
-file(GLOB TLUA_C_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/c/test_*.c)
+file(GLOB TLUA_C_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/c/*/test_*.c)
 foreach(src IN LISTS TLUA_C_TESTS)
   get_filename_component(name ${src} NAME_WE)
-  add_executable(${name} ${src} $<TARGET_OBJECTS:tlua_core>)
+  get_filename_component(dir ${src} DIRECTORY)
+  get_filename_component(layer ${dir} NAME)
+  add_executable(${name} ${src} ${TLUA_CORE_OBJECTS})
   target_include_directories(${name} PRIVATE ${LUA_INCLUDE_DIRS} ${CMAKE_SOURCE_DIR}/src)
   target_link_libraries(${name} PRIVATE PkgConfig::LUA Threads::Threads m ${CMAKE_DL_LIBS})
-  add_test(NAME c/${name} COMMAND ${name})
+  add_test(NAME c/${layer}/${name} COMMAND ${name})
 endforeach()
 
 if(BUSTED)

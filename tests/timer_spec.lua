@@ -97,8 +97,23 @@ describe("Timer", function()
       "ValueError: interval must be a non-negative number", nil, true)
     assert.error_matches(function() threading.Timer(0 / 0, function() end) end, "ValueError")
     assert.error_matches(function() threading.Timer(1, 42) end, "function")
-    assert.error_matches(function() threading.Thread(function() end):cancel() end,
-      "AttributeError: only a Timer can be cancelled")
+  end)
+
+  it("is a type of its own: a Thread has no cancel, a Timer says Timer", function()
+    local th = threading.Thread(function() end)
+    assert.is_nil(th.cancel)
+    assert.error_matches(function() th:cancel() end, "method 'cancel'")
+    local t = threading.Timer(1, function() end)
+    assert.equal("threading.Timer", getmetatable(t).__name)
+    assert.matches("^Timer%(Thread%-%d+, initial%)$", tostring(t))
+    assert.equal("threading.Thread", getmetatable(th).__name)
+    -- a Timer is a Thread in every other respect
+    t.name = "alarm"
+    assert.equal("alarm", t.name)
+    t:cancel()
+    t:start()
+    assert.is_true(t:join(10))
+    assert.is_false(t:is_alive())
   end)
 
   it("can be cancelled from another thread", function()

@@ -1,6 +1,6 @@
 -- Values that cross between threads (contract section 2): what is copied,
 -- what is shared by reference, and the errors for what cannot cross.
--- The C test tests/c/test_transfer.c covers the encoder in more detail.
+-- The C test tests/c/value/test_transfer.c covers the encoder in more detail.
 local threading = require "threading"
 local helpers = require "helpers"
 local error_of = helpers.error_value

@@ -17,7 +17,7 @@ local output = require "threading._output"
 
 local M = {}
 
--- Event states, as tl_trace_state in src/tlua.h.
+-- Event states, as tl_trace_state in src/kernel/kernel.h.
 local NAME, RUN, GIL_WAIT, BLOCKED, SLEEP, FORCED, END = 1, 2, 3, 4, 5, 6, 7
 
 local LABEL = {[RUN] = "Lua", [GIL_WAIT] = "GIL wait", [SLEEP] = "sleep"}

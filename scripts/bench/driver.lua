@@ -13,6 +13,7 @@
 local threading = require "threading"
 
 local here = arg[0]:match("^(.*)/") or "."
+local workloads = here .. "/workloads" -- the programs the driver runs and times
 
 -- A path as the results show it: relative to the repository when inside it.
 local function shown_path(path)
@@ -108,7 +109,7 @@ local function run(cmd)
   return r
 end
 
-local lib = dofile(here .. "/lib.lua")
+local lib = dofile(workloads .. "/lib.lua")
 
 local function median(xs)
   if #xs == 0 then return nil end
@@ -174,7 +175,7 @@ end
 
 local function workload(interp, name, ...)
   local parts = {interp.cmd} -- a compiled workload (interp.bin) is its own program
-  if not interp.bin then parts[2] = shell_quote(here .. "/" .. name .. "." .. interp.ext) end
+  if not interp.bin then parts[2] = shell_quote(workloads .. "/" .. name .. "." .. interp.ext) end
   for _, a in ipairs{...} do parts[#parts + 1] = shell_quote(a) end
   return table.concat(parts, " ")
 end
@@ -309,13 +310,13 @@ end
 
 local function wanted(group) return opts.only == nil or opts.only[group] end
 
--- A workload written in C (scripts/bench/NAME.c), built into the output
+-- A workload written in C (scripts/bench/workloads/NAME.c), built into the output
 -- directory: the machine's own figure, with no interpreter, run beside
 -- the others.  nil when no C compiler works.
 local function c_floor(name)
   local bin = opts.out .. "/" .. name
   local _, built = capture(string.format("mkdir -p %s && cc -std=c11 -O2 -pthread -o %s %s 2>&1",
-    shell_quote(opts.out), shell_quote(bin), shell_quote(here .. "/" .. name .. ".c")))
+    shell_quote(opts.out), shell_quote(bin), shell_quote(workloads .. "/" .. name .. ".c")))
   return built and {label = "C pthreads", cmd = shell_quote(bin), bin = true} or nil
 end
 

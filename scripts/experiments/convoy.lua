@@ -9,7 +9,7 @@
 --
 --   tlua [-X gil=0|1] [-X switchinterval=S] scripts/experiments/convoy.lua [cpu_threads] [samples]
 --     cpu_threads: CPU-bound competitors, default 1; samples: default 200
-local lib = dofile((arg[0]:match("^(.*)/") or ".") .. "/../bench/lib.lua")
+local lib = dofile((arg[0]:match("^(.*)/") or ".") .. "/../bench/workloads/lib.lua")
 local threading = require "threading"
 
 local n = lib.int_arg(1, 1)

@@ -5,7 +5,7 @@
 --
 --   tlua [-X gil=0|1] scripts/experiments/cpu_scaling.lua [threads] [work]
 --     threads: default 2; work: total loop iterations, default 4e7
-local lib = dofile((arg[0]:match("^(.*)/") or ".") .. "/../bench/lib.lua")
+local lib = dofile((arg[0]:match("^(.*)/") or ".") .. "/../bench/workloads/lib.lua")
 local threading = require "threading"
 
 local n = lib.int_arg(1, 2)

@@ -6,7 +6,7 @@
 -- I/O-bound Python programs despite the GIL.
 --
 --   tlua [-X gil=0|1] scripts/experiments/io_overlap.lua [threads]   (default 8)
-local lib = dofile((arg[0]:match("^(.*)/") or ".") .. "/../bench/lib.lua")
+local lib = dofile((arg[0]:match("^(.*)/") or ".") .. "/../bench/workloads/lib.lua")
 local threading = require "threading"
 
 local n = lib.int_arg(1, 8)

@@ -13,7 +13,7 @@
 --
 --   tlua [-X gil=0|1] scripts/experiments/lost_updates.lua [threads] [increments]
 --     threads: default 2; increments per thread: default 200000
-local lib = dofile((arg[0]:match("^(.*)/") or ".") .. "/../bench/lib.lua")
+local lib = dofile((arg[0]:match("^(.*)/") or ".") .. "/../bench/workloads/lib.lua")
 local threading = require "threading"
 
 local n = lib.int_arg(1, 2)

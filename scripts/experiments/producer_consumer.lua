@@ -7,7 +7,7 @@
 --   tlua [-X gil=0|1] scripts/experiments/producer_consumer.lua [P] [C] [items]
 --     P producers (default 2), C consumers (default P), items per producer
 --     (default 100000)
-local lib = dofile((arg[0]:match("^(.*)/") or ".") .. "/../bench/lib.lua")
+local lib = dofile((arg[0]:match("^(.*)/") or ".") .. "/../bench/workloads/lib.lua")
 local threading = require "threading"
 
 local producers = lib.int_arg(1, 2)

@@ -7,7 +7,7 @@ if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
 endif()
 
 add_executable(fuzz_transfer ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_transfer.c
-               $<TARGET_OBJECTS:tlua_core>)
+               ${TLUA_CORE_OBJECTS})
 target_include_directories(fuzz_transfer PRIVATE ${LUA_INCLUDE_DIRS} ${CMAKE_SOURCE_DIR}/src)
 target_compile_options(fuzz_transfer PRIVATE -fsanitize=fuzzer,address,undefined)
 target_link_options(fuzz_transfer PRIVATE -fsanitize=fuzzer,address,undefined)

@@ -1,6 +1,6 @@
 /*
 ** fuzz_transfer.c -- libFuzzer target for the value-transfer layer
-** (transfer.c: tl_blob_encode / tl_blob_decode).
+** (src/value: tl_blob_encode / tl_blob_decode).
 **
 ** The input bytes are a little program run in a fresh state A: each
 ** instruction pushes a value into a pool (integers, floats with NaN and
@@ -32,8 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lualib.h"
-#include "tlua.h"
+#include "module/module.h"
 
 #define MAX_POOL 96   /* values a program may create */
 #define MAX_NODES 80  /* tables + functions: keeps nesting far below 200 */
@@ -395,7 +394,7 @@ static bool sendable(lua_State *L, int idx, int seen) {
   luaL_checkstack(L, 10, "sendable");
   switch (lua_type(L, idx)) {
     case LUA_TNIL: case LUA_TBOOLEAN: case LUA_TNUMBER: case LUA_TSTRING: return true;
-    case LUA_TUSERDATA: return tl_to_any_object(L, idx) != NULL;
+    case LUA_TUSERDATA: return tl_object_test(L, idx, NULL) != NULL;
     case LUA_TTABLE: case LUA_TFUNCTION: break;
     default: return false; /* coroutines, light userdata */
   }
@@ -478,7 +477,7 @@ static const char SIGNATURE[] =
 /* objid(v): the threading object or C function behind v, as an integer
 ** (the same in every state), or nil. */
 static int objid(lua_State *L) {
-  tl_object *o = lua_type(L, 1) == LUA_TUSERDATA ? tl_to_any_object(L, 1) : NULL;
+  tl_object *o = lua_type(L, 1) == LUA_TUSERDATA ? tl_object_test(L, 1, NULL) : NULL;
   if (o != NULL) lua_pushinteger(L, (lua_Integer)(uintptr_t)o);
   else if (lua_iscfunction(L, 1)) lua_pushinteger(L, (lua_Integer)(uintptr_t)lua_tocfunction(L, 1));
   else lua_pushnil(L);
@@ -577,9 +576,9 @@ static bool push_matching_key(compare *c, int ka) {
       else lua_pushnumber(B, lua_tonumber(A, ka));
       return true;
     case LUA_TUSERDATA: {
-      tl_object *o = tl_to_any_object(A, ka);
+      tl_object *o = tl_object_test(A, ka, NULL);
       if (o == NULL) mismatch(c, "a foreign userdata key was sent");
-      tl_push_object(B, o);
+      tl_object_push(B, o);
       return true;
     }
     default: break;
@@ -844,7 +843,7 @@ static void equal(compare *c, int ia, int ib) {
       return;
     }
     case LUA_TUSERDATA:
-      if (tl_to_any_object(A, ia) == NULL || tl_to_any_object(A, ia) != tl_to_any_object(B, ib))
+      if (tl_object_test(A, ia, NULL) == NULL || tl_object_test(A, ia, NULL) != tl_object_test(B, ib, NULL))
         mismatch(c, "not the same threading object");
       return;
     case LUA_TTABLE: case LUA_TFUNCTION: break;
@@ -933,9 +932,10 @@ static void decode(lua_State *L, const tl_blob *b) {
 }
 
 static lua_State *new_state(void) {
-  lua_State *L = tl_new_state();
-  if (L == NULL) fail_check("tl_new_state", "out of memory");
-  tl_open_state(L);
+  lua_State *L = tl_state_new(0);
+  if (L == NULL) fail_check("tl_state_new", "out of memory");
+  tl_state_open_main(L);
+  tl_builtins_set_threading(luaopen_threading);
   if (luaL_dostring(L, "require 'threading'") != LUA_OK) fail_check("require", lua_tostring(L, -1));
   lua_gc(L, LUA_GCSTOP);
   lua_settop(L, 0);

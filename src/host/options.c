@@ -1,0 +1,151 @@
+/*
+** options.c -- what the tlua command adds to lua's: the -X options
+**
+**   -X gil=0|1|legacy      GIL off (default, threads run in parallel), on
+**                          (CPython >= 3.2's) or CPython <= 3.1's
+**   -X switchinterval=S    seconds a waiter lets the holder run (0.005)
+**   -X checkinterval=N     legacy GIL: VM instructions between checks (100)
+**   -X switchpoints=cpython|line  where a forced switch may happen
+**   -X deadlock=off|on     the deadlock report (tools/deadlock.c)
+**
+** and the tools, given anywhere before the script:
+**
+**   --trace FILE.json      record what every thread did (kernel/trace.c),
+**                          written in Chrome's trace-event format
+**   --trace-svg FILE.svg   the same timeline as a picture
+**   --stats                per-thread CPU time and GIL figures on stderr
+**   --compare ...          run a script with the GIL on and off and compare
+**                          (lua/threading/compare.lua)
+**   --rusage FILE          CPU seconds of the run (compare.lua's children)
+**
+** Locking: runs in the main thread only.
+*/
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+
+#include "host.h"
+
+bool tl_host_take_tools(int *argc, char **argv, const char *progname, tl_host_tools *tools) {
+  int out = 1, i = 1;
+  for (; i < *argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--compare") == 0) {
+      tools->compare = out;
+      argv[out++] = argv[i];
+      for (i++; i < *argc; i++) argv[out++] = argv[i];
+      break;
+    } else if (strcmp(a, "--trace") == 0 || strcmp(a, "--trace-svg") == 0 || strcmp(a, "--rusage") == 0) {
+      if (i + 1 >= *argc) {
+        fprintf(stderr, "%s: '%s' needs a file name\n", progname, a);
+        return false;
+      }
+      const char **slot = a[2] == 'r' ? &tools->rusage : a[7] ? &tools->trace_svg : &tools->trace_json;
+      *slot = argv[++i];
+    } else if (strcmp(a, "--stats") == 0) {
+      tools->stats = true;
+    } else if (a[0] == '-' && strchr("elX", a[1]) != NULL && a[1] != '\0' && a[2] == '\0') {
+      argv[out++] = argv[i]; /* a lua option whose argument is the next word */
+      if (i + 1 < *argc) argv[out++] = argv[++i];
+    } else if (a[0] == '-' && a[1] != '\0' && strcmp(a, "--") != 0) {
+      argv[out++] = argv[i]; /* another lua option */
+    } else {
+      break; /* the script (or "-", "--"): the rest is the script's */
+    }
+  }
+  for (; i < *argc; i++) argv[out++] = argv[i];
+  argv[out] = NULL;
+  *argc = out;
+  return true;
+}
+
+bool tl_host_apply_x(lua_State *L, const char *opt) {
+  if (strcmp(opt, "gil=1") == 0 || strcmp(opt, "gil=new") == 0) tl_gil_set_mode(TL_GIL_NEW);
+  else if (strcmp(opt, "gil=0") == 0 || strcmp(opt, "gil=off") == 0) tl_gil_set_mode(TL_GIL_OFF);
+  else if (strcmp(opt, "gil=legacy") == 0) tl_gil_set_mode(TL_GIL_LEGACY);
+  else if (strncmp(opt, "switchinterval=", 15) == 0) {
+    char *end;
+    double s = strtod(opt + 15, &end);
+    if (*end != '\0' || !(s > 0) || s > TL_TIMEOUT_MAX) return false;
+    tl_gil_set_interval(s);
+  } else if (strncmp(opt, "checkinterval=", 14) == 0) {
+    char *end;
+    long n = strtol(opt + 14, &end, 10);
+    if (*end != '\0' || opt[14] == '\0' || n < 1 || n > 0x7fffffff) return false;
+    tl_gil_set_check_interval(n);
+  } else if (strcmp(opt, "switchpoints=cpython") == 0) {
+    tl_switchpoint_set_mode(TL_SWITCHPOINTS_CPYTHON);
+  } else if (strcmp(opt, "switchpoints=line") == 0) {
+    tl_switchpoint_set_mode(TL_SWITCHPOINTS_LINE);
+  } else if (strcmp(opt, "deadlock=off") == 0 || strcmp(opt, "deadlock=0") == 0) {
+    tl_blocked_set_enabled(false);
+  } else if (strcmp(opt, "deadlock=on") == 0 || strcmp(opt, "deadlock=1") == 0) {
+    tl_blocked_set_enabled(true);
+  } else
+    return false;
+  tl_switchpoint_prepare_state(L); /* the legacy GIL's check, or none */
+  return true;
+}
+
+void tl_host_tools_start(const tl_host_tools *tools) {
+  if (tools->trace_json || tools->trace_svg) tl_trace_start();
+  if (tools->stats) tl_stats_keep();
+}
+
+/* In protected mode: threading.trace's spans, written by its writers. */
+static int write_trace(lua_State *L) {
+  const tl_host_tools *tools = (const tl_host_tools *)lua_touserdata(L, 1);
+  tl_builtins_require(L, "threading.trace");
+  int mod = lua_gettop(L);
+  lua_getfield(L, mod, "spans");
+  lua_call(L, 0, 1);
+  int spans = lua_gettop(L);
+  const char *paths[2] = {tools->trace_json, tools->trace_svg};
+  const char *writers[2] = {"write_json", "write_svg"};
+  for (int k = 0; k < 2; k++) {
+    if (paths[k] == NULL) continue;
+    lua_getfield(L, mod, writers[k]);
+    lua_pushstring(L, paths[k]);
+    lua_pushvalue(L, spans);
+    lua_call(L, 2, 0);
+  }
+  return 0;
+}
+
+int tl_host_tools_finish(lua_State *L, const tl_host_tools *tools) {
+  int status = LUA_OK;
+  if (tools->trace_json || tools->trace_svg) {
+    lua_pushcfunction(L, tl_report_traceback);
+    lua_pushcfunction(L, write_trace);
+    lua_pushlightuserdata(L, (void *)tools);
+    status = lua_pcall(L, 1, 0, -3);
+    lua_remove(L, status == LUA_OK ? -1 : -2); /* the message handler */
+  }
+  if (tools->stats) tl_stats_print(stderr);
+  if (tools->rusage) {
+    struct rusage ru;
+    FILE *f = fopen(tools->rusage, "w");
+    if (f != NULL && getrusage(RUSAGE_SELF, &ru) == 0)
+      fprintf(f, "%.6f\n", (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                               (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6);
+    if (f != NULL) fclose(f);
+  }
+  return status;
+}
+
+int tl_host_push_compare(lua_State *L, int argc, char **argv, const tl_host_tools *tools) {
+  tl_builtins_require(L, "threading.compare");
+  lua_getfield(L, -1, "main");
+  lua_remove(L, -2);
+  lua_createtable(L, argc, 0);
+  for (int i = tools->compare + 1; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - tools->compare);
+  }
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  lua_pushstring(L, n > 0 ? exe : "tlua");
+  return 2;
+}

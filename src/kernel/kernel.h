@@ -1,0 +1,291 @@
+/*
+** kernel.h -- layer 1 of tlua: the per-thread record, the process-wide
+** runtime, time and blocking waits, the GIL, Ctrl-C, the count of blocked
+** threads and the trace log.  It knows nothing of Lua values, objects or
+** kinds (Thread, Lock...): the layers above call it, never the reverse.
+**
+** The layers, bottom up (docs/design.md draws them; each folder of src/
+** is one, and the build links each with only the ones below it):
+**   kernel  state  value  kinds  tools  module  host
+**
+** Locking rules that hold everywhere (each file repeats the ones it uses):
+**  1. The GIL (gil.c) is the outermost lock.  Nobody waits for the GIL while
+**     holding any other lock: blocking calls release the GIL first, then
+**     take the object's mutex.
+**  2. Object mutexes are leaf locks.  No Lua API call that can allocate,
+**     run a metamethod or raise an error is made while one is held (the GC
+**     may run finalizers, i.e. arbitrary Lua code, at any allocation).
+**  3. A blob may be built or decoded only with no mutex held (rule 2).
+** The kernel's own mutexes (the runtime's, a record's, the GIL's internal
+** one, the blocked count's) are leaves too, except where a file says so.
+*/
+#ifndef TLUA_KERNEL_H
+#define TLUA_KERNEL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <signal.h>
+#include <time.h>
+
+#include "lua.h"
+
+#define TL_VERSION "0.1.0"
+#define TL_MODNAME "threading"
+
+/* ------------------------------------------------------------------ */
+/* The per-thread record (tstate.c)                                    */
+/* ------------------------------------------------------------------ */
+
+/* GIL statistics of one thread (written by that thread only). */
+typedef struct tl_tstate_stats {
+  atomic_long gil_acquisitions;
+  atomic_long gil_forced_switches; /* times this thread was made to drop it */
+  atomic_llong gil_wait_ns;        /* time spent waiting for the GIL */
+  atomic_llong gil_hold_ns;        /* time spent holding it */
+  atomic_llong cpu_ns;             /* CPU time, set when the thread ends */
+} tl_tstate_stats;
+
+/* One OS thread that runs Lua for tlua: the main thread, or one started
+** by a Thread object (its 'owner', opaque here).  Reference counted: the
+** thread itself, its owner and the locks it holds keep it alive, so a
+** record outlives its thread and is never confused with a later one. */
+typedef struct tl_tstate {
+  atomic_int refs;
+  pthread_mutex_t mutex;     /* guards 'name' */
+  char *name;                /* malloc'd copy of the owner's name */
+  bool is_main;
+  bool daemon;               /* fixed before the thread starts */
+  lua_Integer ident;         /* pthread_self() as an integer, set by bind */
+  lua_Integer native_id;     /* the kernel's thread id, set by bind */
+  void *owner;               /* the Thread object, or NULL (main, until asked for) */
+  tl_tstate_stats stats;
+  /* What the thread blocks on, written by the thread itself before it
+  ** sets 'blocked_forever' (release), read by the deadlock watchdog after
+  ** it sees the flag (acquire).  'waiting_obj' is a tl_object (value
+  ** layer), opaque here. */
+  const char *waiting_what;
+  void *waiting_obj;
+  lua_State *waiting_state;
+  atomic_bool blocked_forever;
+  atomic_int trace_id;       /* trace.c: 0 until the thread's first event */
+  struct tl_tstate *prev, *next; /* the runtime's list (alive, or ended) */
+} tl_tstate;
+
+/* A new record, not yet bound to any OS thread (NULL on out of memory). */
+tl_tstate *tl_tstate_new(const char *name, bool daemon);
+void tl_tstate_incref(tl_tstate *ts);
+void tl_tstate_decref(tl_tstate *ts);
+/* The calling OS thread runs 'ts' with its main state L (thread-locals
+** that the GIL's signal handler may read); records its ids.  unbind: it
+** no longer does. */
+void tl_tstate_bind(tl_tstate *ts, lua_State *L);
+void tl_tstate_unbind(void);
+/* The record of the calling thread (NULL for a thread tlua did not make). */
+tl_tstate *tl_tstate_self(void);
+bool tl_tstate_is_main(void); /* is the calling thread the main thread? */
+/* The main state of the calling thread, and the state running now (a
+** coroutine's while one is resumed: coroutine.c tells). */
+lua_State *tl_tstate_self_state(void);
+lua_State *tl_tstate_running_state(void);
+/* Sets the running state (NULL: the thread's main state); returns the old. */
+lua_State *tl_tstate_set_running(lua_State *L);
+/* The thread's state is about to be closed: no signal handler may touch it. */
+void tl_tstate_forget_state(void);
+/* A malloc'd copy of the name (NULL on out of memory); renames it. */
+char *tl_tstate_name(tl_tstate *ts);
+bool tl_tstate_set_name(tl_tstate *ts, const char *name);
+
+/* ------------------------------------------------------------------ */
+/* The runtime: which threads are alive (runtime.c)                    */
+/* ------------------------------------------------------------------ */
+
+/* Once per process, by the first state that loads the module (the host's
+** main state, or stock lua's): makes the main thread's record and binds
+** it, and installs the GIL's signal handler.  Returns true for that first
+** call. */
+bool tl_runtime_init(lua_State *mainL);
+tl_tstate *tl_runtime_main(void);
+void tl_runtime_add(tl_tstate *ts);    /* at start(): counts it alive */
+void tl_runtime_remove(tl_tstate *ts); /* by the ending thread itself */
+int tl_runtime_alive_count(void);      /* main included */
+/* Calls fn for the main thread and every alive thread (start order), with
+** the runtime mutex held: fn must not take it, nor call Lua. */
+void tl_runtime_foreach(void (*fn)(tl_tstate *ts, void *ud), void *ud);
+/* --stats: keep the records of ended threads; visit main then them. */
+void tl_runtime_keep_ended(void);
+void tl_runtime_foreach_ended(void (*fn)(tl_tstate *ts, void *ud), void *ud);
+/* Waits (GIL released) until no non-daemon thread but the caller is alive. */
+void tl_runtime_wait_non_daemon(void);
+/* The process is finalizing: no thread may start any more. */
+void tl_runtime_finalize(void);
+bool tl_runtime_finalizing(void);
+size_t tl_runtime_stack_size(void);
+void tl_runtime_set_stack_size(size_t size);
+
+/* ------------------------------------------------------------------ */
+/* Time (clock.c)                                                      */
+/* ------------------------------------------------------------------ */
+
+/* The largest timeout, in seconds: Python's threading.TIMEOUT_MAX on a
+** 64-bit Linux.  A wait with a larger one fails with TL_WAIT_OVERFLOW
+** when it would block (Python's OverflowError). */
+#define TL_TIMEOUT_MAX 9223372036.0
+
+double tl_clock_monotonic(void); /* seconds, CLOCK_MONOTONIC */
+/* A deadline: 'infinite' or an absolute CLOCK_MONOTONIC time; 'overflow'
+** (and infinite) when made from more than TL_TIMEOUT_MAX seconds. */
+typedef struct tl_deadline {
+  bool infinite;
+  bool overflow;
+  struct timespec at;
+} tl_deadline;
+tl_deadline tl_clock_deadline(double seconds);       /* seconds < 0 or NaN: infinite */
+double tl_clock_remaining(const tl_deadline *d);      /* >= 0, or -1 if infinite */
+struct timespec tl_clock_after(double seconds);       /* now + seconds */
+bool tl_clock_before(const struct timespec *a, const struct timespec *b);
+void tl_clock_cond_init(pthread_cond_t *cond); /* a condition on CLOCK_MONOTONIC */
+
+/* ------------------------------------------------------------------ */
+/* Blocking waits (wait.c)                                             */
+/* ------------------------------------------------------------------ */
+
+typedef enum { TL_WAIT_OK = 0, TL_WAIT_TIMEOUT, TL_WAIT_INTERRUPTED, TL_WAIT_OVERFLOW } tl_wait_result;
+
+/* Waits on cond (mutex held by the caller, as pthread_cond_timedwait).
+** May return TL_WAIT_OK spuriously: callers loop on their predicate.
+** The caller must be inside a tl_wait_begin bracket (GIL released).
+** In the main thread the wait is sliced so that Ctrl-C is noticed.  A
+** deadline too far away returns TL_WAIT_OVERFLOW at once. */
+tl_wait_result tl_wait_cond(pthread_cond_t *cond, pthread_mutex_t *mutex, const tl_deadline *d);
+
+/* The bracket around a blocking region: releases the GIL and records what
+** the thread waits for ('what': a static string; 'obj': the tl_object
+** waited for, or NULL), for traces and deadlock reports.  tl_wait_end
+** takes the GIL back. */
+typedef struct tl_waiting {
+  bool had_gil;
+} tl_waiting;
+void tl_wait_begin(tl_waiting *w, const char *what, void *obj);
+void tl_wait_end(tl_waiting *w);
+/* After tl_wait_end: raises "interrupted!" (Ctrl-C) or "OverflowError:
+** timeout value is too large" if r says so. */
+void tl_wait_check(lua_State *L, tl_wait_result r);
+/* threading.sleep(seconds) body (seconds >= 0); raises on interrupt. */
+void tl_wait_sleep(lua_State *L, double seconds);
+
+/* ------------------------------------------------------------------ */
+/* Ctrl-C (interrupt.c)                                                */
+/* ------------------------------------------------------------------ */
+
+void tl_interrupt_install(lua_State *mainL); /* SIGINT -> interrupt main thread */
+bool tl_interrupt_pending(void);             /* in the main thread: Ctrl-C seen */
+void tl_interrupt_clear(void);
+
+/* ------------------------------------------------------------------ */
+/* Threads blocked for good (blocked.c), for the deadlock watchdog     */
+/* ------------------------------------------------------------------ */
+
+void tl_blocked_set_enabled(bool on);
+bool tl_blocked_enabled(void);
+/* tl_wait_cond: this thread now waits with no timeout. */
+void tl_blocked_mark(void);
+/* tl_wait_end: this thread runs again (progress). */
+void tl_blocked_unmark(void);
+/* The runtime: a thread started; one ended (the others may now all be
+** blocked). */
+void tl_blocked_note_start(void);
+void tl_blocked_note_exit(void);
+/* For the watchdog (tools/deadlock.c): waits until every alive thread is
+** marked; the progress count; whether all are marked now. */
+void tl_blocked_await_all(void);
+unsigned long tl_blocked_progress(void);
+bool tl_blocked_all(void);
+/* The watchdog runs: suspicions are raised from now on. */
+void tl_blocked_watch(void);
+
+/* ------------------------------------------------------------------ */
+/* Timelines for --trace (trace.c)                                     */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+  TL_TRACE_NAME = 1, /* detail: the thread's name (first event of a thread) */
+  TL_TRACE_RUN,      /* runs Lua (holds the GIL when it is on) */
+  TL_TRACE_GIL_WAIT, /* waits for the GIL */
+  TL_TRACE_BLOCKED,  /* detail: what it blocks on ("Lock", "join"...) */
+  TL_TRACE_SLEEP,
+  TL_TRACE_FORCED,   /* an instant: made to drop the GIL */
+  TL_TRACE_END,      /* the thread ended */
+} tl_trace_state;
+
+bool tl_trace_on(void);
+/* Records a state change of the calling thread (a branch when off). */
+void tl_trace_event(tl_trace_state state, const char *detail);
+void tl_trace_start(void);
+int tl_trace_push_events(lua_State *L); /* threading._trace_events() */
+
+/* ------------------------------------------------------------------ */
+/* The GIL (gil.c)                                                     */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+  TL_GIL_OFF = 0, /* threads run Lua in parallel */
+  TL_GIL_NEW,     /* CPython >= 3.2: drop requests after a switch interval */
+  TL_GIL_LEGACY,  /* CPython <= 3.1: release and re-take every N ticks */
+} tl_gil_mode;
+
+#define TL_GIL_SIGNAL SIGURG /* asks the holder to drop it; ignored by default */
+
+/* Process-wide figures (threading.gil_stats()). */
+typedef struct tl_gil_stats {
+  long acquisitions, contended, forced_switches, drop_requests;
+  long voluntary_releases; /* released to block, sleep or do I/O */
+  long checks, check_releases, check_switches; /* legacy GIL */
+  long handoffs;           /* released with waiters, then taken by one */
+  long long wait_ns, hold_ns, handoff_ns, handoff_max_ns;
+} tl_gil_stats;
+
+void tl_gil_init(void);
+tl_gil_mode tl_gil_get_mode(void);
+bool tl_gil_enabled(void);              /* new or legacy */
+/* Acquire/release for the calling thread (no-ops while the GIL is off).
+** Acquiring records "running" in the trace; a caller that releases has
+** recorded the thread's next state first. */
+void tl_gil_acquire(void);
+void tl_gil_release(void);
+/* Takes the GIL if it is on; either way the thread now runs Lua. */
+void tl_gil_enter(void);
+bool tl_gil_held(void);                 /* does this thread hold it? */
+/* Sets the mode; only while one thread is alive (callers check). */
+void tl_gil_set_mode(tl_gil_mode mode);
+void tl_gil_set_enabled(bool on);       /* new GIL or off */
+void tl_gil_set_interval(double seconds);
+double tl_gil_interval(void);
+void tl_gil_set_check_interval(long ticks);
+long tl_gil_check_interval(void);
+tl_gil_stats tl_gil_get_stats(void);
+/* At a switch point (switchpoint.c): drop the GIL if asked to (new GIL),
+** or the legacy GIL's periodic release. */
+void tl_gil_forced_switch(void);
+void tl_gil_legacy_check(void);
+
+/* ------------------------------------------------------------------ */
+/* Switch points (switchpoint.c)                                       */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+  TL_SWITCHPOINTS_CPYTHON = 0, /* backward jumps, Lua function entry, after a C call */
+  TL_SWITCHPOINTS_LINE,        /* any new line, as tlua 0.1 did */
+} tl_switchpoints;
+
+void tl_switchpoint_install(void); /* the TL_GIL_SIGNAL handler */
+void tl_switchpoint_set_mode(tl_switchpoints mode);
+tl_switchpoints tl_switchpoint_mode(void);
+/* A state about to run Lua in this thread: the legacy GIL's count hook
+** when it is on (and off when it is not). */
+void tl_switchpoint_prepare_state(lua_State *L);
+
+#endif

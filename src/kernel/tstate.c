@@ -1,0 +1,95 @@
+/*
+** tstate.c -- the per-thread record (tl_tstate): everything the kernel
+** knows of one OS thread that runs Lua for tlua.  CPython calls the same
+** thing a PyThreadState.
+**
+** The record is made by whoever starts the thread (a Thread object's
+** start(), or the runtime for the main thread) and bound by the thread
+** itself to thread-locals: its record, its main lua_State and the state
+** running now (a coroutine's, while one is resumed).  The thread-locals are
+** initial-exec so that the GIL's and Ctrl-C's signal handlers may read
+** them.
+**
+** Locking: 'refs' is atomic; 'mutex' guards 'name' only (a leaf lock).
+** The other fields follow the rules written beside them in kernel.h.  The
+** record is freed by the last tl_tstate_decref, in whichever thread.
+*/
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include "kernel.h"
+
+static _Thread_local tl_tstate *self_ts __attribute__((tls_model("initial-exec")));
+static _Thread_local lua_State *self_state __attribute__((tls_model("initial-exec")));
+static _Thread_local lua_State *running_state __attribute__((tls_model("initial-exec")));
+
+tl_tstate *tl_tstate_new(const char *name, bool daemon) {
+  tl_tstate *ts = calloc(1, sizeof *ts);
+  char *copy = ts ? strdup(name) : NULL;
+  if (copy == NULL) {
+    free(ts);
+    return NULL;
+  }
+  atomic_init(&ts->refs, 1);
+  pthread_mutex_init(&ts->mutex, NULL);
+  ts->name = copy;
+  ts->daemon = daemon;
+  return ts;
+}
+
+void tl_tstate_incref(tl_tstate *ts) { atomic_fetch_add_explicit(&ts->refs, 1, memory_order_relaxed); }
+
+void tl_tstate_decref(tl_tstate *ts) {
+  if (ts == NULL || atomic_fetch_sub_explicit(&ts->refs, 1, memory_order_acq_rel) != 1) return;
+  pthread_mutex_destroy(&ts->mutex);
+  free(ts->name);
+  free(ts);
+}
+
+void tl_tstate_bind(tl_tstate *ts, lua_State *L) {
+  if (ts != NULL) {
+    ts->ident = (lua_Integer)(uintptr_t)pthread_self();
+    ts->native_id = (lua_Integer)syscall(SYS_gettid);
+  }
+  self_ts = ts;
+  self_state = L;
+  running_state = NULL;
+}
+
+void tl_tstate_unbind(void) { tl_tstate_bind(NULL, NULL); }
+
+tl_tstate *tl_tstate_self(void) { return self_ts; }
+bool tl_tstate_is_main(void) { return self_ts != NULL && self_ts->is_main; }
+lua_State *tl_tstate_self_state(void) { return self_state; }
+lua_State *tl_tstate_running_state(void) { return running_state ? running_state : self_state; }
+
+lua_State *tl_tstate_set_running(lua_State *L) {
+  lua_State *old = running_state;
+  running_state = L;
+  return old;
+}
+
+void tl_tstate_forget_state(void) {
+  self_state = NULL;
+  running_state = NULL;
+}
+
+char *tl_tstate_name(tl_tstate *ts) {
+  pthread_mutex_lock(&ts->mutex);
+  char *copy = strdup(ts->name);
+  pthread_mutex_unlock(&ts->mutex);
+  return copy;
+}
+
+bool tl_tstate_set_name(tl_tstate *ts, const char *name) {
+  char *copy = strdup(name);
+  if (copy == NULL) return false;
+  pthread_mutex_lock(&ts->mutex);
+  char *old = ts->name;
+  ts->name = copy;
+  pthread_mutex_unlock(&ts->mutex);
+  free(old);
+  return true;
+}

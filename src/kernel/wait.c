@@ -1,0 +1,103 @@
+/*
+** wait.c -- the one way tlua blocks a thread.
+**
+** Every blocking call of every primitive goes through the same steps:
+**     tl_wait_begin(&w, "what", obj);    -- releases the GIL
+**     pthread_mutex_lock(&obj->mutex);
+**     while (!ready) r = tl_wait_cond(&obj->cond, &obj->mutex, &deadline);
+**     pthread_mutex_unlock(&obj->mutex);
+**     tl_wait_end(&w);                    -- takes the GIL back
+**     tl_wait_check(L, r);                -- "interrupted!" on Ctrl-C
+** so the GIL is never awaited with an object mutex held (kernel.h rule 1).
+**
+** Condition variables use CLOCK_MONOTONIC (tl_clock_cond_init).  In the main thread
+** a wait is cut into slices of at most INTERRUPT_SLICE seconds so that
+** Ctrl-C is seen even while it is blocked (signals do not wake condition
+** variables); other threads sleep for the whole wait.  A wait with no
+** timeout marks the thread as blocked for good (blocked.c) until it runs
+** again.
+**
+** Locking: none of its own; the caller's mutex around tl_wait_cond.  The
+** record's waiting fields are written by the thread itself before it is
+** marked blocked (blocked.c publishes them).
+*/
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lauxlib.h"
+#include "kernel.h"
+
+#define INTERRUPT_SLICE 0.05
+
+tl_wait_result tl_wait_cond(pthread_cond_t *cond, pthread_mutex_t *mutex, const tl_deadline *d) {
+  if (d->overflow) return TL_WAIT_OVERFLOW;
+  if (d->infinite) tl_blocked_mark();
+  if (tl_tstate_is_main()) {
+    if (tl_interrupt_pending()) return TL_WAIT_INTERRUPTED;
+    struct timespec slice = tl_clock_after(INTERRUPT_SLICE);
+    bool last = !d->infinite && tl_clock_before(&d->at, &slice);
+    int rc = pthread_cond_timedwait(cond, mutex, last ? &d->at : &slice);
+    if (tl_interrupt_pending()) return TL_WAIT_INTERRUPTED;
+    return (rc == ETIMEDOUT && last) ? TL_WAIT_TIMEOUT : TL_WAIT_OK;
+  }
+  if (d->infinite) {
+    pthread_cond_wait(cond, mutex);
+    return TL_WAIT_OK;
+  }
+  return pthread_cond_timedwait(cond, mutex, &d->at) == ETIMEDOUT ? TL_WAIT_TIMEOUT : TL_WAIT_OK;
+}
+
+void tl_wait_begin(tl_waiting *w, const char *what, void *obj) {
+  tl_tstate *self = tl_tstate_self();
+  if (self != NULL) { /* for deadlock reports (read after blocked_forever is set) */
+    self->waiting_what = what;
+    self->waiting_obj = obj;
+    self->waiting_state = tl_tstate_running_state();
+  }
+  if (tl_trace_on())
+    tl_trace_event(strcmp(what, "sleep") == 0 ? TL_TRACE_SLEEP : TL_TRACE_BLOCKED, what);
+  w->had_gil = tl_gil_held();
+  if (w->had_gil) tl_gil_release();
+}
+
+void tl_wait_end(tl_waiting *w) {
+  tl_blocked_unmark();
+  if (w->had_gil) tl_gil_acquire(); /* records "running" once it has the GIL */
+  else tl_trace_event(TL_TRACE_RUN, NULL);
+}
+
+void tl_wait_check(lua_State *L, tl_wait_result r) {
+  if (r == TL_WAIT_INTERRUPTED) {
+    tl_interrupt_clear();
+    luaL_error(L, "interrupted!");
+  }
+  if (r == TL_WAIT_OVERFLOW) luaL_error(L, "OverflowError: timeout value is too large");
+}
+
+void tl_wait_sleep(lua_State *L, double seconds) {
+  tl_waiting w;
+  tl_wait_begin(&w, "sleep", NULL);
+  tl_wait_result r = TL_WAIT_OK;
+  if (seconds <= 0) {
+    sched_yield();
+  } else {
+    tl_deadline d = tl_clock_deadline(seconds);
+    bool main = tl_tstate_is_main();
+    for (;;) {
+      if (main && tl_interrupt_pending()) {
+        r = TL_WAIT_INTERRUPTED;
+        break;
+      }
+      if (d.infinite) {
+        pause(); /* only a signal ends an infinite sleep */
+        continue;
+      }
+      int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &d.at, NULL);
+      if (rc != EINTR) break;
+    }
+  }
+  tl_wait_end(&w);
+  tl_wait_check(L, r);
+}

@@ -1,0 +1,199 @@
+/*
+** lockcore.c -- the lock core (lockcore.h) that Lock, RLock and Condition
+** share, and the Lock and RLock objects' common parts (making, describing,
+** destroying them).
+**
+** The uncontended path takes the mutex, sets the count and returns, with
+** the GIL kept.  A contended acquire releases the GIL, then waits on
+** 'cond' (kernel/wait.c).  The owner is remembered (with a reference to
+** its record) to say who holds the lock in tostring(), to let an RLock
+** re-enter and to check that a Condition's user holds its lock.
+**
+** Locking: the core's 'mutex' guards every field; it is a leaf lock
+** (kernel.h rules).  Records are released (decref) after it is dropped.
+*/
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "lockcore.h"
+
+
+static void core_init(tl_lockcore *c, bool recursive) {
+  pthread_mutex_init(&c->mutex, NULL);
+  tl_clock_cond_init(&c->cond);
+  c->recursive = recursive;
+}
+
+/* Does the calling thread hold it?  ('mutex' held.) */
+static bool owned_by_caller(const tl_lockcore *c) {
+  if (c->count == 0) return false;
+  tl_tstate *self = tl_tstate_self();
+  if (c->owner != NULL || self != NULL) return c->owner == self;
+  return pthread_equal(c->owner_id, pthread_self());
+}
+
+/* Takes the free lock for the calling thread; 'mutex' is held. */
+static void take(tl_lockcore *c, long count) {
+  c->count = count;
+  c->owner_id = pthread_self();
+  c->owner = tl_tstate_self();
+  if (c->owner) tl_tstate_incref(c->owner);
+}
+
+/* Frees the lock; 'mutex' is held.  Returns the old owner's reference,
+** which the caller drops once the mutex is released. */
+static tl_tstate *give_up(tl_lockcore *c) {
+  tl_tstate *owner = c->owner;
+  c->count = 0;
+  c->owner = NULL;
+  if (c->waiters) pthread_cond_signal(&c->cond);
+  return owner;
+}
+
+static void drop_owner(tl_tstate *owner) {
+  if (owner) tl_tstate_decref(owner);
+}
+
+bool tl_lock_acquire(lua_State *L, tl_lockobj *l, int idx) {
+  tl_lockcore *c = &l->core;
+  tl_deadline d;
+  bool blocking = tl_args_lock_timeout(L, idx, &d);
+  pthread_mutex_lock(&c->mutex);
+  if (c->count == 0) {
+    take(c, 1);
+    pthread_mutex_unlock(&c->mutex);
+    return true;
+  }
+  if (c->recursive && owned_by_caller(c)) {
+    bool room = c->count < LONG_MAX;
+    if (room) c->count++;
+    pthread_mutex_unlock(&c->mutex);
+    if (!room) tl_error(L, "OverflowError", "RLock recursion count too large");
+    return true;
+  }
+  pthread_mutex_unlock(&c->mutex);
+  if (!blocking) return false;
+  tl_waiting w;
+  tl_wait_begin(&w, c->recursive ? "RLock" : "Lock", &l->obj);
+  tl_wait_result r = TL_WAIT_OK;
+  pthread_mutex_lock(&c->mutex);
+  c->waiters++;
+  while (c->count > 0 && r == TL_WAIT_OK) r = tl_wait_cond(&c->cond, &c->mutex, &d);
+  c->waiters--;
+  bool got = c->count == 0;
+  if (got) take(c, 1);
+  pthread_mutex_unlock(&c->mutex);
+  tl_wait_end(&w);
+  if (!got) tl_wait_check(L, r);
+  return got;
+}
+
+void tl_lock_release(lua_State *L, tl_lockobj *l) {
+  tl_lockcore *c = &l->core;
+  pthread_mutex_lock(&c->mutex);
+  const char *error = NULL;
+  if (c->recursive && !owned_by_caller(c))
+    error = "cannot release un-acquired lock";
+  else if (c->count == 0)
+    error = "release unlocked lock";
+  tl_tstate *old_owner = NULL;
+  if (error == NULL && --c->count == 0) old_owner = give_up(c);
+  pthread_mutex_unlock(&c->mutex);
+  drop_owner(old_owner);
+  if (error) tl_error(L, "RuntimeError", "%s", error);
+}
+
+bool tl_lock_locked(tl_lockobj *l) {
+  tl_lockcore *c = &l->core;
+  pthread_mutex_lock(&c->mutex);
+  bool locked = c->count > 0;
+  pthread_mutex_unlock(&c->mutex);
+  return locked;
+}
+
+long tl_lock_owned_count(tl_lockobj *l) {
+  tl_lockcore *c = &l->core;
+  pthread_mutex_lock(&c->mutex);
+  long count = owned_by_caller(c) ? c->count : 0;
+  pthread_mutex_unlock(&c->mutex);
+  return count;
+}
+
+long tl_lock_release_save(tl_lockobj *l) {
+  tl_lockcore *c = &l->core;
+  pthread_mutex_lock(&c->mutex);
+  long count = owned_by_caller(c) ? c->count : 0;
+  tl_tstate *old_owner = count ? give_up(c) : NULL;
+  pthread_mutex_unlock(&c->mutex);
+  drop_owner(old_owner);
+  return count;
+}
+
+void tl_lock_acquire_restore(tl_lockobj *l, long count) {
+  tl_lockcore *c = &l->core;
+  pthread_mutex_lock(&c->mutex);
+  c->waiters++;
+  if (c->count > 0) tl_blocked_mark(); /* tl_wait_end clears it */
+  while (c->count > 0) pthread_cond_wait(&c->cond, &c->mutex);
+  c->waiters--;
+  take(c, count);
+  pthread_mutex_unlock(&c->mutex);
+}
+
+void tl_lock_push_description(lua_State *L, tl_lockobj *l) {
+  tl_lockcore *c = &l->core;
+  pthread_mutex_lock(&c->mutex);
+  long count = c->count;
+  char *owner = (count > 0 && c->owner) ? tl_tstate_name(c->owner) : NULL;
+  pthread_mutex_unlock(&c->mutex);
+  const char *kind = c->recursive ? "RLock" : "Lock";
+  if (count == 0) {
+    lua_pushfstring(L, "%s(unlocked)", kind);
+    return;
+  }
+  lua_pushstring(L, owner ? owner : "an unknown thread"); /* (a memory error would leak 'owner') */
+  free(owner);
+  if (c->recursive)
+    lua_pushfstring(L, "RLock(owned by %s, count %I)", lua_tostring(L, -1), (lua_Integer)count);
+  else
+    lua_pushfstring(L, "Lock(locked by %s)", lua_tostring(L, -1));
+  lua_remove(L, -2);
+}
+
+/* --- the Lock and RLock objects' common parts -------------------------------- */
+
+/* For deadlock reports: "Lock 0x...", "RLock 0x... (count 2)" and the owner. */
+void tl_lockobj_describe(tl_object *o, char *buf, size_t size, tl_tstate **holder) {
+  tl_lockcore *c = &((tl_lockobj *)o)->core;
+  pthread_mutex_lock(&c->mutex);
+  long count = c->count;
+  *holder = count > 0 ? c->owner : NULL;
+  pthread_mutex_unlock(&c->mutex);
+  if (c->recursive && count > 0) snprintf(buf, size, "RLock %p (count %ld)", (void *)o, count);
+  else snprintf(buf, size, "%s %p", c->recursive ? "RLock" : "Lock", (void *)o);
+}
+
+void tl_lockobj_destroy(tl_object *o) {
+  tl_lockobj *l = (tl_lockobj *)o;
+  drop_owner(l->core.owner);
+  pthread_mutex_destroy(&l->core.mutex);
+  pthread_cond_destroy(&l->core.cond);
+  free(l);
+}
+
+tl_lockobj *tl_lockobj_push_new(lua_State *L, const tl_kind *kind) {
+  tl_lockobj *l = calloc(1, sizeof *l);
+  if (l == NULL) luaL_error(L, "not enough memory");
+  tl_object_init(&l->obj, kind);
+  core_init(&l->core, kind == &tl_rlock_kind);
+  tl_object_push_new(L, &l->obj);
+  return l;
+}
+
+tl_lockobj *tl_lockobj_test(lua_State *L, int idx) {
+  tl_object *o = tl_object_test(L, idx, &tl_lock_kind);
+  if (o == NULL) o = tl_object_test(L, idx, &tl_rlock_kind);
+  return (tl_lockobj *)o;
+}
+

@@ -1,0 +1,119 @@
+/*
+** report.c -- errors that nobody catches, written on stderr: a thread's
+** uncaught error (through threading.excepthook), an excepthook that
+** fails, a Future callback that fails, an atexit callback that fails, a
+** failed Future whose error was never read.  Each report is one piece,
+** "headline\ntext\n", written with the stdio lock held and the GIL
+** released, so reports from threads never mix.
+**
+** Also the message handler that makes the tracebacks of those reports,
+** and the process-wide excepthook.
+**
+** Locking: 'hook.mutex' guards the excepthook blob; a leaf lock.  Writing
+** takes stderr's stdio lock (state/blocking_io.c).
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "kinds.h"
+
+void tl_report_write(const char *headline, const char *text) {
+  size_t hl = strlen(headline), tl = strlen(text);
+  char *buf = malloc(hl + tl + 2);
+  if (buf == NULL) { /* two writes rather than none */
+    tl_blocking_io_write_whole(stderr, headline, hl);
+    tl_blocking_io_write_whole(stderr, "\n", 1);
+    tl_blocking_io_write_whole(stderr, text, tl);
+    tl_blocking_io_write_whole(stderr, "\n", 1);
+    return;
+  }
+  memcpy(buf, headline, hl);
+  buf[hl] = '\n';
+  memcpy(buf + hl + 1, text, tl);
+  buf[hl + 1 + tl] = '\n';
+  tl_blocking_io_write_whole(stderr, buf, hl + tl + 2);
+  free(buf);
+}
+
+/* --- tracebacks ---------------------------------------------------------- */
+
+static const char TRACEBACK_KEY[] = "tlua.traceback";
+
+const char *tl_report_push_message(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    lua_pushvalue(L, idx);
+    return lua_tostring(L, -1);
+  }
+  if (luaL_callmeta(L, idx, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return lua_tostring(L, -1);
+  return lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, idx));
+}
+
+int tl_report_traceback(lua_State *L) {
+  const char *msg = tl_report_push_message(L, 1);
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+int tl_report_keep_traceback(lua_State *L) {
+  tl_report_traceback(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, TRACEBACK_KEY);
+  lua_settop(L, 1);
+  return 1;
+}
+
+void tl_report_take_traceback(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, TRACEBACK_KEY);
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, TRACEBACK_KEY);
+}
+
+/* --- the excepthook ------------------------------------------------------ */
+
+static struct {
+  pthread_mutex_t mutex;
+  tl_blob *blob; /* NULL: the default hook */
+} hook = {.mutex = PTHREAD_MUTEX_INITIALIZER};
+
+/* The default: "Exception in thread NAME:" and the traceback. */
+static int default_excepthook(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "thread_name");
+  lua_getfield(L, 1, "traceback");
+  const char *name = lua_tostring(L, -2);
+  const char *tb = lua_tostring(L, -1);
+  if (name != NULL) lua_pushfstring(L, "Exception in thread %s:", name);
+  else /* called by hand without a thread: named by the caller's id, as Python */
+    lua_pushfstring(L, "Exception in thread %I:", (lua_Integer)(uintptr_t)pthread_self());
+  tl_report_write(lua_tostring(L, -1), tb ? tb : "?");
+  return 0;
+}
+
+void tl_report_push_excepthook(lua_State *L) {
+  pthread_mutex_lock(&hook.mutex);
+  tl_blob *b = hook.blob;
+  if (b) tl_blob_incref(b);
+  pthread_mutex_unlock(&hook.mutex);
+  if (b == NULL) {
+    lua_pushcfunction(L, default_excepthook);
+    return;
+  }
+  int n = tl_blob_decode_release(L, b);
+  if (n != 1) {
+    lua_pop(L, n);
+    lua_pushcfunction(L, default_excepthook);
+  }
+}
+
+void tl_report_set_excepthook(lua_State *L, int idx) {
+  tl_blob *b = NULL; /* NULL: the default hook (also when it is assigned back) */
+  if (!lua_isnil(L, idx) && lua_tocfunction(L, idx) != default_excepthook) {
+    luaL_checktype(L, idx, LUA_TFUNCTION);
+    b = tl_blob_encode(L, idx, 1, "excepthook");
+  }
+  pthread_mutex_lock(&hook.mutex);
+  tl_blob *old = hook.blob;
+  hook.blob = b;
+  pthread_mutex_unlock(&hook.mutex);
+  tl_blob_free(old);
+}
