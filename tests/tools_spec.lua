@@ -154,7 +154,7 @@ describe("the JSON checker of this spec", function()
 end)
 
 describe("the trace exporter", function()
-  -- Thread 2 starts first although its id is higher; states as in src/tlua.h.
+  -- Thread 2 starts first although its id is higher; states as in src/kernel/kernel.h.
   local NAME, RUN, GIL_WAIT, BLOCKED, SLEEP, END = 1, 2, 3, 4, 5, 7
   local function events()
     return {

@@ -1,4 +1,4 @@
--- threading.compare: `tlua --compare`, an experiment runner.  src/host.c
+-- threading.compare: `tlua --compare`, an experiment runner.  src/host/host.c
 -- calls main(argv, exe) with the words after --compare.
 --
 -- Runs a script in child tlua processes under every configuration: the -X

@@ -1,7 +1,7 @@
--- threading.trace: turns the events recorded by `tlua --trace` (src/trace.c)
+-- threading.trace: turns the events recorded by `tlua --trace` (src/kernel/trace.c)
 -- into per-thread spans and totals, and writes them as Chrome trace-event
 -- JSON (for Perfetto / chrome://tracing) or as an SVG timeline with a
--- per-thread summary table under it.  src/host.c calls spans() and the
+-- per-thread summary table under it.  src/host/host.c calls spans() and the
 -- writers at exit.
 --
 --   local trace = require "threading.trace"
