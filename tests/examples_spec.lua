@@ -1,4 +1,4 @@
--- tests/examples_spec.lua -- the ports of the seeds' Python examples
+-- tests/examples_spec.lua -- the ports of the tutorials' Python examples
 -- (scripts/examples/) run under $TLUA and give the output they should:
 -- one test per example, checked by scripts/check-examples in fast mode
 -- (EXAMPLE_FAST=1), with the GIL mode of this run (TLUA_GIL is inherited).

@@ -25,6 +25,29 @@ function M.run_child(script)
   return out, ok
 end
 
+-- Runs a shell command line; returns its stdout, its stderr and its exit
+-- status (128 + N when killed by signal N).
+function M.execute(cmd)
+  local out, err = os.tmpname(), os.tmpname()
+  local _, how, code = os.execute(("(%s) >%s 2>%s </dev/null"):format(cmd, M.shell_quote(out), M.shell_quote(err)))
+  local texts = {}
+  for k, path in ipairs{out, err} do
+    local f = assert(io.open(path, "rb"))
+    texts[k] = f:read("a")
+    f:close()
+    os.remove(path)
+  end
+  return texts[1], texts[2], how == "signal" and 128 + code or code
+end
+
+-- A new empty directory; remove it with os.execute("rm -rf " .. shell_quote(dir)).
+function M.temp_dir()
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir " .. M.shell_quote(dir)))
+  return dir
+end
+
 -- pcall(f, ...) must fail: returns the error as a string.
 function M.error_of(f, ...)
   local ok, err = pcall(f, ...)

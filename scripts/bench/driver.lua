@@ -15,6 +15,13 @@ local threading = require "threading"
 local here = arg[0]:match("^(.*)/") or "."
 local workloads = here .. "/workloads" -- the programs the driver runs and times
 
+-- A path as the results show it: relative to the repository when inside it.
+local function shown_path(path)
+  local root = here:match("^(/.+)/scripts/bench$")
+  if root and path:sub(1, #root + 1) == root .. "/" then return path:sub(#root + 2) end
+  return path
+end
+
 ---------------------------------------------------------------------------
 -- Options
 ---------------------------------------------------------------------------
@@ -135,10 +142,25 @@ local tlua_off = {label = "tlua GIL off", cmd = TLUA .. " -X gil=0", ext = "lua"
 local tlua_on = {label = "tlua GIL on", cmd = TLUA .. " -X gil=1", ext = "lua"}
 local stock_lua = command_exists("lua5.4") and {label = "lua5.4", cmd = "lua5.4", ext = "lua"} or nil
 
+-- CPython peers: python3, and a 3.13 from the PATH or else from pyenv's
+-- versions; TLUA_BENCH_PYTHONS="exe ..." names the interpreters instead.
+local function python_candidates()
+  local listed = os.getenv("TLUA_BENCH_PYTHONS")
+  local list = {}
+  if listed then
+    for exe in listed:gmatch("%S+") do list[#list + 1] = exe end
+    return list
+  end
+  list = {"python3", "python3.13"}
+  local pyenv = capture([[p=$(pyenv root) && ls -d "$p"/versions/3.13*/bin/python3 | tail -n 1]]):match("^(/[^\n]+)")
+  if pyenv then list[#list + 1] = pyenv end
+  return list
+end
+
 local pythons = {}
 do
   local seen = {}
-  for _, exe in ipairs{"python3", "/root/.pyenv/versions/3.13.0/bin/python3"} do
+  for _, exe in ipairs(python_candidates()) do
     -- (sys.executable: the real program behind a wrapper such as pyenv's
     -- shim, so that valgrind counts Python and not a shell)
     local out, ok = capture(exe .. [[ -c "import sys; print('%d.%d' % sys.version_info[:2], sys.executable)"]])
@@ -626,7 +648,7 @@ local header = {
                 CORES, LOAD_AT_START, load_average(),
                 tonumber(LOAD_AT_START:match("^%S+")) > 0.5 and
                   " -- other jobs were running: scaling figures are unreliable" or ""),
-  string.format("tlua: %s (build type %s); peers: %s", opts.tlua, build_type(),
+  string.format("tlua: %s (build type %s); peers: %s", shown_path(opts.tlua), build_type(),
                 table.concat((function()
                   local t = {stock_lua and "lua5.4" or nil}
                   for _, p in ipairs(pythons) do t[#t + 1] = p.label end

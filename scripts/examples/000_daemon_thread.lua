@@ -1,5 +1,5 @@
 -- 000_daemon_thread.lua -- port of daemon_thread.py, "Daemon Threads" in
--- seeds/000_adda0aad6082f651.txt (Real Python, "An Intro to Threading").
+-- tutorial 000 (Real Python, "An Intro to Threading").
 -- The thread is a daemon: when the main chunk ends, the program exits without
 -- waiting for it, so the last line of 000_single_thread.lua
 -- ("Thread 1: finishing") is missing.

@@ -1,5 +1,5 @@
 -- 000_executor.lua -- port of executor.py, "Using a ThreadPoolExecutor" in
--- seeds/000_adda0aad6082f651.txt (Real Python).
+-- tutorial 000 (Real Python).
 -- The executor is a to-be-closed variable: leaving the do-block shuts it down
 -- and joins its workers, as the end of Python's `with` block does.
 -- Run: tlua scripts/examples/000_executor.lua   (EXAMPLE_FAST=1: sleeps / 10)

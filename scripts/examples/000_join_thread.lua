@@ -1,5 +1,5 @@
 -- 000_join_thread.lua -- port of single_thread.py with line twenty, x.join(),
--- uncommented ("join() a Thread" in seeds/000_adda0aad6082f651.txt, Real Python).
+-- uncommented ("join() a Thread" in tutorial 000, Real Python).
 -- The main thread waits for the thread: "Thread 1: finishing" now comes
 -- before "Main    : all done".
 -- Run: tlua scripts/examples/000_join_thread.lua   (EXAMPLE_FAST=1: sleeps / 10)

@@ -1,5 +1,5 @@
 -- 000_multiple_threads.lua -- port of multiple_threads.py, "Working with many
--- threads" in seeds/000_adda0aad6082f651.txt (Real Python).
+-- threads" in tutorial 000 (Real Python).
 -- Three threads are started in order; they may finish in any order; each
 -- "Main    : thread N done" follows "Thread N: finishing".
 -- Run: tlua scripts/examples/000_multiple_threads.lua   (EXAMPLE_FAST=1: sleeps / 10)

@@ -1,5 +1,5 @@
 -- 000_single_thread.lua -- port of single_thread.py, "Starting a Thread" in
--- seeds/000_adda0aad6082f651.txt (Real Python, "An Intro to Threading").
+-- tutorial 000 (Real Python, "An Intro to Threading").
 -- The main thread does not join (x:join() is commented out, as in the
 -- original): "Main    : all done" comes before "Thread 1: finishing", and the
 -- program still waits for the (non-daemon) thread before it exits.

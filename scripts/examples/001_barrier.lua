@@ -1,5 +1,5 @@
 -- 001_barrier.lua -- illustrates the "Barrier" paragraph of
--- seeds/001_da0dc2d3768baf48.txt (prose only): a pool of 3 threads
+-- tutorial 001 (prose only): a pool of 3 threads
 -- initialises itself; each waits on a Barrier(3), so none starts running
 -- before all of them have finished their initialisation.
 -- Run: tlua scripts/examples/001_barrier.lua   (EXAMPLE_FAST=1: sleeps / 10)

@@ -1,5 +1,5 @@
 -- 001_executor_map_submit.lua -- port of the "Starting threads" example in
--- seeds/001_da0dc2d3768baf48.txt: ThreadPoolExecutor.map for the short-hand
+-- tutorial 001: ThreadPoolExecutor.map for the short-hand
 -- calls, then submit() and Future.result() for the return values.
 -- The three workers are busy with the map tasks for 2 s, so the submitted
 -- tasks only start once those finish; each result is i + 1 or i + 2.

@@ -1,5 +1,5 @@
 -- 001_multiple_threads.lua -- port of "Starting multiple threads without a
--- context manager" in seeds/001_da0dc2d3768baf48.txt: Thread objects started
+-- context manager" in tutorial 001: Thread objects started
 -- in a loop, then joined one by one.
 -- Run: tlua scripts/examples/001_multiple_threads.lua   (EXAMPLE_FAST=1: sleeps / 10)
 local threading = require "threading"

@@ -1,5 +1,5 @@
 -- 001_producer_consumer_event.lua -- port of "Producer consumer using queue"
--- in seeds/001_da0dc2d3768baf48.txt: a producer and a consumer submitted to
+-- in tutorial 001: a producer and a consumer submitted to
 -- a ThreadPoolExecutor share a bounded Queue (maxsize 10) and an Event; the
 -- main thread sets the event after 0.1 s; the consumer drains the queue
 -- before it exits.

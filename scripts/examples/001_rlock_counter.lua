@@ -1,5 +1,5 @@
 -- 001_rlock_counter.lua -- port of the RLock counter in "Basic synchronization
--- using Lock", seeds/001_da0dc2d3768baf48.txt.
+-- using Lock", tutorial 001.
 -- class Counter -> a threading.shared table (its fields are seen by every
 -- thread) holding the value and the RLock; the method is a plain function
 -- taking the counter as self, submitted as executor:submit(Counter.update,

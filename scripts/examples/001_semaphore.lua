@@ -1,5 +1,5 @@
 -- 001_semaphore.lua -- illustrates the "Semaphore" paragraph of
--- seeds/001_da0dc2d3768baf48.txt (prose only): a Semaphore(2) protects a
+-- tutorial 001 (prose only): a Semaphore(2) protects a
 -- pool of 2 connections; 5 workers want one; at most 2 hold one at a time,
 -- the others block in acquire() until a release().
 -- Run: tlua scripts/examples/001_semaphore.lua   (EXAMPLE_FAST=1: sleeps / 10)

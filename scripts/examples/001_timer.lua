@@ -1,5 +1,5 @@
 -- 001_timer.lua -- illustrates the "Timer" paragraph of
--- seeds/001_da0dc2d3768baf48.txt (prose only, plus
+-- tutorial 001 (prose only, plus
 -- `t = threading.Timer(30.0, my_functions)`): a Timer calls its function on a
 -- new thread after the interval; cancel() after it has run does nothing and
 -- raises nothing; a Timer cancelled in time never calls its function (the

@@ -1,5 +1,5 @@
 -- 002_daemon.lua -- port of threading_daemon.py, "Daemon vs. Non-Daemon
--- Threads" in seeds/002_efa84b5bd2210e65.txt.
+-- Threads" in tutorial 002.
 -- Run as a script (not in a notebook, whose kernel outlives the cell), the
 -- program exits as soon as the non-daemon thread is done: the daemon's
 -- "Exiting" line is never written.

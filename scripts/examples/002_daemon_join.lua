@@ -1,5 +1,5 @@
 -- 002_daemon_join.lua -- port of threading_daemon_join.py in
--- seeds/002_efa84b5bd2210e65.txt: joining the daemon thread waits for it,
+-- tutorial 002: joining the daemon thread waits for it,
 -- so its "Exiting" line is written.
 -- Run: tlua scripts/examples/002_daemon_join.lua   (EXAMPLE_FAST=1: sleeps / 10)
 local threading = require "threading"

@@ -1,5 +1,5 @@
 -- 002_daemon_join_timeout.lua -- port of threading_daemon_join_timeout.py in
--- seeds/002_efa84b5bd2210e65.txt: join(0.1) returns before the daemon is
+-- tutorial 002: join(0.1) returns before the daemon is
 -- done, so it is still alive; run as a script, the program then exits
 -- without the daemon's "Exiting" line (the notebook shows it only because
 -- its kernel keeps running). Python's isAlive() is is_alive().

@@ -1,5 +1,5 @@
 -- 002_enumerate.lua -- port of threading_enumerate.py, "Enumerating All
--- Threads" in seeds/002_efa84b5bd2210e65.txt: the main thread joins every
+-- Threads" in tutorial 002: the main thread joins every
 -- thread threading.enumerate() lists, skipping itself (joining the current
 -- thread would deadlock; tlua raises RuntimeError for it, as Python does).
 -- The pause is logged unscaled; EXAMPLE_FAST=1 sleeps a tenth of it.

@@ -1,5 +1,5 @@
 -- 002_event.lua -- port of threading_event.py, "Signaling Between Threads"
--- in seeds/002_efa84b5bd2210e65.txt: "block" waits on the Event without a
+-- in tutorial 002: "block" waits on the Event without a
 -- timeout; "nonblock" waits 2 s at a time and does other work between
 -- waits; the main thread sets the event after 5 s.
 -- Run: tlua scripts/examples/002_event.lua   (EXAMPLE_FAST=1: times / 10)

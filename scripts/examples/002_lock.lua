@@ -1,5 +1,5 @@
 -- 002_lock.lua -- port of threading_lock.py, "Controlling Access to
--- Resources" in seeds/002_efa84b5bd2210e65.txt: two workers increment a
+-- Resources" in tutorial 002: two workers increment a
 -- Counter twice each, under its Lock; the values printed are 1, 2, 3, 4.
 -- class Counter -> a threading.shared table (fields seen by every thread)
 -- holding the value and the Lock; methods are plain functions taking it as

@@ -1,5 +1,5 @@
 -- 002_lock_with.lua -- port of threading_lock_with.py, "Locks as Context
--- Managers" in seeds/002_efa84b5bd2210e65.txt.
+-- Managers" in tutorial 002.
 -- `with lock:` -> lock:with(function() ... end); the explicit form is
 -- acquire, pcall (Python's try), release (finally), re-raise.
 -- Run: tlua scripts/examples/002_lock_with.lua

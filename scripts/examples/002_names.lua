@@ -1,5 +1,5 @@
 -- 002_names.lua -- port of threading_names.py, "Determining the Current
--- Thread" in seeds/002_efa84b5bd2210e65.txt: threads named "my_service" and
+-- Thread" in tutorial 002: threads named "my_service" and
 -- "worker", and one with the default name "Thread-N".
 -- Python's getName() is the field .name.
 -- Run: tlua scripts/examples/002_names.lua   (EXAMPLE_FAST=1: sleeps / 10)

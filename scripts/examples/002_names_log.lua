@@ -1,5 +1,5 @@
 -- 002_names_log.lua -- port of threading_names_log.py, "Logging threads" in
--- seeds/002_efa84b5bd2210e65.txt: the same threads as 002_names.lua, the
+-- tutorial 002: the same threads as 002_names.lua, the
 -- thread names coming from the log format's %(threadName)s.
 -- Run: tlua scripts/examples/002_names_log.lua   (EXAMPLE_FAST=1: sleeps / 10)
 local threading = require "threading"

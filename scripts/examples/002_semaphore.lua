@@ -1,5 +1,5 @@
 -- 002_semaphore.lua -- port of threading_semaphore.py, "Limiting Concurrent
--- Access to Resources" in seeds/002_efa84b5bd2210e65.txt: 4 workers, a
+-- Access to Resources" in tutorial 002: 4 workers, a
 -- Semaphore(2): at most two names are ever in the pool's active list.
 -- class ActivePool -> a table holding a threading.shared list and a Lock,
 -- with a metatable for its methods (both cross into the threads; the

@@ -1,5 +1,5 @@
 -- 002_simple.lua -- port of threading_simple.py, "Argument to thread" in
--- seeds/002_efa84b5bd2210e65.txt (PyMOTW threading): five threads, each
+-- tutorial 002 (PyMOTW threading): five threads, each
 -- given its number as argument.
 -- Run: tlua scripts/examples/002_simple.lua
 local threading = require "threading"

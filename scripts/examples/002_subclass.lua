@@ -1,5 +1,5 @@
 -- 002_subclass.lua -- port of threading_subclass.py, "Subclassing Thread" in
--- seeds/002_efa84b5bd2210e65.txt.
+-- tutorial 002.
 -- Lua idiom for `class MyThread(threading.Thread): def run(self)`: a
 -- constructor function returning a Thread whose target is the run function
 -- (the target is copied into the new thread, so run must only use its

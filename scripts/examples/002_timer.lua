@@ -1,5 +1,5 @@
 -- 002_timer.lua -- port of threading_timer.py, "Timer Threads" in
--- seeds/002_efa84b5bd2210e65.txt: two 0.3 s timers; t2 is cancelled after
+-- tutorial 002: two 0.3 s timers; t2 is cancelled after
 -- 0.2 s and never runs; t1 runs after the main thread is done.
 -- Python's setName()/getName() are the field .name.
 -- Run: tlua scripts/examples/002_timer.lua   (EXAMPLE_FAST=1: times / 2)

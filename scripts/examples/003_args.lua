@@ -1,5 +1,5 @@
 -- 003_args.lua -- port of "Passing Arguments to Threads" in
--- seeds/003_36bdf0ac1baa0852.txt: positional args, then keyword arguments.
+-- tutorial 003: positional args, then keyword arguments.
 -- Lua has no keyword arguments: Python's kwargs={'start': 1, 'end': 20}
 -- becomes one table argument with named fields.
 -- The two threads may interleave their output.

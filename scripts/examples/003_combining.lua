@@ -1,5 +1,5 @@
 -- 003_combining.lua -- port of "Combining Threads" in
--- seeds/003_36bdf0ac1baa0852.txt: three threads started together, joined,
+-- tutorial 003: three threads started together, joined,
 -- then "All threads finished!". The original does not define the three
 -- functions; here print_chars(c, n) prints c n times on one line,
 -- print_nums(a, b) the numbers a..b-1, print_letters(c, n) n letters from c

@@ -1,5 +1,5 @@
 -- 003_controlling.lua -- port of "Controlling Threads" in
--- seeds/003_36bdf0ac1baa0852.txt: current_thread(), enumerate(), is_alive(),
+-- tutorial 003: current_thread(), enumerate(), is_alive(),
 -- and join with a timeout on a daemon thread.
 -- print(threads) of a Python list shows the Thread objects; here the list
 -- is printed as [tostring(thread), ...]. print_nums(10) prints 0..9 (the

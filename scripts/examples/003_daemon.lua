@@ -1,4 +1,4 @@
--- 003_daemon.lua -- port of "Daemon Threads" in seeds/003_36bdf0ac1baa0852.txt:
+-- 003_daemon.lua -- port of "Daemon Threads" in tutorial 003:
 -- background_print (not defined in the original; here it prints a numbered
 -- tick every 0.1 s, forever) runs as a daemon; the program exits when the
 -- main thread is done, without waiting for it.

@@ -1,5 +1,5 @@
 -- 003_deadlock.lua -- port of "Avoiding Deadlocks" in
--- seeds/003_36bdf0ac1baa0852.txt: worker_1 takes lock_1 then lock_2,
+-- tutorial 003: worker_1 takes lock_1 then lock_2,
 -- worker_2 takes lock_2 then lock_1. If each holds its first lock, they
 -- wait for each other forever.
 -- Bounded variant: a Barrier(2) between the two acquires makes that unlucky

@@ -1,6 +1,6 @@
 -- 003_gil.lua -- illustrates "How Python Implements Threading" in
--- seeds/003_36bdf0ac1baa0852.txt (and the GIL paragraphs of
--- seeds/000_adda0aad6082f651.txt), which have no code: with the GIL,
+-- tutorial 003 (and the GIL paragraphs of
+-- tutorial 000), which have no code: with the GIL,
 -- CPU-bound work gains nothing from threads, while threads that wait
 -- (sleep, I/O) overlap their waits. tlua can switch the GIL off
 -- (the default): then CPU-bound threads run in parallel on all cores.

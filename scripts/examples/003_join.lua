@@ -1,4 +1,4 @@
--- 003_join.lua -- port of "Joining Threads" in seeds/003_36bdf0ac1baa0852.txt:
+-- 003_join.lua -- port of "Joining Threads" in tutorial 003:
 -- join() blocks the main thread until print_nums is done, so the line
 -- printed after it comes last.
 -- Run: tlua scripts/examples/003_join.lua

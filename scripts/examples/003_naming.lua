@@ -1,5 +1,5 @@
 -- 003_naming.lua -- port of "Determining and Naming Threads" in
--- seeds/003_36bdf0ac1baa0852.txt: the current thread's ident, and a thread
+-- tutorial 003: the current thread's ident, and a thread
 -- named "printer" (which prints its own name here, to show it).
 -- Run: tlua scripts/examples/003_naming.lua
 local threading = require "threading"

@@ -1,5 +1,5 @@
 -- 003_queue.lua -- port of "Thread Communication using Queue" in
--- seeds/003_36bdf0ac1baa0852.txt: a producer puts 0..5, a consumer gets and
+-- tutorial 003: a producer puts 0..5, a consumer gets and
 -- prints them, calling task_done(); q.join() returns once all six are done.
 -- One difference: the original consumer is a non-daemon `while True` loop,
 -- so the Python program never exits after q.join(); here the consumer is a

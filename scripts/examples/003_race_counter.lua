@@ -1,5 +1,5 @@
 -- 003_race_counter.lua -- port of "Thread Synchronization" in
--- seeds/003_36bdf0ac1baa0852.txt: increment() and decrement() on a shared
+-- tutorial 003: increment() and decrement() on a shared
 -- counter, first without a lock (a race: updates get lost, so the result is
 -- usually not 0), then with lock.acquire()/release() around each update
 -- (always 0).

@@ -1,5 +1,5 @@
 -- 003_start_thread.lua -- port of "Starting a Thread" in
--- seeds/003_36bdf0ac1baa0852.txt: the main thread goes on after start(), so
+-- tutorial 003: the main thread goes on after start(), so
 -- "Main thread" may appear anywhere among the thread's lines.
 -- Run: tlua scripts/examples/003_start_thread.lua
 local threading = require "threading"

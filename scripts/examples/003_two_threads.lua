@@ -1,5 +1,5 @@
 -- 003_two_threads.lua -- port of the two-thread snippet in "Starting a
--- Thread", seeds/003_36bdf0ac1baa0852.txt (t1 = print_nums, t2 =
+-- Thread", tutorial 003 (t1 = print_nums, t2 =
 -- print_letters, started almost simultaneously). print_letters is not
 -- defined in the original; here it prints a to j. The two outputs may
 -- interleave.

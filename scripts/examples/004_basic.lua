@@ -1,5 +1,5 @@
 -- 004_basic.lua -- port of "A very basic example on threading" in
--- seeds/004_37d4b00f2cbf68df.txt: five threads sleep 10 s; all the
+-- tutorial 004: five threads sleep 10 s; all the
 -- "sleeping" lines come first, the "finished" lines 10 seconds later.
 -- Run: tlua scripts/examples/004_basic.lua   (EXAMPLE_FAST=1: sleeps / 10)
 local threading = require "threading"

@@ -1,4 +1,4 @@
--- 004_daemon.lua -- port of "Daemon threads" in seeds/004_37d4b00f2cbf68df.txt:
+-- 004_daemon.lua -- port of "Daemon threads" in tutorial 004:
 -- a daemon thread runs while the program does, but does not keep it alive.
 -- foo (undefined in the original) beats every 0.1 s, forever; the main
 -- thread works 0.35 s and ends; the program exits. Python's setDaemon(True)

@@ -1,5 +1,5 @@
 -- 004_join.lua -- port of "Waiting for threads to finish before continuing"
--- in seeds/004_37d4b00f2cbf68df.txt: start foo and bar, continue in the main
+-- in tutorial 004: start foo and bar, continue in the main
 -- thread, then join them in sequence. foo and bar are undefined in the
 -- original; here foo takes 0.2 s and bar 0.1 s.
 -- Run: tlua scripts/examples/004_join.lua   (EXAMPLE_FAST=1: sleeps / 5)

@@ -1,5 +1,5 @@
 -- 004_producer_consumer.lua -- port of "Communicating between threads" in
--- seeds/004_37d4b00f2cbf68df.txt: an endless producer and an endless
+-- tutorial 004: an endless producer and an endless
 -- consumer share a Queue; the consumer calls task_done() for each item.
 -- The original never ends and leaves data_computation() undefined. Here
 -- data_computation() takes 0.1 s and returns the next number; both threads

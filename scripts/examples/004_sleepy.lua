@@ -1,5 +1,5 @@
 -- 004_sleepy.lua -- port of "Create a Custom Thread Class" in
--- seeds/004_37d4b00f2cbf68df.txt: class Sleepy(Thread) with run().
+-- tutorial 004: class Sleepy(Thread) with run().
 -- Lua idiom for a Thread subclass: a constructor function returning a
 -- Thread whose target is the run function.
 -- Run: tlua scripts/examples/004_sleepy.lua   (EXAMPLE_FAST=1: sleeps / 10)

@@ -1,5 +1,5 @@
 -- 004_start_twice.lua -- port of "Basics of multithreading" in
--- seeds/004_37d4b00f2cbf68df.txt: start() runs foo on a new thread; once it
+-- tutorial 004: start() runs foo on a new thread; once it
 -- has run, calling start() again raises RuntimeError.
 -- Run: tlua scripts/examples/004_start_twice.lua
 local threading = require "threading"

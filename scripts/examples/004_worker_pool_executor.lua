@@ -1,5 +1,5 @@
 -- 004_worker_pool_executor.lua -- port of "Creating a worker pool -- Using
--- concurrent.futures.ThreadPoolExecutor" in seeds/004_37d4b00f2cbf68df.txt:
+-- concurrent.futures.ThreadPoolExecutor" in tutorial 004:
 -- an echo server whose accept loop submits each connection to a
 -- ThreadPoolExecutor(128).
 -- The Lua standard library has no sockets, so the network is simulated in
@@ -10,7 +10,7 @@
 -- close. The original serves forever; here the simulated network
 -- goes down once the clients are done (the backlog queue is shut down), so
 -- accept() returns nil, and the server shuts the pool down and returns.
--- echo_client is not in the seed; it is the echo_client(sock, addr) of the
+-- echo_client is not in the tutorial; it is the echo_client(sock, addr) of the
 -- Python Cookbook recipe the example comes from.
 -- Run: tlua scripts/examples/004_worker_pool_executor.lua
 local threading = require "threading"

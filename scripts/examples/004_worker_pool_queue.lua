@@ -1,5 +1,5 @@
 -- 004_worker_pool_queue.lua -- port of "Creating a worker pool -- Using
--- threading & queue" in seeds/004_37d4b00f2cbf68df.txt: an echo server
+-- threading & queue" in tutorial 004: an echo server
 -- whose accept loop hands each connection to a pool of 128 daemon worker
 -- threads through a Queue.
 -- The Lua standard library has no sockets, so the network is simulated in
@@ -10,7 +10,7 @@
 -- close. The original serves forever; here the simulated network
 -- goes down once the clients are done (the backlog queue is shut down), so
 -- accept() returns nil and the server returns. echo_client is not in the
--- seed; it is the one-connection-per-worker echo_client of the Python
+-- tutorial; it is the one-connection-per-worker echo_client of the Python
 -- Cookbook recipe the example comes from.
 -- Run: tlua scripts/examples/004_worker_pool_queue.lua
 local threading = require "threading"
