@@ -144,9 +144,13 @@ describe_host("tlua as a drop-in for lua5.4", function()
     assert.equal(1, code)
   end)
 
-  it("prints the version with -v", function()
-    local out = same("-v")
-    assert.truthy(out:find("^Lua 5%.4"))
+  it("prints the version with -v: tlua's line, then lua's", function()
+    local lua_out = execute("lua5.4", "-v")
+    local out, _, code = tlua("-X gil=0 -v")
+    assert.equal(0, code)
+    assert.equal("tlua " .. threading._VERSION .. " (Lua 5.4." .. lua_out:match("^Lua 5%.4%.(%d+)") ..
+                 "), GIL off\n" .. lua_out, out)
+    assert.truthy(lua_out:find("PUC%-Rio\n$"), lua_out) -- Lua's test suite looks for it
   end)
 
   it("rejects unknown options with the usage and status 1", function()

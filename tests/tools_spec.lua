@@ -195,7 +195,10 @@ end)
 describe_host("the tlua tools", function()
   local dir
   local function path(name) return dir .. "/" .. name end
-  local function tlua(args) return helpers.execute("cd " .. q(dir) .. " && " .. q(TLUA) .. " " .. args) end
+  -- Runs tlua in dir; env: assignments put before the command ("TLUA_GIL=1").
+  local function tlua(args, env)
+    return helpers.execute("cd " .. q(dir) .. " && " .. (env or "") .. " " .. q(TLUA) .. " " .. args)
+  end
 
   setup(function()
     dir = helpers.temp_dir()
@@ -343,5 +346,54 @@ b:acquire()
     local _, err, code = tlua("-X deadlock=on deadlock.lua")
     assert.equal(3, code, err)
     helpers.assert_contains(err, "deadlock: all threads are blocked")
+  end)
+
+  it("-v names tlua's version, Lua's and the GIL the run will have", function()
+    local version = "tlua " .. require("threading")._VERSION .. " %(Lua 5%.4%.%d+%), GIL "
+    for _, case in ipairs{{"-X gil=0 -v", "off"}, {"-v -X gil=1", "on"}, {"-X gil=legacy -v", "legacy"}} do
+      local out, err, code = tlua(case[1])
+      assert.equal(0, code, err)
+      assert.truthy(out:match("^" .. version .. case[2] .. "\nLua 5%.4%.%d+  Copyright .-PUC%-Rio\n$"), out)
+    end
+    assert.truthy((tlua("-v", "TLUA_GIL=legacy")):match("^" .. version .. "legacy\n"))
+  end)
+
+  it("--help lists tlua's own options on stdout", function()
+    local out, err, code = tlua("--help")
+    assert.equal(0, code, err)
+    for _, option in ipairs{"-X gil=0|1|legacy", "-X switchinterval=S", "-X deadlock=on|off", "--trace FILE.json",
+                            "--trace-svg FILE.svg", "--stats", "--compare", "TLUA_GIL", "-e stat"} do
+      helpers.assert_contains(out, option)
+    end
+  end)
+
+  it("rejects a bad TLUA_GIL, TLUA_DEADLOCK or TLUA_SCHED before the script runs, naming it", function()
+    for _, case in ipairs{{"TLUA_GIL=on", "invalid TLUA_GIL 'on' (expected 0, 1 or legacy)"},
+                          {"TLUA_GIL=2", "invalid TLUA_GIL '2'"},
+                          {"TLUA_DEADLOCK=maybe", "invalid TLUA_DEADLOCK 'maybe' (expected 0, 1, on or off)"},
+                          {"TLUA_SCHED=bogus", "invalid TLUA_SCHED 'bogus'"}} do
+      os.remove(path("ran"))
+      local out, err, code = tlua("child.lua", case[1])
+      assert.equal(1, code, case[1])
+      assert.equal("", out, case[1])
+      helpers.assert_contains(err, case[2])
+      assert.is_nil(err:find("traceback", 1, true), err)
+      assert.is_nil(io.open(path("ran")), case[1] .. ": the script ran")
+    end
+    for _, env in ipairs{"TLUA_DEADLOCK=off", "TLUA_DEADLOCK=on", "TLUA_DEADLOCK=1", "TLUA_GIL=legacy",
+                         "TLUA_SCHED=random:42"} do
+      local _, err, code = tlua("child.lua", env)
+      assert.equal(0, code, env .. ": " .. err)
+    end
+  end)
+
+  it("-E ignores TLUA_* as it ignores LUA_INIT", function()
+    local script = "-e 'print(require(\"threading\").gil_enabled())'"
+    assert.equal("true\n", (tlua(script, "TLUA_GIL=1")))
+    local out, err, code = tlua("-E " .. script, "TLUA_GIL=1 TLUA_DEADLOCK=garbage")
+    assert.equal(0, code, err)
+    assert.equal("false\n", out)
+    local _, derr, dcode = tlua("-E deadlock.lua", "TLUA_DEADLOCK=0")
+    assert.equal(3, dcode, derr) -- the report is on: TLUA_DEADLOCK=0 was ignored
   end)
 end)

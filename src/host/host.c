@@ -6,7 +6,7 @@
 ** options, --trace, --stats, --compare...) is in options.c.
 **
 ** TLUA_GIL=0|1|legacy in the environment does the same as -X gil (the option
-** wins).  At the end of the main chunk, successful or not, tlua runs the
+** wins); -E ignores it, as it ignores LUA_INIT.  At the end of the main chunk, successful or not, tlua runs the
 ** atexit callbacks (executors finish their work) and waits for every
 ** non-daemon thread before it exits; daemon threads are abandoned.
 **
@@ -35,25 +35,7 @@ static void print_usage(const char *badoption) {
     fprintf(stderr, "%s: '%s' needs argument\n", progname, badoption);
   else
     fprintf(stderr, "%s: unrecognized option '%s'\n", progname, badoption);
-  fprintf(stderr,
-          "usage: %s [options] [script [args]]\n"
-          "Available options are:\n"
-          "  -e stat   execute string 'stat'\n"
-          "  -i        enter interactive mode after executing 'script'\n"
-          "  -l mod    require library 'mod' into global 'mod'\n"
-          "  -l g=mod  require library 'mod' into global 'g'\n"
-          "  -v        show version information\n"
-          "  -E        ignore environment variables\n"
-          "  -W        turn warnings on\n"
-          "  -X gil=0|1|legacy    no GIL (default), CPython's GIL, or CPython 3.1's\n"
-          "  -X switchinterval=S  GIL switch interval in seconds (default 0.005)\n"
-          "  -X switchpoints=cpython|line  where a forced GIL switch may happen\n"
-          "  -X checkinterval=N   legacy GIL: VM instructions between checks (100)\n"
-          "  -X deadlock=off      do not report (and exit on) a deadlock of all threads\n"
-          "  --        stop handling options\n"
-          "  -         stop handling options and execute stdin\n",
-          progname);
-  fflush(stderr);
+  tl_host_print_usage(stderr, progname);
 }
 
 static void message(const char *pname, const char *msg) {
@@ -93,11 +75,6 @@ static int docall(lua_State *L, int narg, int nres) {
   signal(SIGINT, SIG_DFL);
   lua_remove(L, base);
   return status;
-}
-
-static void print_version(void) {
-  fputs(LUA_COPYRIGHT "\n", stdout);
-  fflush(stdout);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -415,13 +392,13 @@ static int pmain(lua_State *L) {
     print_usage(argv[script]);
     return 0;
   }
-  if (flags & HAS_V) print_version();
   if (flags & HAS_BIG_E) {
     lua_pushboolean(L, 1);
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
   }
   tl_state_open_main(L);
-  tl_module_init_host(L, true);
+  tl_module_init_host(L, !(flags & HAS_BIG_E)); /* -E: no TLUA_* either */
+  if (flags & HAS_V) tl_host_print_version(argv, script);
   tl_host_tools_start(&tools);
   create_arg_table(L, argv, argc, script);
   lua_gc(L, LUA_GCGEN, 0, 0);
@@ -432,7 +409,7 @@ static int pmain(lua_State *L) {
     do_repl(L);
   } else if (script == argc && !(flags & (HAS_E | HAS_V))) {
     if (isatty(0)) {
-      print_version();
+      tl_host_print_version(argv, script);
       do_repl(L);
     } else {
       dofile(L, NULL);
@@ -447,6 +424,10 @@ static int pmain(lua_State *L) {
 int main(int argc, char **argv) {
   if (!tl_host_take_tools(&argc, argv, progname, &tools))
     return EXIT_FAILURE;
+  if (tools.help) {
+    tl_host_print_usage(stdout, argv[0] && argv[0][0] ? argv[0] : progname);
+    return EXIT_SUCCESS;
+  }
   lua_State *L = tl_state_new(0);
   if (L == NULL) {
     message(argv[0], "cannot create state: not enough memory");

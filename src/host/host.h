@@ -17,10 +17,18 @@ typedef struct tl_host_tools {
   const char *trace_json, *trace_svg;
   const char *rusage; /* --rusage FILE: CPU seconds written at exit (for --compare) */
   bool stats;
+  bool help;          /* --help: the usage on stdout, then exit */
   int compare;        /* argv index of "--compare", 0 if absent */
 } tl_host_tools;
 
-/* Takes --trace F, --trace-svg F, --stats, --compare, --rusage F out of
+/* The usage text: lua's options, tlua's, the environment (usage.c). */
+void tl_host_print_usage(FILE *f, const char *progname);
+/* `tlua -v` and the REPL banner: "tlua 0.2.0 (Lua 5.4.4), GIL off" and
+** lua's copyright line; the GIL as TLUA_GIL and the -X gil= options among
+** argv[1..n) make it. */
+void tl_host_print_version(char **argv, int n);
+
+/* Takes --trace F, --trace-svg F, --stats, --compare, --rusage F, --help out of
 ** argv, wherever they stand among lua's options before the script;
 ** returns false (with a message on stderr) on a malformed one. */
 bool tl_host_take_tools(int *argc, char **argv, const char *progname, tl_host_tools *tools);

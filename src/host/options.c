@@ -17,6 +17,7 @@
 **   --compare ...          run a script with the GIL on and off and compare
 **                          (lua/threading/compare.lua)
 **   --rusage FILE          CPU seconds of the run (compare.lua's children)
+**   --help                 the usage (usage.c), on stdout
 **
 ** Locking: runs in the main thread only.
 */
@@ -45,6 +46,8 @@ bool tl_host_take_tools(int *argc, char **argv, const char *progname, tl_host_to
       *slot = argv[++i];
     } else if (strcmp(a, "--stats") == 0) {
       tools->stats = true;
+    } else if (strcmp(a, "--help") == 0) {
+      tools->help = true;
     } else if (a[0] == '-' && strchr("elX", a[1]) != NULL && a[1] != '\0' && a[2] == '\0') {
       argv[out++] = argv[i]; /* a lua option whose argument is the next word */
       if (i + 1 < *argc) argv[out++] = argv[++i];

@@ -33,7 +33,7 @@
 
 #include "lua.h"
 
-#define TL_VERSION "0.1.0"
+#define TL_VERSION "0.2.0"
 #define TL_MODNAME "threading"
 
 /* ------------------------------------------------------------------ */

@@ -82,23 +82,15 @@ static void install_exit_wait(lua_State *L) {
   lua_setfield(L, LUA_REGISTRYINDEX, "tlua.exitwait");
 }
 
-/* TLUA_GIL=0|1|legacy and TLUA_DEADLOCK=0 (options given later win). */
-static void read_environment(lua_State *L) {
-  const char *dl = getenv("TLUA_DEADLOCK");
-  if (dl != NULL && strcmp(dl, "0") == 0) tl_blocked_set_enabled(false);
-  const char *gil = getenv("TLUA_GIL");
-  if (gil != NULL && strcmp(gil, "1") == 0) tl_gil_set_mode(TL_GIL_NEW);
-  if (gil != NULL && strcmp(gil, "legacy") == 0) tl_gil_set_mode(TL_GIL_LEGACY);
-  tl_switchpoint_prepare_state(L);
-}
-
 /* Once per process, by the first state that opens the module: the runtime
-** (this thread is the main thread), the environment, the watchdog.
+** (this thread is the main thread), the environment (env.c: checked
+** first, so a bad value raises before anything starts), the watchdog.
 ** Returns whether this call did it. */
 static bool init_process(lua_State *L, bool use_env) {
   tl_builtins_set_threading(luaopen_threading);
+  if (use_env && tl_runtime_main() == NULL) tl_env_check(L);
   if (!tl_runtime_init(L)) return false;
-  if (use_env) read_environment(L);
+  if (use_env) tl_env_apply(L);
   tl_deadlock_start();
   return true;
 }

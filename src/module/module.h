@@ -1,6 +1,6 @@
 /*
 ** module.h -- layer 6 of tlua: the `threading` module as Lua sees it,
-** assembled from the kinds (module.c), plus the functions that belong to
+** assembled from the kinds (module.c), its environment variables (env.c), plus the functions that belong to
 ** no kind: the GIL controls (gil_api.c), sleep and the clock
 ** (time_api.c), and the internal helpers of the Lua parts (internals.c).
 **
@@ -18,6 +18,14 @@ int luaopen_threading(lua_State *L);
 ** false (-E), the deadlock watchdog.  (Inside stock lua5.4 the first
 ** luaopen_threading does the same.) */
 void tl_module_init_host(lua_State *L, bool use_env);
+
+/* The environment (env.c): check raises "invalid TLUA_GIL 'on' (expected
+** 0, 1 or legacy)" for a bad TLUA_GIL, TLUA_DEADLOCK or TLUA_SCHED;
+** apply sets what they say.  tl_env_sched: is the value a TLUA_SCHED
+** value (a placeholder until the scheduler defines its grammar)? */
+void tl_env_check(lua_State *L);
+void tl_env_apply(lua_State *L);
+bool tl_env_sched(const char *value);
 
 /* Each adds its functions to the module table on top. */
 void tl_gil_api_open(lua_State *L);

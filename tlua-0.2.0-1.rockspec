@@ -6,7 +6,7 @@
 -- both binaries, so there is nothing else to install.
 rockspec_format = "3.0"
 package = "tlua"
-version = "0.1.0-1"
+version = "0.2.0-1"
 source = { url = "git+file://." }
 description = {
   summary = "Real OS threads for Lua 5.4 with a Python-style threading module and a switchable GIL",
