@@ -289,6 +289,39 @@ b:acquire()
     end
   end)
 
+  it("--stats gives each thread's wall time and its shares, in start order, without --trace", function()
+    write(path("shares.lua"), [[
+local threading = require "threading"
+local go = threading.Event()
+local t = threading.Thread{name = "waiter", target = function()
+  go:wait()
+  local n = 0
+  for i = 1, 200000 do n = n + i end
+end}
+t:start()
+threading.sleep(0.3)
+go:set()
+t:join()
+]])
+    local _, err, code = tlua("--stats shares.lua")
+    assert.equal(0, code, err)
+    local header = err:match("\n(thread +wall s +Lua +GIL wait +blocked +sleeping +CPU s +GIL taken +forced)\n")
+    assert.truthy(header, err)
+    local rows = {}
+    for name, wall, lua, gil, blocked, sleeping in err:gmatch("\n(%S+) +([%d.]+) +([%d.]+)%% +([%d.]+)%% +([%d.]+)%% +([%d.]+)%%") do
+      local row = {name = name, wall = tonumber(wall), lua = tonumber(lua), gil = tonumber(gil),
+                   blocked = tonumber(blocked), sleeping = tonumber(sleeping)}
+      assert.is_true(math.abs(row.lua + row.gil + row.blocked + row.sleeping - 100) < 0.5, name .. ": shares do not add up")
+      rows[#rows + 1] = row
+    end
+    assert.same({"MainThread", "waiter"}, {rows[1] and rows[1].name, rows[2] and rows[2].name})
+    local main, waiter = rows[1], rows[2]
+    assert.is_true(main.wall >= 0.3, "main's wall time")
+    assert.is_true(main.sleeping / 100 * main.wall >= 0.29, "main slept 0.3 s: " .. err)
+    assert.is_true(waiter.blocked / 100 * waiter.wall >= 0.29, "the waiter was blocked 0.3 s: " .. err)
+    assert.is_true(waiter.lua > 0, "the waiter ran Lua: " .. err)
+  end)
+
   it("--compare --runs 1 --csv records every run", function()
     local out, err, code = tlua("--compare --runs 1 --threads 1,2 --csv runs.csv child.lua")
     assert.equal(0, code, err)
@@ -395,5 +428,189 @@ b:acquire()
     assert.equal("false\n", out)
     local _, derr, dcode = tlua("-E deadlock.lua", "TLUA_DEADLOCK=0")
     assert.equal(3, dcode, derr) -- the report is on: TLUA_DEADLOCK=0 was ignored
+  end)
+end)
+
+describe_host("every end of a run writes what the tools were asked for", function()
+  local dir
+  local function path(name) return dir .. "/" .. name end
+  local function tlua(args)
+    return helpers.execute("cd " .. q(dir) .. " && " .. q(TLUA) .. " " .. args)
+  end
+
+  -- Starts tlua in the background; its stdout and, at the end, a line
+  -- "status N" come through a pipe.  Returns {pid, line(), status()}.
+  local function background(args)
+    local p = assert(io.popen("cd " .. q(dir) .. " && (" .. q(TLUA) .. " " .. args ..
+                              " 2>stderr & echo $!; wait $!; echo \"status $?\") 2>/dev/null"))
+    local child = {pid = assert(tonumber(p:read("l")))}
+    function child.line() return p:read("l") end
+    function child.signal(name) assert(os.execute("kill -" .. name .. " " .. child.pid)) end
+    function child.status()
+      local line
+      repeat line = p:read("l") until line == nil or line:match("^status ")
+      p:close()
+      return tonumber(line and line:match("%d+")), read(path("stderr"))
+    end
+    return child
+  end
+
+  -- The thread names of a trace, and its blocked spans by thread name.
+  local function trace_of(file)
+    local doc = decode_json(read(path(file)))
+    local names = check_trace_events(doc)
+    local blocked = {}
+    for _, e in ipairs(doc.traceEvents) do
+      if e.ph == "X" and e.cat == "blocked" then
+        blocked[names[e.tid]] = blocked[names[e.tid]] or {}
+        table.insert(blocked[names[e.tid]], e)
+      end
+    end
+    local set = {}
+    for _, name in pairs(names) do set[name] = true end
+    return set, blocked, doc
+  end
+
+  setup(function()
+    dir = helpers.temp_dir()
+    -- A worker runs, then the script ends as arg[1] says.
+    write(path("ends.lua"), [[
+local threading = require "threading"
+threading.Thread{name = "worker", target = function() threading.sleep(0.01) end}:start():join()
+local how = arg[1]
+if how == "exit" then os.exit(0)
+elseif how == "exit-close" then os.exit(4, true)
+elseif how == "thread-exit" then threading.Thread{name = "quitter", target = function() os.exit(6) end}:start():join()
+elseif how == "error" then error("the script failed")
+end
+io.open("ran", "w"):close()
+]])
+    -- A thread that never ends, joined by the main thread; "ready" once it runs.
+    write(path("forever.lua"), [[
+local threading = require "threading"
+local t = threading.Thread{name = "spinner", target = function() local n = 0 while true do n = n + 1 end end}
+t:start()
+io.write("ready\n")
+io.stdout:flush()
+t:join()
+]])
+    write(path("deadlock.lua"), [[
+local threading = require "threading"
+local a, b, b_taken = threading.Lock(), threading.Lock(), threading.Event()
+a:acquire()
+threading.Thread{name = "other", target = function() b:acquire(); b_taken:set(); a:acquire() end}:start()
+b_taken:wait()
+b:acquire()
+]])
+  end)
+
+  teardown(function()
+    if dir then os.execute("rm -rf " .. q(dir)) end
+  end)
+
+  local function clean()
+    for _, f in ipairs{"t.json", "t.svg", "cpu", "ran"} do os.remove(path(f)) end
+  end
+
+  -- The trace, the SVG and the stats of a run that ended; the names of its threads.
+  local function check_outputs(err, threads)
+    local names = trace_of("t.json")
+    for _, name in ipairs(threads) do
+      assert.truthy(names[name], name .. " has no track")
+      assert.truthy(("\n" .. err):find("\n" .. literally(name) .. " +[%d.]+ "), name .. " missing from the stats:\n" .. err)
+    end
+    assert.truthy(read(path("t.svg")):match("</svg>\n$"))
+    assert.truthy(tonumber(read(path("cpu"))), "--rusage")
+  end
+
+  local ALL = "--trace t.json --trace-svg t.svg --stats --rusage cpu"
+
+  for _, case in ipairs{
+    {"", 0, {"MainThread", "worker"}},
+    {"exit", 0, {"MainThread", "worker"}},
+    {"exit-close", 4, {"MainThread", "worker"}},
+    {"thread-exit", 6, {"MainThread", "worker", "quitter"}},
+    {"error", 1, {"MainThread", "worker"}},
+  } do
+    it("on " .. (case[1] == "" and "a normal end" or case[1]) .. " (status " .. case[2] .. ")", function()
+      clean()
+      local _, err, code = tlua(ALL .. " ends.lua " .. case[1])
+      assert.equal(case[2], code, err)
+      check_outputs(err, case[3])
+    end)
+  end
+
+  it("on a deadlock report (status 3): the trace shows both threads blocked on a Lock to the end", function()
+    clean()
+    local _, err, code = tlua(ALL .. " deadlock.lua")
+    assert.equal(3, code, err)
+    helpers.assert_contains(err, "deadlock: all threads are blocked")
+    check_outputs(err, {"MainThread", "other"})
+    local _, blocked, doc = trace_of("t.json")
+    local last = 0
+    for _, e in ipairs(doc.traceEvents) do if e.ph == "X" then last = math.max(last, e.ts + e.dur) end end
+    for _, name in ipairs{"MainThread", "other"} do
+      local spans = assert(blocked[name], name .. " is never blocked")
+      local final = spans[#spans]
+      assert.equal("Lock", final.name)
+      assert.is_true(final.dur >= 0.5e6, name .. " blocked only " .. final.dur .. " us")
+      assert.is_true(math.abs(final.ts + final.dur - last) < 1, name .. "'s block does not last to the end")
+    end
+  end)
+
+  it("on SIGTERM (status 143)", function()
+    clean()
+    local child = background(ALL .. " forever.lua")
+    assert.equal("ready", child.line())
+    child.signal("TERM")
+    local code, err = child.status()
+    assert.equal(143, code, err)
+    check_outputs(err, {"MainThread", "spinner"})
+  end)
+
+  it("on a second SIGINT (status 130), the first one having interrupted the main thread", function()
+    clean()
+    local child = background(ALL .. " forever.lua")
+    assert.equal("ready", child.line())
+    child.signal("INT")
+    -- The first interrupts the join: the error is reported, then tlua
+    -- waits for the spinner; stderr says when that has happened.
+    local deadline = os.time() + 60
+    while not read(path("stderr")):find("interrupted!", 1, true) do
+      assert(os.time() < deadline, "the first SIGINT did not interrupt the main thread")
+      os.execute("sleep 0.05") -- bounded polling of the child's stderr
+    end
+    child.signal("INT")
+    local code, err = child.status()
+    assert.equal(130, code, err)
+    check_outputs(err, {"MainThread", "spinner"})
+  end)
+
+  it("fails before the script runs when an output cannot be written", function()
+    for _, case in ipairs{
+      {"--trace /nonexistent-dir/t.json", "cannot write the trace: /nonexistent-dir/t.json: No such file or directory"},
+      {"--trace-svg /nonexistent-dir/t.svg", "cannot write the trace: /nonexistent-dir/t.svg"},
+      {"--rusage /nonexistent-dir/cpu", "cannot write the CPU time: /nonexistent-dir/cpu"},
+      {"--trace .", "cannot write the trace: .: Is a directory"},
+    } do
+      clean()
+      local out, err, code = tlua(case[1] .. " ends.lua")
+      assert.equal(1, code, case[1])
+      assert.equal("", out)
+      helpers.assert_contains(err, case[2])
+      assert.is_nil(err:find("traceback", 1, true), err)
+      assert.is_nil(io.open(path("ran")), case[1] .. ": the script ran")
+    end
+  end)
+
+  it("checks the paths without touching an existing file or leaving a new one behind", function()
+    clean()
+    local _, err, code = tlua("--trace t.json --trace-svg /nonexistent-dir/t.svg ends.lua")
+    assert.equal(1, code, err)
+    assert.is_nil(io.open(path("t.json")), "the check left t.json behind")
+    write(path("t.json"), "old")
+    _, err, code = tlua("--trace t.json --trace-svg /nonexistent-dir/t.svg ends.lua")
+    assert.equal(1, code, err)
+    assert.equal("old", read(path("t.json")))
   end)
 end)

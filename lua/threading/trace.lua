@@ -70,6 +70,7 @@ function M.spans(events)
       end
     end
   end
+  t1 = math.max(t1, events.stop or 0) -- when the run ended (a deadlock report, a signal...)
   for _, th in ipairs(order) do -- what was still open runs to the end of the trace
     close(th, t1)
     th.last = th.last or t1

@@ -72,7 +72,7 @@ static int docall(lua_State *L, int narg, int nres) {
   lua_insert(L, base);
   tl_interrupt_install(L);
   int status = lua_pcall(L, narg, nres, base);
-  signal(SIGINT, SIG_DFL);
+  tl_interrupt_restore(); /* as lua.c's signal(SIGINT, SIG_DFL) */
   lua_remove(L, base);
   return status;
 }
@@ -399,7 +399,7 @@ static int pmain(lua_State *L) {
   tl_state_open_main(L);
   tl_module_init_host(L, !(flags & HAS_BIG_E)); /* -E: no TLUA_* either */
   if (flags & HAS_V) tl_host_print_version(argv, script);
-  tl_host_tools_start(&tools);
+  tl_host_tools_start(&tools, progname);
   create_arg_table(L, argv, argc, script);
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (!(flags & HAS_BIG_E) && handle_luainit(L) != LUA_OK) return 0;
@@ -424,10 +424,12 @@ static int pmain(lua_State *L) {
 int main(int argc, char **argv) {
   if (!tl_host_take_tools(&argc, argv, progname, &tools))
     return EXIT_FAILURE;
+  if (argv[0] && argv[0][0]) progname = argv[0];
   if (tools.help) {
-    tl_host_print_usage(stdout, argv[0] && argv[0][0] ? argv[0] : progname);
+    tl_host_print_usage(stdout, progname);
     return EXIT_SUCCESS;
   }
+  if (!tools.compare && !tl_host_tools_check(&tools, progname)) return EXIT_FAILURE;
   lua_State *L = tl_state_new(0);
   if (L == NULL) {
     message(argv[0], "cannot create state: not enough memory");
@@ -445,9 +447,8 @@ int main(int argc, char **argv) {
   ** process lives until its non-daemon threads end. */
   lua_settop(L, 0);
   tl_thread_shutdown(L, status == LUA_OK);
-  lua_settop(L, 0);
-  report(L, tl_host_tools_finish(L, &tools));
+  bool written = tl_host_tools_finish() == 0;
   tl_tstate_forget_state();
   lua_close(L);
-  return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+  return (ok && status == LUA_OK && written) ? EXIT_SUCCESS : EXIT_FAILURE;
 }

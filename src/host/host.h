@@ -35,11 +35,15 @@ bool tl_host_take_tools(int *argc, char **argv, const char *progname, tl_host_to
 /* Applies one -X option to the process and the main state L; false if it
 ** is not understood. */
 bool tl_host_apply_x(lua_State *L, const char *opt);
-/* Before the script runs: starts what the tools record. */
-void tl_host_tools_start(const tl_host_tools *tools);
-/* At exit: writes what the tools recorded.  Returns LUA_OK, or an error
-** status with the message on top of L (the caller reports it). */
-int tl_host_tools_finish(lua_State *L, const tl_host_tools *tools);
+/* Before anything runs: can the tools' files be written?  (Else a
+** message on stderr and false.) */
+bool tl_host_tools_check(const tl_host_tools *tools, const char *progname);
+/* Before the script runs: starts what the tools record, and arranges for
+** their outputs at every end of the run (tools/outputs.c, signals.c). */
+void tl_host_tools_start(const tl_host_tools *tools, const char *progname);
+/* At the normal end: writes what the tools recorded (unless an earlier end
+** did).  Returns 0, or 1 if something could not be written. */
+int tl_host_tools_finish(void);
 /* tlua --compare: pushes threading.compare's main and its arguments (the
 ** words after --compare, and this executable's path); returns how many
 ** arguments follow the function. */

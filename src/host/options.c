@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/resource.h>
 
 #include "host.h"
 
@@ -91,51 +90,24 @@ bool tl_host_apply_x(lua_State *L, const char *opt) {
   return true;
 }
 
-void tl_host_tools_start(const tl_host_tools *tools) {
-  if (tools->trace_json || tools->trace_svg) tl_trace_start();
-  if (tools->stats) tl_stats_keep();
+/* The outputs of the tools, as tools/outputs.c takes them. */
+static tl_outputs outputs_of(const tl_host_tools *tools, const char *progname) {
+  tl_outputs o = {tools->trace_json, tools->trace_svg, tools->rusage, tools->stats, progname};
+  return o;
 }
 
-/* In protected mode: threading.trace's spans, written by its writers. */
-static int write_trace(lua_State *L) {
-  const tl_host_tools *tools = (const tl_host_tools *)lua_touserdata(L, 1);
-  tl_builtins_require(L, "threading.trace");
-  int mod = lua_gettop(L);
-  lua_getfield(L, mod, "spans");
-  lua_call(L, 0, 1);
-  int spans = lua_gettop(L);
-  const char *paths[2] = {tools->trace_json, tools->trace_svg};
-  const char *writers[2] = {"write_json", "write_svg"};
-  for (int k = 0; k < 2; k++) {
-    if (paths[k] == NULL) continue;
-    lua_getfield(L, mod, writers[k]);
-    lua_pushstring(L, paths[k]);
-    lua_pushvalue(L, spans);
-    lua_call(L, 2, 0);
-  }
-  return 0;
+bool tl_host_tools_check(const tl_host_tools *tools, const char *progname) {
+  tl_outputs o = outputs_of(tools, progname);
+  return tl_outputs_check(&o);
 }
 
-int tl_host_tools_finish(lua_State *L, const tl_host_tools *tools) {
-  int status = LUA_OK;
-  if (tools->trace_json || tools->trace_svg) {
-    lua_pushcfunction(L, tl_report_traceback);
-    lua_pushcfunction(L, write_trace);
-    lua_pushlightuserdata(L, (void *)tools);
-    status = lua_pcall(L, 1, 0, -3);
-    lua_remove(L, status == LUA_OK ? -1 : -2); /* the message handler */
-  }
-  if (tools->stats) tl_stats_print(stderr);
-  if (tools->rusage) {
-    struct rusage ru;
-    FILE *f = fopen(tools->rusage, "w");
-    if (f != NULL && getrusage(RUSAGE_SELF, &ru) == 0)
-      fprintf(f, "%.6f\n", (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-                               (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6);
-    if (f != NULL) fclose(f);
-  }
-  return status;
+void tl_host_tools_start(const tl_host_tools *tools, const char *progname) {
+  tl_outputs o = outputs_of(tools, progname);
+  tl_outputs_start(&o);
+  tl_signals_start();
 }
+
+int tl_host_tools_finish(void) { return tl_outputs_write(); }
 
 int tl_host_push_compare(lua_State *L, int argc, char **argv, const tl_host_tools *tools) {
   tl_builtins_require(L, "threading.compare");

@@ -14,11 +14,20 @@
 ** Threads other than the main one block SIGINT (thread.c), so the
 ** signal always lands in the main thread.
 **
-** Locking: the flag is an atomic; the handler only touches the flag and
-** the main state's hook, which is what lua.c does too.
+** A SIGINT that would kill the process (the second Ctrl-C, or one while
+** no Lua code runs: tl_interrupt_restore) kills it as in lua, unless the
+** tools asked to write their outputs first (tools/signals.c): then its
+** handler only writes one byte to the tools' pipe, and the next SIGINT
+** kills.
+**
+** Locking: the flag and the fd are atomics; the handlers only touch them,
+** the disposition, the pipe and the main state's hook, which is what
+** lua.c does too.
 */
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lauxlib.h"
 #include "kernel.h"
@@ -35,11 +44,33 @@ static void stop_hook(lua_State *L, lua_Debug *ar) {
   luaL_error(L, "interrupted!");
 }
 
+/* Where a fatal SIGINT writes its byte (tl_interrupt_set_fatal_fd), or -1. */
+static atomic_int fatal_fd = -1;
+
+static void on_fatal_sigint(int sig) {
+  int saved = errno;
+  signal(sig, SIG_DFL); /* the next Ctrl-C kills at once */
+  char byte = 'I';
+  ssize_t n = write(atomic_load(&fatal_fd), &byte, 1);
+  (void)n;
+  errno = saved;
+}
+
+/* What the next SIGINT does: kill the process (as in lua), or hand the
+** end over to whoever reads the fatal fd. */
+static void set_fatal(int sig) {
+  signal(sig, atomic_load(&fatal_fd) >= 0 ? on_fatal_sigint : SIG_DFL);
+}
+
 static void on_sigint(int sig) {
-  signal(sig, SIG_DFL); /* a second Ctrl-C kills the process, as in lua */
+  set_fatal(sig); /* a second Ctrl-C ends the process, as in lua */
   atomic_store(&interrupt_flag, true);
   if (interrupt_state != NULL) lua_sethook(interrupt_state, stop_hook, STOP_MASK, 1);
 }
+
+void tl_interrupt_set_fatal_fd(int fd) { atomic_store(&fatal_fd, fd); }
+
+void tl_interrupt_restore(void) { set_fatal(SIGINT); }
 
 void tl_interrupt_install(lua_State *mainL) {
   interrupt_state = mainL;

@@ -40,6 +40,15 @@
 /* The per-thread record (tstate.c)                                    */
 /* ------------------------------------------------------------------ */
 
+/* What a thread's wall time is spent on, for --stats (the shares). */
+enum {
+  TL_SHARE_LUA,      /* running Lua (holding the GIL when it is on) */
+  TL_SHARE_GIL_WAIT, /* waiting for the GIL */
+  TL_SHARE_BLOCKED,  /* blocked on a primitive, a join, blocking I/O... */
+  TL_SHARE_SLEEP,    /* sleeping */
+  TL_SHARES
+};
+
 /* GIL statistics of one thread (written by that thread only). */
 typedef struct tl_tstate_stats {
   atomic_long gil_acquisitions;
@@ -47,6 +56,13 @@ typedef struct tl_tstate_stats {
   atomic_llong gil_wait_ns;        /* time spent waiting for the GIL */
   atomic_llong gil_hold_ns;        /* time spent holding it */
   atomic_llong cpu_ns;             /* CPU time, set when the thread ends */
+  /* --stats: wall time per share, counted at each state change (trace.c,
+  ** tl_tstate_count) while counting is on; 'share' is the current one
+  ** (TL_SHARES + 1 once ended, 0 before the first change: shares are
+  ** stored plus one) since 'since_ns'. */
+  atomic_llong share_ns[TL_SHARES];
+  atomic_ullong first_ns, since_ns, end_ns;
+  atomic_int share;
 } tl_tstate_stats;
 
 /* One OS thread that runs Lua for tlua: the main thread, or one started
@@ -72,7 +88,11 @@ typedef struct tl_tstate {
   lua_State *waiting_state;
   atomic_bool blocked_forever;
   atomic_int trace_id;       /* trace.c: 0 until the thread's first event */
-  struct tl_tstate *prev, *next; /* the runtime's list (alive, or ended) */
+  pthread_t pthread;         /* set by bind, before 'bound' (release) */
+  atomic_bool bound;
+  atomic_bool ended;         /* its thread has left the runtime (runtime.c) */
+  struct tl_tstate *prev, *next; /* the runtime's list of alive threads */
+  struct tl_tstate *all_next;    /* --stats: every thread started, in order */
 } tl_tstate;
 
 /* A new record, not yet bound to any OS thread (NULL on out of memory). */
@@ -98,6 +118,12 @@ void tl_tstate_forget_state(void);
 /* A malloc'd copy of the name (NULL on out of memory); renames it. */
 char *tl_tstate_name(tl_tstate *ts);
 bool tl_tstate_set_name(tl_tstate *ts, const char *name);
+/* --stats, by the thread itself: from 'now' on it spends its time on
+** 'share' (a TL_SHARE_*, or -1: it has ended). */
+void tl_tstate_count(tl_tstate *ts, int share, uint64_t now);
+/* The time of ts per share up to 'now' (or its end), into ns[TL_SHARES];
+** returns its wall time (first change to end or now), 0 if never counted. */
+uint64_t tl_tstate_shares(tl_tstate *ts, uint64_t now, uint64_t ns[TL_SHARES]);
 
 /* ------------------------------------------------------------------ */
 /* The runtime: which threads are alive (runtime.c)                    */
@@ -115,9 +141,12 @@ int tl_runtime_alive_count(void);      /* main included */
 /* Calls fn for the main thread and every alive thread (start order), with
 ** the runtime mutex held: fn must not take it, nor call Lua. */
 void tl_runtime_foreach(void (*fn)(tl_tstate *ts, void *ud), void *ud);
-/* --stats: keep the records of ended threads; visit main then them. */
+/* --stats: keep the record of every thread started (before any starts),
+** and visit main then them, in start order, alive or ended, with the
+** runtime mutex held; each record's stats.cpu_ns is brought up to date
+** first (from any thread). */
 void tl_runtime_keep_ended(void);
-void tl_runtime_foreach_ended(void (*fn)(tl_tstate *ts, void *ud), void *ud);
+void tl_runtime_foreach_all(void (*fn)(tl_tstate *ts, void *ud), void *ud);
 /* Waits (GIL released) until no non-daemon thread but the caller is alive. */
 void tl_runtime_wait_non_daemon(void);
 /* The process is finalizing: no thread may start any more. */
@@ -184,6 +213,12 @@ void tl_wait_sleep(lua_State *L, double seconds);
 void tl_interrupt_install(lua_State *mainL); /* SIGINT -> interrupt main thread */
 bool tl_interrupt_pending(void);             /* in the main thread: Ctrl-C seen */
 void tl_interrupt_clear(void);
+/* After the Lua code that Ctrl-C interrupts has returned: a SIGINT now
+** ends the process (lua.c's signal(SIGINT, SIG_DFL)). */
+void tl_interrupt_restore(void);
+/* A SIGINT that ends the process writes one byte ('I') to fd instead,
+** once (the tools write their outputs, then end it); -1: it kills. */
+void tl_interrupt_set_fatal_fd(int fd);
 
 /* ------------------------------------------------------------------ */
 /* Threads blocked for good (blocked.c), for the deadlock watchdog     */
@@ -222,9 +257,17 @@ typedef enum {
 } tl_trace_state;
 
 bool tl_trace_on(void);
-/* Records a state change of the calling thread (a branch when off). */
+/* Are state changes wanted at all: tracing, or counting the shares of
+** --stats?  (Callers that must compute the detail check it first.) */
+bool tl_trace_wanted(void);
+/* Records a state change of the calling thread (a branch when off), in
+** the trace and in the thread's shares. */
 void tl_trace_event(tl_trace_state state, const char *detail);
+/* --stats: count every thread's shares from now on (the caller runs Lua). */
+void tl_trace_count(void);
+uint64_t tl_trace_now_ns(void); /* the clock of events and shares */
 void tl_trace_start(void);
+void tl_trace_stop(void); /* at the end of the run: no more events */
 int tl_trace_push_events(lua_State *L); /* threading._trace_events() */
 
 /* ------------------------------------------------------------------ */

@@ -2,7 +2,7 @@
 ** runtime.c -- the process-wide part of the kernel: the main thread's
 ** record, the list of alive threads (start order), the count of
 ** non-daemon ones that the exit waits for, the stack size of new threads,
-** and, for --stats, the records of threads that ended.
+** and, for --stats, the record of every thread started, alive or ended.
 **
 ** Locking: 'rt.mutex' guards the lists, the counts and the stack size; it
 ** is a leaf lock ('fn' of tl_runtime_foreach runs under it and must take
@@ -25,7 +25,7 @@ static struct {
   size_t stack_size;               /* 0: the system's default */
   atomic_bool keep_ended;          /* --stats */
   atomic_bool finalizing;          /* past the wait for non-daemon threads */
-  tl_tstate *ended, *ended_last;   /* with a reference each */
+  tl_tstate *all, *all_last;       /* --stats: every thread started, a reference each */
 } rt = {.mutex = PTHREAD_MUTEX_INITIALIZER};
 
 static pthread_once_t rt_once = PTHREAD_ONCE_INIT;
@@ -66,6 +66,13 @@ void tl_runtime_add(tl_tstate *ts) {
   append(&rt.alive, &rt.alive_last, ts);
   rt.alive_count++;
   if (!ts->daemon) rt.non_daemon_count++;
+  if (atomic_load(&rt.keep_ended)) {
+    tl_tstate_incref(ts);
+    ts->all_next = NULL;
+    if (rt.all_last) rt.all_last->all_next = ts;
+    else rt.all = ts;
+    rt.all_last = ts;
+  }
   pthread_mutex_unlock(&rt.mutex);
   tl_blocked_note_start();
 }
@@ -87,10 +94,7 @@ void tl_runtime_remove(tl_tstate *ts) {
   ts->prev = ts->next = NULL;
   rt.alive_count--;
   if (!ts->daemon) rt.non_daemon_count--;
-  if (keep) {
-    tl_tstate_incref(ts);
-    append(&rt.ended, &rt.ended_last, ts);
-  }
+  atomic_store(&ts->ended, true);
   pthread_cond_broadcast(&rt.changed);
   pthread_mutex_unlock(&rt.mutex);
   tl_blocked_note_exit();
@@ -109,11 +113,27 @@ void tl_runtime_keep_ended(void) {
   atomic_store(&rt.keep_ended, true);
 }
 
-void tl_runtime_foreach_ended(void (*fn)(tl_tstate *ts, void *ud), void *ud) {
-  if (rt.main) atomic_store(&rt.main->stats.cpu_ns, thread_cpu_ns()); /* called by main */
+/* Brings the CPU time of a thread that has not ended up to date ('mutex'
+** held: a thread in the alive list, or main, has not exited). */
+static void update_cpu(tl_tstate *ts) {
+  clockid_t clock;
+  struct timespec t;
+  if (atomic_load(&ts->ended) || !atomic_load_explicit(&ts->bound, memory_order_acquire)) return;
+  if (ts == tl_tstate_self()) atomic_store(&ts->stats.cpu_ns, thread_cpu_ns());
+  else if (pthread_getcpuclockid(ts->pthread, &clock) == 0 && clock_gettime(clock, &t) == 0)
+    atomic_store(&ts->stats.cpu_ns, (long long)t.tv_sec * 1000000000LL + t.tv_nsec);
+}
+
+void tl_runtime_foreach_all(void (*fn)(tl_tstate *ts, void *ud), void *ud) {
   pthread_mutex_lock(&rt.mutex);
-  if (rt.main) fn(rt.main, ud);
-  for (tl_tstate *ts = rt.ended; ts != NULL; ts = ts->next) fn(ts, ud);
+  if (rt.main) {
+    update_cpu(rt.main);
+    fn(rt.main, ud);
+  }
+  for (tl_tstate *ts = rt.all; ts != NULL; ts = ts->all_next) {
+    update_cpu(ts);
+    fn(ts, ud);
+  }
   pthread_mutex_unlock(&rt.mutex);
 }
 

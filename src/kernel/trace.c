@@ -9,16 +9,20 @@
 ** call tl_trace_event(); each call appends one fixed-size event to a global
 ** array.  Exporting (lua/threading/trace.lua) turns the events into spans.
 **
-** Cost: when tracing is off, tl_trace_event is one relaxed atomic load and a
-** branch.  When on, one atomic increment and a store per event.  The
+** The same state changes are counted in each thread's record for --stats
+** (tstate.c, tl_tstate_count), whether or not the trace is recorded.
+**
+** Cost: when neither is on, tl_trace_event is two relaxed atomic loads and
+** branches.  When on, one atomic increment and a store per event.  The
 ** array is bounded (TRACE_MAX events, allocated when tracing starts);
 ** events past the end are counted as dropped, never written.
 **
 ** Locking: the slot index is an atomic counter; each slot is written by
-** the one thread that reserved it.  Export happens at exit in the main
-** thread after the others are joined; an event still being written by an
-** abandoned daemon thread may be read half-made, so export skips slots
-** whose 'state' is still zero (states start at 1; the array is zeroed).
+** the one thread that reserved it.  Export happens at exit (tools/
+** outputs.c stops the trace first), while other threads may still run: an
+** event still being written by one may be read half-made, so export
+** skips slots whose 'state' is still zero (states start at 1; the array
+** is zeroed).
 */
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +79,33 @@ static int32_t self_id(void) {
   return id;
 }
 
+/* --stats: every state change is also counted in the thread's shares. */
+static atomic_bool counting;
+
+bool tl_trace_wanted(void) {
+  return atomic_load_explicit(&tracing, memory_order_relaxed) || atomic_load_explicit(&counting, memory_order_relaxed);
+}
+
+uint64_t tl_trace_now_ns(void) { return now_ns(); }
+
+static void count(tl_trace_state state) {
+  static const signed char shares[] = {
+      [TL_TRACE_RUN] = TL_SHARE_LUA,         [TL_TRACE_GIL_WAIT] = TL_SHARE_GIL_WAIT,
+      [TL_TRACE_BLOCKED] = TL_SHARE_BLOCKED, [TL_TRACE_SLEEP] = TL_SHARE_SLEEP,
+      [TL_TRACE_END] = -1,
+  };
+  tl_tstate *t = tl_tstate_self();
+  if (t == NULL || state == TL_TRACE_NAME || state == TL_TRACE_FORCED || (size_t)state >= sizeof shares) return;
+  tl_tstate_count(t, shares[state], now_ns());
+}
+
+void tl_trace_count(void) {
+  atomic_store(&counting, true);
+  count(TL_TRACE_RUN);
+}
+
 void tl_trace_event(tl_trace_state state, const char *detail) {
+  if (atomic_load_explicit(&counting, memory_order_relaxed)) count(state);
   if (!tl_trace_on()) return;
   record(self_id(), state, detail);
 }
@@ -88,13 +118,28 @@ void tl_trace_start(void) {
   tl_trace_event(TL_TRACE_RUN, NULL);
 }
 
-/* threading._trace_events() -> {dropped = n, {ns, thread, state, detail}...} */
+/* The end of the trace: events stop being recorded; the time is kept as
+** the end of every span still open (a thread blocked when a deadlock
+** report or a signal ends the process). */
+static atomic_ullong stopped_at;
+
+void tl_trace_stop(void) {
+  if (!atomic_exchange(&tracing, false)) return;
+  atomic_store(&stopped_at, now_ns());
+}
+
+/* threading._trace_events() -> {dropped = n, stop = ns or nil,
+** {ns, thread, state, detail}...} */
 int tl_trace_push_events(lua_State *L) {
   size_t n = atomic_load(&next_slot);
   if (n > TRACE_MAX) n = TRACE_MAX;
-  lua_createtable(L, events ? (int)n : 0, 1);
+  lua_createtable(L, events ? (int)n : 0, 2);
   lua_pushinteger(L, atomic_load(&dropped));
   lua_setfield(L, -2, "dropped");
+  if (atomic_load(&stopped_at) != 0) {
+    lua_pushinteger(L, (lua_Integer)atomic_load(&stopped_at));
+    lua_setfield(L, -2, "stop");
+  }
   if (events == NULL) return 1;
   lua_Integer k = 0;
   for (size_t i = 0; i < n; i++) {

@@ -10,8 +10,15 @@
 ** initial-exec so that the GIL's and Ctrl-C's signal handlers may read
 ** them.
 **
+** It also keeps the shares of --stats: how much of its wall time the
+** thread spent running Lua, waiting for the GIL, blocked and sleeping,
+** counted by the thread itself at each state change (trace.c sees them
+** all) and read by the stats at exit from any thread.
+**
 ** Locking: 'refs' is atomic; 'mutex' guards 'name' only (a leaf lock).
-** The other fields follow the rules written beside them in kernel.h.  The
+** The shares are relaxed atomics written by the thread only: a reader may
+** see one change half-counted, a few nanoseconds off.  The other fields
+** follow the rules written beside them in kernel.h.  The
 ** record is freed by the last tl_tstate_decref, in whichever thread.
 */
 #include <stdlib.h>
@@ -52,6 +59,8 @@ void tl_tstate_bind(tl_tstate *ts, lua_State *L) {
   if (ts != NULL) {
     ts->ident = (lua_Integer)(uintptr_t)pthread_self();
     ts->native_id = (lua_Integer)syscall(SYS_gettid);
+    ts->pthread = pthread_self();
+    atomic_store_explicit(&ts->bound, true, memory_order_release);
   }
   self_ts = ts;
   self_state = L;
@@ -92,4 +101,35 @@ bool tl_tstate_set_name(tl_tstate *ts, const char *name) {
   pthread_mutex_unlock(&ts->mutex);
   free(old);
   return true;
+}
+
+/* --- the shares of --stats ------------------------------------------- */
+
+void tl_tstate_count(tl_tstate *ts, int share, uint64_t now) {
+  tl_tstate_stats *st = &ts->stats;
+  int old = atomic_load_explicit(&st->share, memory_order_relaxed);
+  if (old > TL_SHARES) return; /* ended */
+  if (old == 0) {
+    atomic_store_explicit(&st->first_ns, now, memory_order_relaxed);
+  } else {
+    uint64_t since = atomic_load_explicit(&st->since_ns, memory_order_relaxed);
+    if (now > since) atomic_fetch_add_explicit(&st->share_ns[old - 1], (long long)(now - since), memory_order_relaxed);
+  }
+  if (share < 0) atomic_store_explicit(&st->end_ns, now, memory_order_relaxed);
+  atomic_store_explicit(&st->since_ns, now, memory_order_relaxed);
+  atomic_store_explicit(&st->share, share < 0 ? TL_SHARES + 1 : share + 1, memory_order_release);
+}
+
+uint64_t tl_tstate_shares(tl_tstate *ts, uint64_t now, uint64_t ns[TL_SHARES]) {
+  tl_tstate_stats *st = &ts->stats;
+  int share = atomic_load_explicit(&st->share, memory_order_acquire);
+  for (int k = 0; k < TL_SHARES; k++) ns[k] = (uint64_t)atomic_load_explicit(&st->share_ns[k], memory_order_relaxed);
+  if (share == 0) return 0;
+  uint64_t first = atomic_load_explicit(&st->first_ns, memory_order_relaxed);
+  uint64_t end = share > TL_SHARES ? atomic_load_explicit(&st->end_ns, memory_order_relaxed) : now;
+  if (share <= TL_SHARES) { /* the current share, still open */
+    uint64_t since = atomic_load_explicit(&st->since_ns, memory_order_relaxed);
+    if (now > since) ns[share - 1] += now - since;
+  }
+  return end > first ? end - first : 0;
 }

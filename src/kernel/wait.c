@@ -56,7 +56,7 @@ void tl_wait_begin(tl_waiting *w, const char *what, void *obj) {
     self->waiting_obj = obj;
     self->waiting_state = tl_tstate_running_state();
   }
-  if (tl_trace_on())
+  if (tl_trace_wanted())
     tl_trace_event(strcmp(what, "sleep") == 0 ? TL_TRACE_SLEEP : TL_TRACE_BLOCKED, what);
   w->had_gil = tl_gil_held();
   if (w->had_gil) tl_gil_release();

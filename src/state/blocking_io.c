@@ -178,7 +178,7 @@ static int blocking_call(lua_State *L) {
   bool own_frame = direct != NULL && lua_getupvalue(L, lua_upvalueindex(1), 1) == NULL;
   if (!own_frame && direct != NULL) lua_pop(L, 1); /* (the upvalue lua_getupvalue pushed) */
   int nargs = lua_gettop(L);
-  if (own_frame && call->mode == IO_BLOCKS && !tl_gil_held() && !tl_trace_on()) {
+  if (own_frame && call->mode == IO_BLOCKS && !tl_gil_held() && !tl_trace_wanted()) {
     int n = direct(L); /* lua5.4's own call, in this frame: its messages are exact */
     if (call->returns_lines && n >= 1 && lua_isfunction(L, -n)) wrap_at(L, lua_gettop(L) - n + 1, &lines_iterator);
     return n;

@@ -134,13 +134,17 @@ static int load_threading(lua_State *L) {
   return 1;
 }
 
-void tl_state_open_main(lua_State *L) {
+void tl_state_open_tool(lua_State *L) {
   luaL_openlibs(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   lua_pushcfunction(L, load_threading);
   lua_setfield(L, -2, TL_MODNAME);
   lua_pop(L, 1);
   tl_lua_parts_open(L);
+}
+
+void tl_state_open_main(lua_State *L) {
+  tl_state_open_tool(L);
   tl_blocking_io_open(L);
   tl_coroutine_open(L);
 }

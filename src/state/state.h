@@ -30,6 +30,10 @@ void tl_state_setwarnf(lua_State *L, bool on);
 /* Opens the standard libraries, the blocking-I/O wrappers and makes
 ** 'threading' requirable (the main state). */
 void tl_state_open_main(lua_State *L);
+/* The same without the GIL-aware wrappers of print, io, os and coroutine:
+** a state of the tools' own (tools/outputs.c), which runs Lua outside the
+** GIL's rules, e.g. while the process ends. */
+void tl_state_open_tool(lua_State *L);
 /* The same for a new thread's state, leaner: the base library now, the
 ** other built-in modules when first used. */
 void tl_state_open_thread(lua_State *L);

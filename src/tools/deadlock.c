@@ -9,7 +9,8 @@
 ** again, the watchdog waits a grace period (GRACE seconds) and reports
 ** only if nothing progressed meanwhile and all are still marked.  The
 ** report names each thread, what it waits for, the locks it holds and its
-** Lua traceback; the process then exits with status 3.  The blocked
+** Lua traceback; the outputs asked for (--trace, --stats: outputs.c) are
+** written, and the process exits with status 3.  The blocked
 ** threads' states are read without running them: they are parked in a
 ** wait.
 **
@@ -141,6 +142,7 @@ static void report_and_exit(void) {
     ssize_t ignored = write(STDERR_FILENO, r.buf, r.len);
     (void)ignored;
   }
+  tl_outputs_write(); /* --trace, --stats...: the trace shows who blocked on what */
   _exit(3);
 }
 
@@ -171,7 +173,7 @@ void tl_deadlock_start(void) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_attr_setstacksize(&attr, 1024 * 1024); /* it may run the trace's exporters */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old); /* no signal is for the watchdog */
