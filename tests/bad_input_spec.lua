@@ -212,11 +212,28 @@ describe("bad input", function()
                    error_of(threading.Semaphore().acquire, threading.Semaphore(), false, 1))
   end)
 
+  it("the table form of constructors takes a name, refuses other types and unknown fields", function()
+    local makers = {Lock = {}, RLock = {}, Condition = {}, Semaphore = {value = 2},
+                    BoundedSemaphore = {value = 2}, Event = {}, Barrier = {parties = 2}, Queue = {maxsize = 3},
+                    LifoQueue = {}, PriorityQueue = {}, SimpleQueue = {}}
+    for kind, fields in pairs(makers) do
+      local spec = {name = "n"}
+      for k, v in pairs(fields) do spec[k] = v end
+      assert.is_true((pcall(threading[kind], spec)), kind)
+      local msg = error_of(threading[kind], {name = 42})
+      assert.truthy(msg:find("string expected for field 'name', got number", 1, true), kind .. ": " .. msg)
+      if not kind:find("Queue") then -- (a queue ignores other fields, as it always has)
+        msg = error_of(threading[kind], {nmae = "typo"})
+        assert.truthy(msg:find("unknown field 'nmae'", 1, true), kind .. ": " .. msg)
+      end
+    end
+  end)
+
   -- Constructors and functions with a size or count: every wrong value.
   -- ok = values that are accepted (Python accepts them too).
   local sized = {
-    {"Semaphore", threading.Semaphore, ok = {0, 3}},
-    {"BoundedSemaphore", threading.BoundedSemaphore, ok = {0, 3}},
+    {"Semaphore", threading.Semaphore, ok = {0, 3}, table_ok = true}, -- Semaphore{value =, name =}
+    {"BoundedSemaphore", threading.BoundedSemaphore, ok = {0, 3}, table_ok = true},
     {"Barrier", threading.Barrier, ok = {1, 3}},
     -- (the queues take an options table too: {} is Queue{})
     {"Queue", threading.Queue, ok = {0, -1, 5}, table_ok = true},

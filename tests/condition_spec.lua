@@ -50,7 +50,8 @@ describe("Condition", function()
   end)
 
   it("refuses anything but a Lock or an RLock", function()
-    assert.error_matches(function() threading.Condition({}) end, "Lock or RLock expected")
+    assert.error_matches(function() threading.Condition({lock = {}}) end, "Lock or RLock expected")
+    assert.error_matches(function() threading.Condition(function() end) end, "Lock or RLock expected")
     assert.error_matches(function() threading.Condition(threading.Semaphore()) end,
       "Lock or RLock expected")
   end)

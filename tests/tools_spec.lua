@@ -113,8 +113,9 @@ local function check_trace_events(doc)
     assert.is_number(e.pid, where)
     assert.is_number(e.tid, where)
     assert.is_number(e.ts, where)
-    assert.truthy(({M = true, X = true, i = true})[e.ph], where .. ": phase " .. e.ph)
+    assert.truthy(({M = true, X = true, i = true, C = true})[e.ph], where .. ": phase " .. e.ph)
     if e.ph == "X" then assert.is_true(type(e.dur) == "number" and e.dur >= 0, where .. ": dur") end
+    if e.ph == "C" then assert.is_number(e.args.value, where .. ": a counter's value") end
     if e.ph == "M" and e.name == "thread_name" then
       assert.is_nil(names[e.tid], "two names for tid " .. e.tid)
       names[e.tid] = e.args.name
@@ -183,6 +184,51 @@ describe("the trace exporter", function()
     local names = check_trace_events(doc)
     assert.same({[1] = "second", [2] = "first \u{ff}"}, names)
     assert.equal(2, #doc.otherData.threads)
+  end)
+
+  it("exports the user's marks, spans (nested, or open at the end) and counters", function()
+    local MARK, SPAN_BEGIN, SPAN_END, COUNTER = 8, 9, 10, 11
+    local evs = events()
+    for _, e in ipairs{{150, 2, MARK, "here"}, {160, 2, SPAN_BEGIN, "outer"}, {170, 2, SPAN_BEGIN, "inner"},
+                       {180, 2, SPAN_END, "inner"}, {250, 1, COUNTER, "n", 3}, {260, 1, COUNTER, "n", 1.5},
+                       {300, 1, SPAN_BEGIN, "never ended"}} do
+      evs[#evs + 1] = e
+    end
+    local spans = trace.spans(evs)
+    local rows = trace.summary(spans) -- the user's events change no state
+    assert.same({0.75, 0.25, 0, 0}, {rows[1].lua, rows[1].gil_wait, rows[1].blocked, rows[1].sleep})
+    local path = os.tmpname()
+    trace.write_json(path, spans)
+    local doc = decode_json(read(path))
+    os.remove(path)
+    check_trace_events(doc)
+    local user = {}
+    for _, e in ipairs(doc.traceEvents) do
+      if e.cat == "user" or e.ph == "C" then user[#user + 1] = e end
+    end
+    table.sort(user, function(a, b) return a.ts < b.ts or (a.ts == b.ts and a.name < b.name) end)
+    local got = {}
+    for _, e in ipairs(user) do got[#got + 1] = {e.ph, e.name, e.tid, e.ts * 1000, e.dur and e.dur * 1000, e.args and e.args.value} end
+    assert.same({{"i", "here", 2, 50}, {"X", "outer", 2, 60, 340}, {"X", "inner", 2, 70, 10},
+                 {"C", "n", 1, 150, nil, 3}, {"C", "n", 1, 160, nil, 1.5}, {"X", "never ended", 1, 200, 700}}, got)
+    path = os.tmpname()
+    trace.write_svg(path, spans)
+    local svg = read(path)
+    os.remove(path)
+    helpers.assert_contains(svg, "<title>here at ")
+    helpers.assert_contains(svg, "<title>outer 0.000 ms</title>")
+    helpers.assert_contains(svg, '<text x="10" y="')
+    assert.truthy(svg:find(">n</text>", 1, true), "no lane for the counter")
+  end)
+
+  it("mark, span and counter cost a call and do nothing when the run is not traced", function()
+    local threading = require "threading"
+    assert.equal(trace, threading.trace)
+    assert.is_false(threading._trace_on())
+    trace.mark("m")
+    trace.counter("c", 1)
+    assert.same({5, "x"}, {trace.span("s", function(a, b) return a + b, "x" end, 2, 3)})
+    assert.equal(0, #threading._trace_events())
   end)
 
   it("reports a file it cannot write without a traceback", function()
@@ -287,6 +333,46 @@ b:acquire()
     for _, name in ipairs(THREADS) do
       assert.truthy(("\n" .. stats):find("\n" .. literally(name) .. " +[%d.]+ "), name .. " missing from:\n" .. stats)
     end
+  end)
+
+  it("--trace records the user's marks, spans and counters, and queue sizes, in the JSON and the SVG", function()
+    write(path("user.lua"), [[
+local threading = require "threading"
+local trace = threading.trace
+local q = threading.Queue{name = "jobs"}
+local consumer = threading.Thread{name = "consumer", target = function()
+  for item in q:items() do trace.span("job " .. item, function() end) end
+end}
+consumer:start()
+trace.mark("producing")
+for i = 1, 3 do q:put(i); trace.counter("produced", i) end
+local a, b = trace.span("sum", function(x, y) return x + y, "two" end, 2, 3)
+assert(a == 5 and b == "two")
+assert(not pcall(trace.span, "failing", error, "oops"))
+q:shutdown()
+consumer:join()
+]])
+    local _, err, code = tlua("--trace u.json --trace-svg u.svg user.lua")
+    assert.equal(0, code, err)
+    local doc = decode_json(read(path("u.json")))
+    local names = check_trace_events(doc)
+    local seen, sizes = {}, {}
+    for _, e in ipairs(doc.traceEvents) do
+      if e.cat == "user" then seen[e.ph .. " " .. e.name .. " " .. names[e.tid]] = true end
+      if e.ph == "C" and e.name == 'Queue "jobs": size' then sizes[#sizes + 1] = e.args.value end
+      if e.ph == "C" and e.name == "produced" then seen["C produced " .. e.args.value] = true end
+    end
+    for _, key in ipairs{"i producing MainThread", "X sum MainThread", "X failing MainThread", "X job 1 consumer",
+                         "X job 2 consumer", "X job 3 consumer", "C produced 1", "C produced 3"} do
+      assert.truthy(seen[key], key)
+    end
+    assert.equal(6, #sizes) -- three puts, three gets
+    for _, v in ipairs(sizes) do assert.is_true(v >= 0 and v <= 3) end
+    assert.equal(0, sizes[#sizes])
+    local svg = read(path("u.svg"))
+    helpers.assert_contains(svg, "<title>producing at ")
+    helpers.assert_contains(svg, "<title>job 2 ")
+    helpers.assert_contains(svg, ">Queue &quot;jobs&quot;: size</text>")
   end)
 
   it("--stats gives each thread's wall time and its shares, in start order, without --trace", function()
@@ -485,10 +571,12 @@ elseif how == "error" then error("the script failed")
 end
 io.open("ran", "w"):close()
 ]])
-    -- A thread that never ends, joined by the main thread; "ready" once it runs.
+    -- A thread that never ends, joined by the main thread; "ready" once it
+    -- runs.  (It allocates: under ThreadSanitizer a signal that lands in a
+    -- thread is handled at its next call into the C library.)
     write(path("forever.lua"), [[
 local threading = require "threading"
-local t = threading.Thread{name = "spinner", target = function() local n = 0 while true do n = n + 1 end end}
+local t = threading.Thread{name = "spinner", target = function() local t = {} while true do t[#t % 64 + 1] = {} end end}
 t:start()
 io.write("ready\n")
 io.stdout:flush()

@@ -1,8 +1,18 @@
--- threading.trace: turns the events recorded by `tlua --trace` (src/kernel/trace.c)
--- into per-thread spans and totals, and writes them as Chrome trace-event
+-- threading.trace: the user's events in a trace, and the exporters.
+--
+-- In a script (threading.trace, or require "threading.trace"), when the run
+-- is traced (tlua --trace / --trace-svg; otherwise each costs a C call):
+--   trace.mark(name)             an instant on this thread's track
+--   trace.span(name, f, ...)     calls f(...) as a named span; returns its
+--                                results (the span ends on an error too)
+--   trace.counter(name, value)   a counter's new value (a queue's size is one
+--                                automatically: "Queue created at x.lua:3: size")
+--
+-- The exporters turn the events recorded by the kernel (src/kernel/trace.c)
+-- into per-thread spans and totals, and write them as Chrome trace-event
 -- JSON (for Perfetto / chrome://tracing) or as an SVG timeline with a
--- per-thread summary table under it.  src/host/host.c calls spans() and the
--- writers at exit.
+-- per-thread summary table under it.  src/tools/outputs.c calls spans() and
+-- the writers when the run ends.
 --
 --   local trace = require "threading.trace"
 --   local spans = trace.spans()          -- {threads = {...}, t0 = ns, t1 = ns, dropped = n}
@@ -19,16 +29,31 @@ local M = {}
 
 -- Event states, as tl_trace_state in src/kernel/kernel.h.
 local NAME, RUN, GIL_WAIT, BLOCKED, SLEEP, FORCED, END = 1, 2, 3, 4, 5, 6, 7
+local MARK, SPAN_BEGIN, SPAN_END, COUNTER = 8, 9, 10, 11
+
+function M.mark(name) threading._trace_mark(name) end
+
+function M.counter(name, value) threading._trace_counter(name, value) end
+
+function M.span(name, f, ...)
+  if not threading._trace_on() then return f(...) end
+  threading._trace_span(name, true)
+  local _ <close> = setmetatable({}, {__close = function() threading._trace_span(name, false) end})
+  return f(...)
+end
 
 local LABEL = {[RUN] = "Lua", [GIL_WAIT] = "GIL wait", [SLEEP] = "sleep"}
 -- Which total a state's time adds to.
 local TOTAL = {[RUN] = "lua", [GIL_WAIT] = "gil_wait", [BLOCKED] = "blocked", [SLEEP] = "sleep"}
 local COLOR = {lua = "#2e9d5b", gil_wait = "#d9453d", blocked = "#e8a33d", sleep = "#5b8fd9"}
+local USER_COLOR = "#7b3fa0" -- the user's spans and counters
 
 -- Collects the recorded events into spans per thread.  Each thread:
 -- {id, name, spans = {{label, t0, t1, total}...}, forced = {ns...},
---  first = ns, last = ns (its end, or the trace's), totals = {lua =,
---  gil_wait =, blocked =, sleep = ns}}.
+--  marks = {{ns, name}...}, user = {{name, t0, t1, depth}...} (the user's
+--  spans), first = ns, last = ns (its end, or the trace's), totals = {lua =,
+--  gil_wait =, blocked =, sleep = ns}}.  And the counters, in the order
+-- first set: {{name, points = {{ns, value, thread id}...}}...}.
 function M.spans(events)
   events = events or threading._trace_events()
   table.sort(events, function(a, b) return a[1] < b[1] end)
@@ -37,8 +62,8 @@ function M.spans(events)
   local function thread(id, ns)
     local th = threads[id]
     if not th then
-      th = {id = id, name = "thread " .. id, spans = {}, forced = {}, first = ns,
-            totals = {lua = 0, gil_wait = 0, blocked = 0, sleep = 0}}
+      th = {id = id, name = "thread " .. id, spans = {}, forced = {}, marks = {}, user = {}, open_user = {},
+            first = ns, totals = {lua = 0, gil_wait = 0, blocked = 0, sleep = 0}}
       threads[id] = th
       order[#order + 1] = th
     end
@@ -53,6 +78,7 @@ function M.spans(events)
       th.totals[open.total] = th.totals[open.total] + (ns - open.t0)
     end
   end
+  local counters, counter_of = {}, {}
   for _, e in ipairs(events) do
     local ns, id, state, detail = e[1], e[2], e[3], e[4]
     t0, t1 = math.min(t0, ns), math.max(t1, ns)
@@ -61,6 +87,24 @@ function M.spans(events)
       th.name = detail
     elseif state == FORCED then
       th.forced[#th.forced + 1] = ns
+    elseif state == MARK then
+      th.marks[#th.marks + 1] = {ns, detail}
+    elseif state == SPAN_BEGIN then
+      th.open_user[#th.open_user + 1] = {name = detail, t0 = ns, depth = #th.open_user}
+    elseif state == SPAN_END then
+      local open = table.remove(th.open_user)
+      if open then
+        open.t1 = ns
+        th.user[#th.user + 1] = open
+      end
+    elseif state == COUNTER then
+      local c = counter_of[detail]
+      if not c then
+        c = {name = detail, points = {}}
+        counter_of[detail] = c
+        counters[#counters + 1] = c
+      end
+      c.points[#c.points + 1] = {ns, e[5], id}
     else
       close(th, ns)
       if state == END then
@@ -74,10 +118,15 @@ function M.spans(events)
   for _, th in ipairs(order) do -- what was still open runs to the end of the trace
     close(th, t1)
     th.last = th.last or t1
+    for k = #th.open_user, 1, -1 do -- a span open at the end lasts as long as its thread
+      th.open_user[k].t1 = th.last
+      th.user[#th.user + 1] = th.open_user[k]
+    end
+    th.open_user = nil
   end
   table.sort(order, function(a, b) return a.first < b.first or (a.first == b.first and a.id < b.id) end)
   if t0 == math.huge then t0 = 0 end
-  return {threads = order, t0 = t0, t1 = t1, dropped = events.dropped or 0}
+  return {threads = order, counters = counters, t0 = t0, t1 = t1, dropped = events.dropped or 0}
 end
 
 -- Per thread, in creation order: {name, wall_s, lua, gil_wait, blocked,
@@ -117,6 +166,20 @@ function M.write_json(path, spans)
     for _, ns in ipairs(th.forced) do
       add('{"ph":"i","name":"forced GIL drop","s":"t","pid":1,"tid":%d,"ts":%s}', th.id, us(ns))
     end
+    for _, m in ipairs(th.marks) do
+      add('{"ph":"i","name":%s,"cat":"user","s":"t","pid":1,"tid":%d,"ts":%s}', output.json_string(m[2]), th.id,
+          us(m[1]))
+    end
+    for _, s in ipairs(th.user) do
+      add('{"ph":"X","name":%s,"cat":"user","pid":1,"tid":%d,"ts":%s,"dur":%.3f}', output.json_string(s.name),
+          th.id, us(s.t0), (s.t1 - s.t0) / 1000)
+    end
+  end
+  for _, c in ipairs(spans.counters or {}) do
+    for _, p in ipairs(c.points) do
+      add('{"ph":"C","name":%s,"pid":1,"tid":%d,"ts":%s,"args":{"value":%s}}', output.json_string(c.name), p[3],
+          us(p[1]), output.json(p[2]))
+    end
   end
   local other = {gil = threading.gil_enabled(), dropped_events = spans.dropped, threads = M.summary(spans)}
   write(path, '{"displayTimeUnit":"ms","otherData":' .. output.json(other) .. ',"traceEvents":[\n' ..
@@ -127,8 +190,10 @@ end
 function M.write_svg(path, spans, title)
   local size, lane, top, right = 12, 28, 50, 40
   local n = #spans.threads
+  local counters = spans.counters or {}
   local name_w = output.text_width("thread", size)
   for _, th in ipairs(spans.threads) do name_w = math.max(name_w, output.text_width(th.name, size)) end
+  for _, c in ipairs(counters) do name_w = math.max(name_w, output.text_width(c.name, size)) end
   local label_w = math.ceil(math.max(100, name_w + 20))
   local width = label_w + 830 + right
   local span_ns = math.max(spans.t1 - spans.t0, 1)
@@ -150,8 +215,37 @@ function M.write_svg(path, spans, title)
       add('<line x1="%.2f" x2="%.2f" y1="%d" y2="%d" stroke="black" stroke-width="0.6"/>', x(ns), x(ns), y + 2,
           y + lane - 2)
     end
+    for _, s in ipairs(th.user) do -- the user's spans: a bar along the top of the lane
+      local x0, x1 = x(s.t0), x(s.t1)
+      add('<rect x="%.2f" y="%d" width="%.2f" height="4" fill="%s"><title>%s %.3f ms</title></rect>', x0,
+          y + 4 + math.min(s.depth, 3) * 5, math.max(x1 - x0, 0.5), USER_COLOR, output.xml(s.name),
+          (s.t1 - s.t0) / 1e6)
+    end
+    for _, m in ipairs(th.marks) do -- marks: a triangle pointing down at the lane
+      add('<path d="M%.2f %d l-4 -6 h8 z" fill="black"><title>%s at %.3f ms</title></path>', x(m[1]), y + 6,
+          output.xml(m[2]), (m[1] - spans.t0) / 1e6)
+    end
   end
-  local axis_y = top + n * lane + 12
+  for i, c in ipairs(counters) do -- a lane per counter: its value as a step line
+    local y = top + (n + i - 1) * lane
+    local lo, hi = 0, 0
+    for _, p in ipairs(c.points) do lo, hi = math.min(lo, p[2]), math.max(hi, p[2]) end
+    local range = hi > lo and hi - lo or 1
+    local function vy(v) return y + lane - 4 - (v - lo) / range * (lane - 8) end
+    add('<text x="10" y="%d">%s</text>', y + lane // 2 + 4, output.xml(c.name))
+    local pts, prev = {}, nil
+    for _, p in ipairs(c.points) do
+      if prev then pts[#pts + 1] = string.format("%.2f,%.2f", x(p[1]), vy(prev)) end
+      pts[#pts + 1] = string.format("%.2f,%.2f", x(p[1]), vy(p[2]))
+      prev = p[2]
+    end
+    if prev then pts[#pts + 1] = string.format("%.2f,%.2f", x(spans.t1), vy(prev)) end
+    add('<polyline points="%s" fill="none" stroke="%s" stroke-width="1.2"><title>%s: %s to %s</title></polyline>',
+        table.concat(pts, " "), USER_COLOR, output.xml(c.name), output.json(lo), output.json(hi))
+    add('<text x="%d" y="%d" font-size="10" fill="%s">max %s</text>', width - right + 2, y + 12, USER_COLOR,
+        output.json(hi))
+  end
+  local axis_y = top + (n + #counters) * lane + 12
   add('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="black"/>', label_w, width - right, axis_y, axis_y)
   for k = 0, 5 do
     local ns = spans.t0 + span_ns * k / 5
@@ -166,6 +260,12 @@ function M.write_svg(path, spans, title)
   end
   add('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="black"/><text x="%d" y="%d">forced GIL drop</text>',
       lx, lx, axis_y + 28, axis_y + 44, lx + 6, axis_y + 40)
+  lx = lx + 130
+  add('<rect x="%d" y="%d" width="12" height="4" fill="%s"/><text x="%d" y="%d">your span</text>',
+      lx, axis_y + 34, USER_COLOR, lx + 16, axis_y + 40)
+  lx = lx + 100
+  add('<path d="M%d %d l-4 -6 h8 z" fill="black"/><text x="%d" y="%d">mark</text>', lx + 4, axis_y + 38, lx + 12,
+      axis_y + 40)
 
   -- The summary: per thread, its wall time and how it was spent.
   local table_y = axis_y + 75

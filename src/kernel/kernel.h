@@ -254,6 +254,12 @@ typedef enum {
   TL_TRACE_SLEEP,
   TL_TRACE_FORCED,   /* an instant: made to drop the GIL */
   TL_TRACE_END,      /* the thread ended */
+  /* Not states: the user's events (threading.trace) and counters, named
+  ** by their detail. */
+  TL_TRACE_MARK,       /* an instant */
+  TL_TRACE_SPAN_BEGIN, /* a span of the user's, nested in the thread */
+  TL_TRACE_SPAN_END,
+  TL_TRACE_COUNTER,    /* a value: the user's, or a queue's size */
 } tl_trace_state;
 
 bool tl_trace_on(void);
@@ -268,6 +274,12 @@ void tl_trace_count(void);
 uint64_t tl_trace_now_ns(void); /* the clock of events and shares */
 void tl_trace_start(void);
 void tl_trace_stop(void); /* at the end of the run: no more events */
+/* A name events may carry: a copy of s[0..len) kept as long as the trace
+** (the same text gives the same copy); NULL on out of memory. */
+const char *tl_trace_name(const char *s, size_t len);
+/* Records a mark, span begin or end, or counter (kind) named 'name' (from
+** tl_trace_name) for the calling thread, when tracing. */
+void tl_trace_user(tl_trace_state kind, const char *name, double value);
 int tl_trace_push_events(lua_State *L); /* threading._trace_events() */
 
 /* ------------------------------------------------------------------ */

@@ -5,6 +5,9 @@
 **
 ** A thread's life is a sequence of states: running Lua, waiting for the
 ** GIL, blocked on a named primitive (Lock, Queue.get, join...), sleeping.
+** Besides states, a thread records the user's events (threading.trace's
+** marks, spans and counters) and, when a queue's size changes, a counter:
+** their names are copies kept for the life of the trace (trace_names.c).
 ** The places where a thread changes state (wait.c, gil.c, thread.c)
 ** call tl_trace_event(); each call appends one fixed-size event to a global
 ** array.  Exporting (lua/threading/trace.lua) turns the events into spans.
@@ -29,11 +32,12 @@
 
 #include "kernel.h"
 
-#define TRACE_MAX (1u << 20) /* events: 24 MiB at most */
+#define TRACE_MAX (1u << 20) /* events: 32 MiB at most */
 
 typedef struct trace_event {
   uint64_t ns;         /* CLOCK_MONOTONIC */
   const char *detail;  /* a static string, or a name owned by the trace */
+  double value;        /* a counter's */
   int32_t thread;      /* the thread's trace id */
   atomic_int state;    /* tl_trace_state; 0 = slot not written yet */
 } trace_event;
@@ -52,7 +56,7 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void record(int32_t thread, tl_trace_state state, const char *detail) {
+static void record_value(int32_t thread, tl_trace_state state, const char *detail, double value) {
   size_t slot = atomic_fetch_add_explicit(&next_slot, 1, memory_order_relaxed);
   if (slot >= TRACE_MAX) {
     atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
@@ -61,8 +65,13 @@ static void record(int32_t thread, tl_trace_state state, const char *detail) {
   trace_event *e = &events[slot];
   e->ns = now_ns();
   e->detail = detail;
+  e->value = value;
   e->thread = thread;
   atomic_store_explicit(&e->state, (int)state, memory_order_release);
+}
+
+static void record(int32_t thread, tl_trace_state state, const char *detail) {
+  record_value(thread, state, detail, 0);
 }
 
 /* The calling thread's trace id, given at its first event. */
@@ -118,6 +127,13 @@ void tl_trace_start(void) {
   tl_trace_event(TL_TRACE_RUN, NULL);
 }
 
+/* A user's event (threading.trace) or a queue's size: 'name' was made by
+** tl_trace_name, so it lives as long as the trace. */
+void tl_trace_user(tl_trace_state kind, const char *name, double value) {
+  if (!tl_trace_on()) return;
+  record_value(self_id(), kind, name, value);
+}
+
 /* The end of the trace: events stop being recorded; the time is kept as
 ** the end of every span still open (a thread blocked when a deadlock
 ** report or a signal ends the process). */
@@ -129,7 +145,7 @@ void tl_trace_stop(void) {
 }
 
 /* threading._trace_events() -> {dropped = n, stop = ns or nil,
-** {ns, thread, state, detail}...} */
+** {ns, thread, state, detail [, value]}...} */
 int tl_trace_push_events(lua_State *L) {
   size_t n = atomic_load(&next_slot);
   if (n > TRACE_MAX) n = TRACE_MAX;
@@ -146,7 +162,7 @@ int tl_trace_push_events(lua_State *L) {
     trace_event *e = &events[i];
     int state = atomic_load_explicit(&e->state, memory_order_acquire);
     if (state == 0) continue;
-    lua_createtable(L, 4, 0);
+    lua_createtable(L, state == TL_TRACE_COUNTER ? 5 : 4, 0);
     lua_pushinteger(L, (lua_Integer)e->ns);
     lua_rawseti(L, -2, 1);
     lua_pushinteger(L, e->thread);
@@ -156,6 +172,10 @@ int tl_trace_push_events(lua_State *L) {
     if (e->detail) {
       lua_pushstring(L, e->detail);
       lua_rawseti(L, -2, 4);
+    }
+    if (state == TL_TRACE_COUNTER) {
+      lua_pushnumber(L, e->value);
+      lua_rawseti(L, -2, 5);
     }
     lua_rawseti(L, -2, ++k);
   }

@@ -240,20 +240,26 @@ static const tl_kind barrier_kind = {
 };
 
 static int new_barrier(lua_State *L) {
+  static const char *const fields[] = {"parties", "action", "timeout", NULL}; /* Barrier{parties = n, ...} */
+  int spec = tl_spec_unpack(L, fields) ? 4 : 0;
   lua_Integer parties = luaL_checkinteger(L, 1);
   if (parties < 1) return tl_error(L, "ValueError", "parties must be > 0");
   bool has_action = !lua_isnoneornil(L, 2);
   if (has_action) tl_args_check_callable(L, 2);
   bool has_timeout = !lua_isnoneornil(L, 3);
   double timeout = has_timeout ? tl_args_number(L, 3, "timeout") : -1;
-  lua_settop(L, 2);
+  if (spec) lua_replace(L, 3); /* the table, kept for its name */
+  lua_settop(L, 3);
   tl_blob *action = has_action ? tl_blob_encode(L, 2, 1, "action") : NULL;
+  char *label = tl_spec_label(L, spec ? 3 : 0);
   tl_barrier *br = calloc(1, sizeof *br);
   if (br == NULL) {
     tl_blob_free(action);
+    free(label);
     return luaL_error(L, "not enough memory");
   }
   tl_object_init(&br->obj, &barrier_kind);
+  tl_object_set_label(&br->obj, label);
   pthread_mutex_init(&br->mutex, NULL);
   tl_clock_cond_init(&br->cond);
   br->parties = parties;

@@ -221,16 +221,23 @@ static const tl_kind condition_kind = {
 };
 
 static int new_condition(lua_State *L) {
+  static const char *const fields[] = {"lock", NULL}; /* Condition{lock = l, name = ...} */
+  int spec = tl_spec_unpack(L, fields) ? 2 : 0;
   tl_lockobj *lock;
   if (lua_isnoneornil(L, 1)) {
-    lock = tl_lockobj_push_new(L, &tl_rlock_kind);
+    lock = tl_lockobj_push_new(L, &tl_rlock_kind, 0);
   } else {
     lock = tl_lockobj_test(L, 1);
     if (lock == NULL) luaL_typeerror(L, 1, "Lock or RLock");
   }
+  char *label = tl_spec_label(L, spec);
   tl_condition *c = calloc(1, sizeof *c);
-  if (c == NULL) return luaL_error(L, "not enough memory");
+  if (c == NULL) {
+    free(label);
+    return luaL_error(L, "not enough memory");
+  }
   tl_object_init(&c->obj, &condition_kind);
+  tl_object_set_label(&c->obj, label);
   pthread_mutex_init(&c->mutex, NULL);
   tl_object_incref(&lock->obj);
   c->lock = lock;

@@ -114,9 +114,15 @@ static const tl_kind event_kind = {
 };
 
 static int new_event(lua_State *L) {
+  static const char *const fields[] = {NULL}; /* Event{name = ...} */
+  char *label = tl_spec_label(L, tl_spec_unpack(L, fields) ? 1 : 0);
   tl_event *e = calloc(1, sizeof *e);
-  if (e == NULL) return luaL_error(L, "not enough memory");
+  if (e == NULL) {
+    free(label);
+    return luaL_error(L, "not enough memory");
+  }
   tl_object_init(&e->obj, &event_kind);
+  tl_object_set_label(&e->obj, label);
   pthread_mutex_init(&e->mutex, NULL);
   tl_clock_cond_init(&e->cond);
   tl_object_push_new(L, &e->obj);

@@ -2,7 +2,8 @@
 ** kinds.h -- layer 4 of tlua: the kinds of threading objects (one file
 ** each: Thread, Timer, Lock, RLock, Condition, Semaphore, Event, Barrier,
 ** the queues, Future, shared tables) and what they share: argument checks
-** and Python's errors (args.c), error reports on stderr and the
+** and Python's errors (args.c), the table form of constructors and
+** objects' names (spec.c), error reports on stderr and the
 ** excepthook (report.c), holding a lock for a scope (context.c), and the
 ** functions a thread runs when its work ends (atexit.c).
 **
@@ -44,6 +45,19 @@ double tl_args_number(lua_State *L, int idx, const char *what);
 ** at once; its other waits only when they would block: a deadline then
 ** fails the wait, kernel/wait.c.) */
 double tl_args_check_overflow(lua_State *L, double t, const char *what);
+
+/* --- the table form of constructors, and names (spec.c) --------------- */
+
+/* Kind{field = ..., name = ...}: if argument 1 is a plain table, replaces
+** the arguments with its fields, in the order of 'fields' (NULL-ended),
+** nil where absent, and puts the table after them (at #fields + 1);
+** raises on an unknown field or a 'name' that is not a string.  Returns
+** whether it did. */
+bool tl_spec_unpack(lua_State *L, const char *const fields[]);
+/* The label of a new object (tl_object_set_label): the 'name' of the
+** table at index spec (0: none) in quotes, else "created at FILE:LINE"
+** of the nearest Lua caller; malloc'd, NULL if neither. */
+char *tl_spec_label(lua_State *L, int spec);
 
 /* --- reports on stderr, the excepthook (report.c) --------------------- */
 

@@ -56,7 +56,8 @@ const tl_kind tl_lock_kind = {
 };
 
 static int new_lock(lua_State *L) {
-  tl_lockobj_push_new(L, &tl_lock_kind);
+  static const char *const fields[] = {NULL}; /* Lock{name = ...} */
+  tl_lockobj_push_new(L, &tl_lock_kind, tl_spec_unpack(L, fields) ? 1 : 0);
   return 1;
 }
 

@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lockcore.h"
 
@@ -163,15 +164,18 @@ void tl_lock_push_description(lua_State *L, tl_lockobj *l) {
 
 /* --- the Lock and RLock objects' common parts -------------------------------- */
 
-/* For deadlock reports: "Lock 0x...", "RLock 0x... (count 2)" and the owner. */
+/* For deadlock reports: "Lock created at x.lua:3", "RLock \"a\" (count 2)"
+** and the owner, with a reference. */
 void tl_lockobj_describe(tl_object *o, char *buf, size_t size, tl_tstate **holder) {
   tl_lockcore *c = &((tl_lockobj *)o)->core;
   pthread_mutex_lock(&c->mutex);
   long count = c->count;
   *holder = count > 0 ? c->owner : NULL;
+  if (*holder) tl_tstate_incref(*holder);
   pthread_mutex_unlock(&c->mutex);
-  if (c->recursive && count > 0) snprintf(buf, size, "RLock %p (count %ld)", (void *)o, count);
-  else snprintf(buf, size, "%s %p", c->recursive ? "RLock" : "Lock", (void *)o);
+  tl_object_name(o, buf, size);
+  size_t len = strlen(buf);
+  if (c->recursive && count > 1 && len < size) snprintf(buf + len, size - len, " (count %ld)", count);
 }
 
 void tl_lockobj_destroy(tl_object *o) {
@@ -182,10 +186,15 @@ void tl_lockobj_destroy(tl_object *o) {
   free(l);
 }
 
-tl_lockobj *tl_lockobj_push_new(lua_State *L, const tl_kind *kind) {
+tl_lockobj *tl_lockobj_push_new(lua_State *L, const tl_kind *kind, int spec) {
+  char *label = tl_spec_label(L, spec);
   tl_lockobj *l = calloc(1, sizeof *l);
-  if (l == NULL) luaL_error(L, "not enough memory");
+  if (l == NULL) {
+    free(label);
+    luaL_error(L, "not enough memory");
+  }
   tl_object_init(&l->obj, kind);
+  tl_object_set_label(&l->obj, label);
   core_init(&l->core, kind == &tl_rlock_kind);
   tl_object_push_new(L, &l->obj);
   return l;

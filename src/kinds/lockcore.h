@@ -36,7 +36,7 @@ typedef struct tl_lockobj {
 extern const tl_kind tl_lock_kind, tl_rlock_kind;
 
 /* Makes a Lock or RLock (per 'kind') and pushes it on L. */
-tl_lockobj *tl_lockobj_push_new(lua_State *L, const tl_kind *kind);
+tl_lockobj *tl_lockobj_push_new(lua_State *L, const tl_kind *kind, int spec);
 /* The kinds' 'destroy' and 'describe' (deadlock reports). */
 void tl_lockobj_destroy(tl_object *o);
 void tl_lockobj_describe(tl_object *o, char *buf, size_t size, tl_tstate **holder);

@@ -30,8 +30,11 @@
 ** the mutex, releases the GIL (tl_wait_begin), then waits on a
 ** condition (kernel/wait.c), so Ctrl-C reaches a blocked main thread.
 **
-** Locking: 'mutex' guards every field below it; it is a leaf lock (kernel.h
-** rules).  Blobs are freed with no mutex held too, since freeing one may
+** When tracing, each put and get records the queue's new size as a
+** counter of the trace, named after the queue (kinds/spec.c).
+**
+** Locking: 'mutex' guards every field below it ('trace_name' is fixed at
+** creation); it is a leaf lock (kernel.h rules).  Blobs are freed with no mutex held too, since freeing one may
 ** destroy the objects it references.
 */
 #include <math.h>
@@ -78,6 +81,7 @@ typedef struct tl_queue {
   lua_Integer unfinished;
   bool shutdown;
   int getters, putters; /* threads waiting in get / put */
+  const char *trace_name; /* its size's counter in the trace ("Queue \"jobs\": size"), or NULL */
 } tl_queue;
 
 static const tl_kind queue_kind, lifo_kind, priority_kind, simple_kind;
@@ -233,6 +237,12 @@ static tl_wait_result wait_until(tl_queue *q, bool (*ready)(const tl_queue *), p
   return r;
 }
 
+/* When tracing, a queue's size is a counter of the trace, at every put
+** and get. */
+static void trace_size(tl_queue *q, size_t n) {
+  if (q->trace_name != NULL && tl_trace_on()) tl_trace_user(TL_TRACE_COUNTER, q->trace_name, (double)n);
+}
+
 /* --- put ---------------------------------------------------------------- */
 
 /* Reads the priority of the item at idx (PriorityQueue only); a string
@@ -317,7 +327,9 @@ static int do_put(lua_State *L, tl_queue *q, bool blocking, const tl_deadline *d
     q->unfinished++;
     if (q->getters) pthread_cond_signal(&q->not_empty);
   }
+  size_t size = q->count;
   pthread_mutex_unlock(&q->mutex);
+  if (st == PUT_OK) trace_size(q, size);
   if (waited) tl_wait_end(&b);
   if (st == PUT_OK) {
     lua_pushboolean(L, 1);
@@ -394,7 +406,9 @@ static get_status do_get(lua_State *L, tl_queue *q, bool blocking, const tl_dead
   } else {
     st = q->shutdown ? GET_SHUTDOWN : GET_EMPTY;
   }
+  size_t size = q->count;
   pthread_mutex_unlock(&q->mutex);
+  if (st == GET_OK) trace_size(q, size);
   if (waited) tl_wait_end(&b);
   if (st != GET_OK) {
     if (st == GET_EMPTY) tl_wait_check(L, r);
@@ -587,6 +601,12 @@ static const tl_kind simple_kind = {
 
 static int new_queue(lua_State *L, const tl_kind *kind, queue_order order) {
   lua_Integer maxsize = 0;
+  bool spec = lua_type(L, 1) == LUA_TTABLE; /* Queue{maxsize = n, name = ...} */
+  if (spec) {
+    if (lua_getfield(L, 1, "name") != LUA_TNIL && lua_type(L, -1) != LUA_TSTRING)
+      luaL_argerror(L, 1, lua_pushfstring(L, "string expected for field 'name', got %s", luaL_typename(L, -1)));
+    lua_pop(L, 1);
+  }
   if (kind != &simple_kind) {
     if (lua_type(L, 1) == LUA_TTABLE) {
       if (lua_getfield(L, 1, "maxsize") != LUA_TNIL) {
@@ -600,9 +620,20 @@ static int new_queue(lua_State *L, const tl_kind *kind, queue_order order) {
       maxsize = luaL_optinteger(L, 1, 0);
     }
   }
+  char *label = tl_spec_label(L, spec ? 1 : 0);
   tl_queue *q = calloc(1, sizeof *q);
-  if (q == NULL) return luaL_error(L, "not enough memory");
+  if (q == NULL) {
+    free(label);
+    return luaL_error(L, "not enough memory");
+  }
   tl_object_init(&q->obj, kind);
+  tl_object_set_label(&q->obj, label);
+  if (tl_trace_on()) {
+    char name[256];
+    tl_object_name(&q->obj, name, sizeof name - 8);
+    strcat(name, ": size");
+    q->trace_name = tl_trace_name(name, strlen(name));
+  }
   pthread_mutex_init(&q->mutex, NULL);
   tl_clock_cond_init(&q->not_empty);
   tl_clock_cond_init(&q->not_full);

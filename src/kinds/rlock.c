@@ -71,7 +71,8 @@ const tl_kind tl_rlock_kind = {
 };
 
 static int new_rlock(lua_State *L) {
-  tl_lockobj_push_new(L, &tl_rlock_kind);
+  static const char *const fields[] = {NULL}; /* RLock{name = ...} */
+  tl_lockobj_push_new(L, &tl_rlock_kind, tl_spec_unpack(L, fields) ? 1 : 0);
   return 1;
 }
 

@@ -124,11 +124,18 @@ static const tl_kind bounded_semaphore_kind = {
 };
 
 static int new_semaphore_of(lua_State *L, const tl_kind *kind) {
+  static const char *const fields[] = {"value", NULL}; /* Semaphore{value = n, name = ...} */
+  int spec = tl_spec_unpack(L, fields) ? 2 : 0;
   lua_Integer value = luaL_optinteger(L, 1, 1);
   if (value < 0) return tl_error(L, "ValueError", "semaphore initial value must be >= 0");
+  char *label = tl_spec_label(L, spec);
   tl_semaphore *s = calloc(1, sizeof *s);
-  if (s == NULL) return luaL_error(L, "not enough memory");
+  if (s == NULL) {
+    free(label);
+    return luaL_error(L, "not enough memory");
+  }
   tl_object_init(&s->obj, kind);
+  tl_object_set_label(&s->obj, label);
   pthread_mutex_init(&s->mutex, NULL);
   tl_clock_cond_init(&s->cond);
   s->value = value;

@@ -34,6 +34,7 @@ static const struct {
     {"FIRST_EXCEPTION", "threading.executor", "FIRST_EXCEPTION"},
     {"ALL_COMPLETED", "threading.executor", "ALL_COMPLETED"},
     {"log", "threading.log", NULL},
+    {"trace", "threading.trace", NULL},
     {NULL, NULL, NULL},
 };
 
@@ -119,6 +120,7 @@ int luaopen_threading(lua_State *L) {
   tl_gil_api_open(L);
   tl_time_api_open(L);
   tl_internals_open(L);
+  tl_trace_api_open(L);
   lua_pushliteral(L, TL_VERSION);
   lua_setfield(L, -2, "_VERSION");
   lua_createtable(L, 0, 2);

@@ -1,8 +1,9 @@
 /*
 ** module.h -- layer 6 of tlua: the `threading` module as Lua sees it,
-** assembled from the kinds (module.c), its environment variables (env.c), plus the functions that belong to
-** no kind: the GIL controls (gil_api.c), sleep and the clock
-** (time_api.c), and the internal helpers of the Lua parts (internals.c).
+** assembled from the kinds (module.c), its environment variables
+** (env.c), plus the functions that belong to no kind: the GIL controls
+** (gil_api.c), sleep and the clock (time_api.c), the internal helpers of
+** the Lua parts (internals.c) and the user's trace events (trace_api.c).
 **
 ** It calls the layers below; only the host is above it.  Locking: none of
 ** its own but the registry of threading._once (internals.c, a leaf).
@@ -31,5 +32,6 @@ bool tl_env_sched(const char *value);
 void tl_gil_api_open(lua_State *L);
 void tl_time_api_open(lua_State *L);
 void tl_internals_open(lua_State *L);
+void tl_trace_api_open(lua_State *L);
 
 #endif

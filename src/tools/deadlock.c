@@ -72,10 +72,11 @@ static void add_traceback(report *r, lua_State *L) {
   }
 }
 
+/* The object's name and its holder (with a reference: drop it). */
 static void describe(tl_object *o, char *buf, size_t size, tl_tstate **holder) {
   *holder = NULL;
   if (o->kind->describe != NULL) o->kind->describe(o, buf, size, holder);
-  else snprintf(buf, size, "%s %p", o->kind->name, (void *)o);
+  else tl_object_name(o, buf, size);
 }
 
 /* Adds "name" of a record (its mutex is a leaf: free to take here). */
@@ -97,6 +98,7 @@ static void add_if_held(tl_object *o, void *ud) {
   tl_tstate *holder = NULL;
   describe(o, what, sizeof what, &holder);
   if (holder == scan->thread) add(scan->r, "  holds %s\n", what);
+  tl_tstate_decref(holder);
 }
 
 static void report_thread(tl_tstate *t, void *ud) {
@@ -120,6 +122,7 @@ static void report_thread(tl_tstate *t, void *ud) {
       add(r, ", held by ");
       add_name(r, holder);
     }
+    tl_tstate_decref(holder);
     add(r, "\n");
   } else {
     add(r, "  waits in %s\n", t->waiting_what ? t->waiting_what : "?");

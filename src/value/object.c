@@ -15,7 +15,9 @@
 ** Lua code can reach and edit.
 **
 ** Objects whose kind can describe itself are also kept in a list, which
-** the deadlock report walks to say which locks each thread holds.
+** the deadlock report walks to say which locks each thread holds.  An
+** object may have a label, given by its maker (kinds/spec.c: the name
+** given, or where it was made), by which reports and traces name it.
 **
 ** Locking: reference counts are atomics.  'track.mutex' guards the list
 ** of describable objects; it is a leaf lock.  'destroy' runs with no lock
@@ -76,6 +78,7 @@ static const char BOXES_KEY[] = "tlua.boxes"; /* registry: object -> box */
 
 void tl_object_init(tl_object *o, const tl_kind *kind) {
   o->kind = kind;
+  o->label = NULL;
   atomic_init(&o->refs, 1);
   atomic_fetch_add(&live_objects, 1);
   if (kind->describe != NULL) track_add(o);
@@ -89,8 +92,19 @@ void tl_object_decref(tl_object *o) {
   if (atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) == 1) {
     atomic_fetch_sub(&live_objects, 1);
     if (o->kind->describe != NULL) track_remove(o);
+    free(o->label);
     o->kind->destroy(o);
   }
+}
+
+void tl_object_set_label(tl_object *o, char *label) {
+  free(o->label);
+  o->label = label;
+}
+
+void tl_object_name(const tl_object *o, char *buf, size_t size) {
+  if (o->label != NULL) snprintf(buf, size, "%s %s", o->kind->name, o->label);
+  else snprintf(buf, size, "%s %p", o->kind->name, (const void *)o);
 }
 
 long tl_object_live_count(void) { return atomic_load(&live_objects); }

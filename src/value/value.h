@@ -36,19 +36,28 @@ typedef struct tl_kind {
   /* Optional: t.key = value; returns 1 if handled, else raises. */
   int (*setfield)(lua_State *L, tl_object *o, const char *key, int validx);
   /* Optional, for deadlock reports (tools/deadlock.c): writes a short
-  ** description ("Lock 0x5581...") and the thread that holds the object,
-  ** if any (no reference taken).  Called with no lock held; takes only
-  ** the object's own mutex.  Kinds that have it are tracked while alive. */
+  ** description ("Lock created at bank.lua:12", see tl_object_name) and
+  ** the thread that holds the object, if any, with a reference the caller
+  ** drops.  Called with no lock held; takes only the object's own mutex.
+  ** Kinds that have it are tracked while alive. */
   void (*describe)(tl_object *o, char *buf, size_t size, tl_tstate **holder);
 } tl_kind;
 
 struct tl_object {
   const tl_kind *kind;
   atomic_long refs;
+  char *label; /* how reports name it after its kind (malloc'd, or NULL):
+               ** "\"accounts\"", "created at bank.lua:12"; fixed once shared */
 };
 
 /* Initialises the header with one reference (held by the caller). */
 void tl_object_init(tl_object *o, const tl_kind *kind);
+/* Gives the new object its label (taking the malloc'd string), before
+** any other thread can see it. */
+void tl_object_set_label(tl_object *o, char *label);
+/* "Lock created at bank.lua:12", "Queue \"jobs\"", or "Event 0x55..."
+** when it has no label. */
+void tl_object_name(const tl_object *o, char *buf, size_t size);
 void tl_object_incref(tl_object *o);
 void tl_object_decref(tl_object *o);
 /* Pushes the box for 'o' in L (one box per object per state, so '=='
