@@ -702,3 +702,175 @@ b:acquire()
     assert.equal("old", read(path("t.json")))
   end)
 end)
+
+describe("the hint about the main thread's globals", function()
+  it("is appended to 'a nil value (global X)' errors in a thread when X is a main thread's global", function()
+    -- (in a child: busted's spec files have globals of their own, not _G's)
+    local out, ok = helpers.run_child([[
+local threading = require "threading"
+config = {size = 3}
+function helper() return 1 end
+threading.excepthook = function() end -- (the errors are printed below)
+local function error_of(f)
+  local t = threading.Thread(f):start()
+  t:join()
+  print((select(2, pcall(t.result, t)):match("^[^\n]*")))
+end
+error_of(function() return config.size end)
+error_of(function() return helper() end)
+error_of(function() return never_set.x end)
+local ex <close> = threading.ThreadPoolExecutor(1)
+local future = ex:submit(function() return config.size end)
+print((select(2, pcall(future.result, future)):match("^[^\n]*")))
+print((select(2, pcall(function() return never_set.x end))))
+]])
+    assert(ok, out)
+    local lines = {}
+    for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line:gsub("^[^:]*:%d+: ", "") end
+    local function hint(name)
+      return " (" .. name .. " is a global of the main thread; each thread has its own globals: " ..
+             "pass it as an argument or use threading.shared)"
+    end
+    assert.same({
+      "attempt to index a nil value (global 'config')" .. hint("config"),
+      "attempt to call a nil value (global 'helper')" .. hint("helper"),
+      "attempt to index a nil value (global 'never_set')",
+      "attempt to index a nil value (global 'config')" .. hint("config"), -- an executor's task
+      "attempt to index a nil value (global 'never_set')", -- the main thread: no hint
+    }, lines)
+  end)
+end)
+
+describe_host("deadlock reports and SIGQUIT dumps", function()
+  local dir
+  local function path(name) return dir .. "/" .. name end
+  local function tlua(args)
+    return helpers.execute("cd " .. q(dir) .. " && " .. q(TLUA) .. " " .. args)
+  end
+
+  setup(function() dir = helpers.temp_dir() end)
+  teardown(function()
+    if dir then os.execute("rm -rf " .. q(dir)) end
+  end)
+
+  -- The report of script (a deadlock): exit status 3; its lines.
+  local function report(name, script)
+    write(path(name), script)
+    local _, err, code = tlua(name)
+    assert.equal(3, code, err)
+    local lines = {}
+    for line in err:gmatch("[^\n]*") do lines[#lines + 1] = line end
+    assert.equal("deadlock: all threads are blocked", lines[1])
+    return lines, err
+  end
+
+  it("opens with the cycle, naming locks by their name or where they were made", function()
+    local lines, err = report("bank.lua", [[
+local threading = require "threading"
+local accounts = threading.Lock{name = "accounts"}
+local audit = threading.Lock()
+local audit_taken = threading.Event()
+accounts:acquire()
+threading.Thread{name = "auditor", target = function()
+  audit:acquire()
+  audit_taken:set()
+  accounts:acquire()
+end}:start()
+audit_taken:wait()
+audit:acquire()
+]])
+    assert.equal('MainThread holds Lock "accounts" and waits for Lock created at bank.lua:3 held by auditor, ' ..
+                 'which waits for Lock "accounts" held by MainThread', lines[2])
+    helpers.assert_contains(err, "thread auditor:\n  waits for Lock \"accounts\", held by MainThread\n" ..
+                                 "  holds Lock created at bank.lua:3\n  stack traceback:\n")
+  end)
+
+  it("counts a join as a wait for the joined thread", function()
+    local lines = report("join.lua", [[
+local threading = require "threading"
+local lock = threading.RLock()
+lock:acquire()
+local worker = threading.Thread{name = "worker", target = function() lock:acquire() end}
+worker:start()
+worker:join()
+]])
+    assert.equal("MainThread holds RLock created at join.lua:2 and waits for worker to end, which waits for " ..
+                 "RLock created at join.lua:2 held by MainThread", lines[2])
+  end)
+
+  it("says when a holder has exited, and names other kinds", function()
+    local lines, err = report("exited.lua", [[
+local threading = require "threading"
+local lock = threading.Lock()
+local jobs = threading.Queue{name = "jobs"}
+threading.Thread{name = "leaver", target = function() lock:acquire() end}:start():join()
+threading.Thread{name = "consumer", target = function() jobs:get() end}:start()
+lock:acquire()
+]])
+    assert.equal("no thread can wake another: MainThread waits for Lock created at exited.lua:2, held by leaver " ..
+                 "(exited); consumer waits for Queue \"jobs\" (Queue.get)", lines[2])
+    helpers.assert_contains(err, "waits for Lock created at exited.lua:2, held by leaver (exited)\n")
+  end)
+
+  it("SIGQUIT prints every thread (the stack of those parked in a wait) and the process goes on", function()
+    assert(os.execute("mkfifo " .. q(path("go"))))
+    write(path("quit.lua"), [[
+local threading = require "threading"
+local accounts = threading.Lock{name = "accounts"}
+local go = threading.Event{name = "go"}
+accounts:acquire()
+threading.Thread{name = "spinner", daemon = true, target = function()
+  local t = {}
+  while true do t[#t % 64 + 1] = {} end
+end}:start()
+local waiter = threading.Thread{name = "waiter", target = function() accounts:acquire(); accounts:release() end}
+waiter:start()
+threading.Thread{name = "waker", target = function(fifo)
+  local f = assert(io.open(fifo))
+  f:read("l")
+  go:set()
+end, args = {arg[1]}}:start()
+io.write("ready\n")
+io.stdout:flush()
+go:wait()
+accounts:release()
+waiter:join()
+print("main goes on")
+]])
+    local p = assert(io.popen("cd " .. q(dir) .. " && (" .. q(TLUA) .. " quit.lua go 2>stderr & echo $!; " ..
+                              "wait $!; echo \"status $?\") 2>/dev/null"))
+    local pid = assert(tonumber(p:read("l")))
+    assert.equal("ready", p:read("l"))
+    -- Dumps until one shows the main thread parked on the Event (right
+    -- after "ready" it may still be running, or waiting for the GIL).
+    local main_parked = "thread MainThread (main):\n  waits for Event \"go\"\n  holds Lock \"accounts\"\n" ..
+                        "  stack traceback:\n\t[C]: in method 'wait'\n\tquit.lua:18: in main chunk\n"
+    local err, dump
+    local deadline = os.time() + 60
+    for k = 1, 1000 do
+      assert(os.execute("kill -QUIT " .. pid))
+      repeat -- bounded polling of the child's stderr for the k-th dump
+        err = read(path("stderr"))
+        local _, dumps = err:gsub("\nthread waker:", "")
+        if dumps < k then
+          assert(os.time() < deadline, "no dump:\n" .. err)
+          os.execute("sleep 0.05")
+        end
+      until dumps >= k
+      dump = err:match(".*(SIGQUIT: every thread.*)$")
+      if dump:find(main_parked, 1, true) then break end
+    end
+    local f = assert(io.open(path("go"), "w")) -- the waker goes on, so does main
+    f:write("go\n")
+    f:close()
+    assert.equal("main goes on", p:read("l"))
+    assert.equal("status 0", p:read("l"))
+    p:close()
+    helpers.assert_contains(dump, "SIGQUIT: every thread, now (the process goes on)")
+    helpers.assert_contains(dump, main_parked)
+    helpers.assert_contains(dump, "thread spinner:\n  running (its stack cannot be read while it runs)\n")
+    -- the waiter is parked on the lock, or (just started) still running
+    assert.truthy(dump:find("thread waiter:\n  waits for Lock \"accounts\", held by MainThread\n  stack traceback:\n" ..
+                           "\t[C]: in method 'acquire'\n", 1, true) or dump:find("thread waiter:\n  running", 1, true), dump)
+  end)
+end)

@@ -53,6 +53,7 @@ end
 local function worker_main(work, idle, exited)
   local traceback
   local function handler(e)
+    if type(e) == "string" then e = require("threading")._hint(e) end -- a global of the main thread?
     local msg = type(e) == "string" and e or ("(error object is a %s value)"):format(type(e))
     traceback = debug.traceback(msg, 2)
     return e

@@ -87,6 +87,11 @@ typedef struct tl_tstate {
   void *waiting_obj;
   lua_State *waiting_state;
   atomic_bool blocked_forever;
+  /* Parked (wait.c): the thread is inside a wait and will not touch its
+  ** Lua states until it unparks, so another thread may pin it and read
+  ** 'waiting_state' meanwhile (the SIGQUIT dump).  0 running, 1 parked,
+  ** 2 pinned by a reader (then unparking waits for the unpin). */
+  atomic_int park;
   atomic_int trace_id;       /* trace.c: 0 until the thread's first event */
   pthread_t pthread;         /* set by bind, before 'bound' (release) */
   atomic_bool bound;
@@ -118,6 +123,14 @@ void tl_tstate_forget_state(void);
 /* A malloc'd copy of the name (NULL on out of memory); renames it. */
 char *tl_tstate_name(tl_tstate *ts);
 bool tl_tstate_set_name(tl_tstate *ts, const char *name);
+/* The calling thread parks (its Lua states left alone until it unparks),
+** and unparks, waiting while a reader has it pinned.  tl_tstate_pin: if
+** ts is parked, keeps it so until tl_tstate_unpin (which must follow
+** soon, with no lock taken meanwhile) and returns true. */
+void tl_tstate_park(void);
+void tl_tstate_unpark(void);
+bool tl_tstate_pin(tl_tstate *ts);
+void tl_tstate_unpin(tl_tstate *ts);
 /* --stats, by the thread itself: from 'now' on it spends its time on
 ** 'share' (a TL_SHARE_*, or -1: it has ended). */
 void tl_tstate_count(tl_tstate *ts, int share, uint64_t now);

@@ -15,12 +15,17 @@
 ** counted by the thread itself at each state change (trace.c sees them
 ** all) and read by the stats at exit from any thread.
 **
+** A thread parked in a wait (wait.c) may be pinned by another, which then
+** reads its Lua stack: the thread cannot unpark (and run Lua) until it is
+** unpinned.
+**
 ** Locking: 'refs' is atomic; 'mutex' guards 'name' only (a leaf lock).
 ** The shares are relaxed atomics written by the thread only: a reader may
 ** see one change half-counted, a few nanoseconds off.  The other fields
 ** follow the rules written beside them in kernel.h.  The
 ** record is freed by the last tl_tstate_decref, in whichever thread.
 */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -102,6 +107,30 @@ bool tl_tstate_set_name(tl_tstate *ts, const char *name) {
   free(old);
   return true;
 }
+
+/* --- parking: a thread's states read by another (the SIGQUIT dump) ---- */
+
+void tl_tstate_park(void) {
+  if (self_ts != NULL) atomic_store_explicit(&self_ts->park, 1, memory_order_release);
+}
+
+void tl_tstate_unpark(void) {
+  if (self_ts == NULL) return;
+  for (;;) {
+    int expected = 1;
+    if (atomic_compare_exchange_weak_explicit(&self_ts->park, &expected, 0, memory_order_acquire,
+                                              memory_order_relaxed) || expected == 0)
+      return;
+    sched_yield(); /* pinned: a reader walks this thread's stack, briefly */
+  }
+}
+
+bool tl_tstate_pin(tl_tstate *ts) {
+  int expected = 1;
+  return atomic_compare_exchange_strong_explicit(&ts->park, &expected, 2, memory_order_acquire, memory_order_relaxed);
+}
+
+void tl_tstate_unpin(tl_tstate *ts) { atomic_store_explicit(&ts->park, 1, memory_order_release); }
 
 /* --- the shares of --stats ------------------------------------------- */
 

@@ -17,6 +17,9 @@
 ** timeout marks the thread as blocked for good (blocked.c) until it runs
 ** again.
 **
+** While it waits on the condition or sleeps, the thread is parked
+** (tstate.c): the SIGQUIT dump may read its Lua stack meanwhile.
+**
 ** Locking: none of its own; the caller's mutex around tl_wait_cond.  The
 ** record's waiting fields are written by the thread itself before it is
 ** marked blocked (blocked.c publishes them).
@@ -38,15 +41,16 @@ tl_wait_result tl_wait_cond(pthread_cond_t *cond, pthread_mutex_t *mutex, const 
     if (tl_interrupt_pending()) return TL_WAIT_INTERRUPTED;
     struct timespec slice = tl_clock_after(INTERRUPT_SLICE);
     bool last = !d->infinite && tl_clock_before(&d->at, &slice);
+    tl_tstate_park();
     int rc = pthread_cond_timedwait(cond, mutex, last ? &d->at : &slice);
+    tl_tstate_unpark();
     if (tl_interrupt_pending()) return TL_WAIT_INTERRUPTED;
     return (rc == ETIMEDOUT && last) ? TL_WAIT_TIMEOUT : TL_WAIT_OK;
   }
-  if (d->infinite) {
-    pthread_cond_wait(cond, mutex);
-    return TL_WAIT_OK;
-  }
-  return pthread_cond_timedwait(cond, mutex, &d->at) == ETIMEDOUT ? TL_WAIT_TIMEOUT : TL_WAIT_OK;
+  tl_tstate_park();
+  int rc = d->infinite ? pthread_cond_wait(cond, mutex) : pthread_cond_timedwait(cond, mutex, &d->at);
+  tl_tstate_unpark();
+  return (rc == ETIMEDOUT && !d->infinite) ? TL_WAIT_TIMEOUT : TL_WAIT_OK;
 }
 
 void tl_wait_begin(tl_waiting *w, const char *what, void *obj) {
@@ -85,6 +89,7 @@ void tl_wait_sleep(lua_State *L, double seconds) {
   } else {
     tl_deadline d = tl_clock_deadline(seconds);
     bool main = tl_tstate_is_main();
+    tl_tstate_park();
     for (;;) {
       if (main && tl_interrupt_pending()) {
         r = TL_WAIT_INTERRUPTED;
@@ -97,6 +102,7 @@ void tl_wait_sleep(lua_State *L, double seconds) {
       int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &d.at, NULL);
       if (rc != EINTR) break;
     }
+    tl_tstate_unpark();
   }
   tl_wait_end(&w);
   tl_wait_check(L, r);

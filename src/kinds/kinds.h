@@ -3,7 +3,7 @@
 ** each: Thread, Timer, Lock, RLock, Condition, Semaphore, Event, Barrier,
 ** the queues, Future, shared tables) and what they share: argument checks
 ** and Python's errors (args.c), the table form of constructors and
-** objects' names (spec.c), error reports on stderr and the
+** objects' names (spec.c), the hint about globals (hint.c), error reports on stderr and the
 ** excepthook (report.c), holding a lock for a scope (context.c), and the
 ** functions a thread runs when its work ends (atexit.c).
 **
@@ -58,6 +58,16 @@ bool tl_spec_unpack(lua_State *L, const char *const fields[]);
 ** table at index spec (0: none) in quotes, else "created at FILE:LINE"
 ** of the nearest Lua caller; malloc'd, NULL if neither. */
 char *tl_spec_label(lua_State *L, int spec);
+
+/* --- the hint about globals (hint.c) ---------------------------------- */
+
+/* The main thread starts a thread: note the names of its globals. */
+void tl_hint_note_globals(lua_State *L);
+/* If the error message at idx says "a nil value (global 'X')" in a thread
+** other than the main one, and X is a global of the main state, appends
+** the hint to it (in place); returns whether it did. */
+bool tl_hint_add(lua_State *L, int idx);
+void tl_hint_open(lua_State *L); /* threading._hint(msg) */
 
 /* --- reports on stderr, the excepthook (report.c) --------------------- */
 

@@ -192,6 +192,7 @@ tl_lockobj *tl_lockobj_push_new(lua_State *L, const tl_kind *kind, int spec) {
   if (l == NULL) {
     free(label);
     luaL_error(L, "not enough memory");
+    return NULL; /* (not reached) */
   }
   tl_object_init(&l->obj, kind);
   tl_object_set_label(&l->obj, label);

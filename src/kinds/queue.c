@@ -228,7 +228,7 @@ static tl_wait_result wait_until(tl_queue *q, bool (*ready)(const tl_queue *), p
   *waited = false;
   if (ready(q)) return r;
   pthread_mutex_unlock(&q->mutex);
-  tl_wait_begin(b, what, NULL);
+  tl_wait_begin(b, what, &q->obj);
   *waited = true;
   pthread_mutex_lock(&q->mutex);
   if (waiters) (*waiters)++;

@@ -56,6 +56,7 @@ int tl_report_traceback(lua_State *L) {
 }
 
 int tl_report_keep_traceback(lua_State *L) {
+  tl_hint_add(L, 1); /* a global of the main thread used in this one */
   tl_report_traceback(L);
   lua_setfield(L, LUA_REGISTRYINDEX, TRACEBACK_KEY);
   lua_settop(L, 1);

@@ -402,6 +402,7 @@ static void start(lua_State *L, tl_thread *t) {
   }
   tl_tstate *ts = name ? tl_tstate_new(name, t->daemon) : NULL;
   free(name);
+  if (ts != NULL && tl_tstate_is_main()) tl_hint_note_globals(L); /* hint.c */
   if (ts == NULL) {
     pthread_mutex_lock(&t->mutex);
     t->state = TL_THREAD_NEW;
@@ -467,7 +468,7 @@ static int thread_join(lua_State *L) {
   if (self) return tl_error(L, "RuntimeError", "cannot join current thread");
   if (st == TL_THREAD_NEW) return tl_error(L, "RuntimeError", "cannot join thread before it is started");
   tl_waiting w;
-  tl_wait_begin(&w, "join", NULL);
+  tl_wait_begin(&w, "join", &t->obj);
   tl_wait_result r = TL_WAIT_OK;
   pthread_mutex_lock(&t->mutex);
   while (t->state != TL_THREAD_DONE && r == TL_WAIT_OK) r = tl_wait_cond(&t->done_cond, &t->mutex, &d);
@@ -580,6 +581,17 @@ int tl_thread_setfield(lua_State *L, tl_object *o, const char *key, int v) {
   return 0;
 }
 
+/* For deadlock reports: "worker" and, while it runs, its record (the
+** thread a joiner waits for), with a reference. */
+void tl_thread_describe(tl_object *o, char *buf, size_t size, tl_tstate **holder) {
+  tl_thread *t = (tl_thread *)o;
+  pthread_mutex_lock(&t->mutex);
+  snprintf(buf, size, "%s", t->name);
+  *holder = t->state == TL_THREAD_STARTED ? t->ts : NULL;
+  if (*holder) tl_tstate_incref(*holder);
+  pthread_mutex_unlock(&t->mutex);
+}
+
 static const luaL_Reg thread_methods[] = {
     {"start", thread_start},
     {"join", thread_join},
@@ -595,6 +607,8 @@ const tl_kind tl_thread_kind = {
     .methods = thread_methods,
     .getfield = tl_thread_getfield,
     .setfield = tl_thread_setfield,
+    .describe = tl_thread_describe,
+    .untracked = true,
 };
 
 /* --- module functions --------------------------------------------------- */

@@ -44,6 +44,9 @@ tl_thread *tl_thread_from_args(lua_State *L, int first, const tl_kind *kind, siz
 /* The kind functions a Timer shares. */
 void tl_thread_destroy(tl_object *o);
 int tl_thread_getfield(lua_State *L, tl_object *o, const char *key);
+/* Deadlock reports: the name, and the record of the thread while it runs
+** (whom a joiner waits for), with a reference. */
+void tl_thread_describe(tl_object *o, char *buf, size_t size, tl_tstate **holder);
 int tl_thread_setfield(lua_State *L, tl_object *o, const char *key, int validx);
 
 #endif

@@ -60,6 +60,8 @@ static const tl_kind timer_kind = {
     .base = &tl_thread_kind,
     .getfield = tl_thread_getfield,
     .setfield = tl_thread_setfield,
+    .describe = tl_thread_describe,
+    .untracked = true,
 };
 
 static int new_timer(lua_State *L) {

@@ -121,6 +121,7 @@ int luaopen_threading(lua_State *L) {
   tl_time_api_open(L);
   tl_internals_open(L);
   tl_trace_api_open(L);
+  tl_hint_open(L);
   lua_pushliteral(L, TL_VERSION);
   lua_setfield(L, -2, "_VERSION");
   lua_createtable(L, 0, 2);

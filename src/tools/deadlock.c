@@ -7,20 +7,25 @@
 ** and wakes this watchdog when that count reaches the number of alive
 ** threads.  Since a thread woken by a notify is still marked until it runs
 ** again, the watchdog waits a grace period (GRACE seconds) and reports
-** only if nothing progressed meanwhile and all are still marked.  The
-** report names each thread, what it waits for, the locks it holds and its
-** Lua traceback; the outputs asked for (--trace, --stats: outputs.c) are
-** written, and the process exits with status 3.  The blocked
-** threads' states are read without running them: they are parked in a
-** wait.
+** only if nothing progressed meanwhile and all are still marked.
 **
-** Locking: the report runs under the runtime mutex (tl_runtime_foreach)
-** and takes the tracking mutex (value/object.c) and object mutexes inside
-** it, which is safe only because every other thread is parked for good.
+** The report opens with one line: the cycle of waits if there is one
+** ("Thread-1 holds Lock created at bank.lua:3 and waits for Lock created
+** at bank.lua:4 held by Thread-2, which waits for Lock created at
+** bank.lua:3 held by Thread-1"; a join is a wait for the joined thread),
+** else what each thread waits for.  Then each thread in the words of
+** dump.c: what it waits for and who holds it, the locks it holds, its Lua
+** traceback.  The outputs asked for (--trace, --stats: outputs.c) are
+** written, and the process exits with status 3.  The blocked threads'
+** states are read without running them: they are parked in a wait.
+**
+** Locking: the threads are collected under the runtime mutex
+** (tl_runtime_foreach), describing their objects inside it (object
+** mutexes, rule 4); the rest runs while every other thread is parked for
+** good.
 */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,119 +37,131 @@
 
 /* --- the report -------------------------------------------------------- */
 
-typedef struct report {
-  char *buf;
-  size_t len, cap;
-} report;
+/* Every thread and what it waits for, collected under the runtime mutex. */
+typedef struct node {
+  tl_tstate *ts;
+  tl_dump_wait w;
+  bool blocked;
+} node;
 
-static void add(report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+typedef struct graph {
+  node *nodes;
+  int n, cap;
+} graph;
 
-static void add(report *r, const char *fmt, ...) {
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(r->buf ? r->buf + r->len : NULL, r->buf ? r->cap - r->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if (r->buf && r->len + (size_t)n < r->cap) {
-      r->len += (size_t)n;
-      return;
+static void collect(tl_tstate *ts, void *ud) {
+  graph *g = (graph *)ud;
+  if (g->n == g->cap) {
+    int cap = g->cap ? g->cap * 2 : 16;
+    node *nodes = realloc(g->nodes, (size_t)cap * sizeof *nodes);
+    if (nodes == NULL) return;
+    g->nodes = nodes;
+    g->cap = cap;
+  }
+  node *x = &g->nodes[g->n++];
+  x->ts = ts;
+  x->blocked = atomic_load_explicit(&ts->blocked_forever, memory_order_acquire);
+  tl_dump_wait_of(ts, x->blocked ? ts->waiting_what : NULL, x->blocked ? (tl_object *)ts->waiting_obj : NULL, &x->w);
+}
+
+/* The node whose thread holds what node i waits for, or -1. */
+static int next_of(const graph *g, int i) {
+  if (!g->nodes[i].blocked || g->nodes[i].w.holder == NULL) return -1;
+  for (int j = 0; j < g->n; j++)
+    if (g->nodes[j].ts == g->nodes[i].w.holder) return j;
+  return -1;
+}
+
+/* A cycle of waits, into cycle[] (its length returned, 0 if none). */
+static int find_cycle(const graph *g, int *cycle) {
+  int *seen_at = malloc((size_t)g->n * sizeof *seen_at);
+  if (seen_at == NULL) return 0;
+  int len = 0;
+  for (int start = 0; start < g->n && len == 0; start++) {
+    for (int i = 0; i < g->n; i++) seen_at[i] = -1;
+    int steps = 0;
+    for (int i = start; i >= 0; i = next_of(g, i)) {
+      if (seen_at[i] >= 0) { /* back to a thread of this walk: the cycle runs from there */
+        for (int j = 0; j < g->n; j++)
+          if (seen_at[j] >= seen_at[i]) cycle[seen_at[j] - seen_at[i]] = j;
+        len = steps - seen_at[i];
+        break;
+      }
+      seen_at[i] = steps++;
     }
-    size_t cap = (r->cap ? r->cap * 2 : 4096) + (size_t)n;
-    char *nb = realloc(r->buf, cap);
-    if (nb == NULL) return;
-    r->buf = nb;
-    r->cap = cap;
   }
+  free(seen_at);
+  return len;
 }
 
-/* A Lua traceback of a parked state, read without running it. */
-static void add_traceback(report *r, lua_State *L) {
-  lua_Debug ar;
-  for (int level = 0; level < 20 && lua_getstack(L, level, &ar); level++) {
-    if (!lua_getinfo(L, "Sln", &ar)) break;
-    if (ar.currentline > 0) add(r, "\t%s:%d: in ", ar.short_src, ar.currentline);
-    else add(r, "\t%s: in ", ar.short_src);
-    if (ar.name != NULL) add(r, "%s '%s'\n", ar.namewhat, ar.name);
-    else if (*ar.what == 'm') add(r, "main chunk\n");
-    else if (*ar.what == 'C') add(r, "?\n");
-    else add(r, "function <%s:%d>\n", ar.short_src, ar.linedefined);
+/* The one-line summary: the cycle, "Thread-1 holds Lock A and waits for
+** Lock B held by Thread-2, which waits for Lock A held by Thread-1";
+** else what each thread waits for. */
+static void add_summary(tl_text *t, const graph *g) {
+  int *cycle = malloc((size_t)(g->n ? g->n : 1) * sizeof *cycle);
+  int len = cycle ? find_cycle(g, cycle) : 0;
+  if (len > 0) {
+    int first = 0; /* start where the wait into it is for something held, if any */
+    for (int k = 0; k < len; k++)
+      if (!g->nodes[cycle[(k + len - 1) % len]].w.join) {
+        first = k;
+        break;
+      }
+    const node *start = &g->nodes[cycle[first]];
+    const node *last = &g->nodes[cycle[(first + len - 1) % len]];
+    tl_dump_add_name(t, start->ts);
+    if (!last->w.join) tl_text_add(t, " holds %s and", last->w.object);
+    for (int k = 0; k < len; k++) {
+      const node *x = &g->nodes[cycle[(first + k) % len]];
+      const node *next = &g->nodes[cycle[(first + k + 1) % len]];
+      tl_text_add(t, "%s waits for %s", k == 0 ? "" : ", which", x->w.object);
+      if (!x->w.join) {
+        tl_text_add(t, " held by ");
+        tl_dump_add_name(t, next->ts);
+      }
+    }
+    tl_text_add(t, "\n");
+  } else {
+    bool own = false;
+    for (int i = 0; i < g->n && !own; i++) {
+      if (!g->nodes[i].w.own) continue;
+      own = true;
+      tl_dump_add_name(t, g->nodes[i].ts);
+      tl_text_add(t, " waits for %s, which it holds itself\n", g->nodes[i].w.object);
+    }
+    for (int i = 0; i < g->n && !own; i++) {
+      tl_text_add(t, "%s", i == 0 ? "no thread can wake another: " : "; ");
+      tl_dump_add_name(t, g->nodes[i].ts);
+      tl_text_add(t, " ");
+      tl_dump_add_wait(t, &g->nodes[i].w);
+      if (i == g->n - 1) tl_text_add(t, "\n");
+    }
   }
+  free(cycle);
 }
 
-/* The object's name and its holder (with a reference: drop it). */
-static void describe(tl_object *o, char *buf, size_t size, tl_tstate **holder) {
-  *holder = NULL;
-  if (o->kind->describe != NULL) o->kind->describe(o, buf, size, holder);
-  else tl_object_name(o, buf, size);
-}
-
-/* Adds "name" of a record (its mutex is a leaf: free to take here). */
-static void add_name(report *r, tl_tstate *ts) {
-  char *name = tl_tstate_name(ts);
-  add(r, "%s", name ? name : "?");
-  free(name);
-}
-
-typedef struct holder_scan {
-  report *r;
-  tl_tstate *thread;
-} holder_scan;
-
-/* For each tracked object: "holds X" if the thread of the scan holds it. */
-static void add_if_held(tl_object *o, void *ud) {
-  holder_scan *scan = (holder_scan *)ud;
-  char what[160];
-  tl_tstate *holder = NULL;
-  describe(o, what, sizeof what, &holder);
-  if (holder == scan->thread) add(scan->r, "  holds %s\n", what);
-  tl_tstate_decref(holder);
-}
-
-static void report_thread(tl_tstate *t, void *ud) {
-  report *r = (report *)ud;
-  bool blocked = atomic_load_explicit(&t->blocked_forever, memory_order_acquire);
-  add(r, "\nthread ");
-  add_name(r, t);
-  add(r, "%s:\n", t->is_main ? " (main)" : "");
-  if (!blocked) {
-    add(r, "  not blocked\n");
+static void add_thread(tl_text *t, const node *x) {
+  tl_dump_add_header(t, x->ts);
+  if (!x->blocked) {
+    tl_text_add(t, "  not blocked\n");
     return;
   }
-  char what[160];
-  tl_tstate *holder = NULL;
-  if (t->waiting_obj != NULL) {
-    describe((tl_object *)t->waiting_obj, what, sizeof what, &holder);
-    add(r, "  waits for %s", what);
-    if (holder == t) {
-      add(r, ", held by itself");
-    } else if (holder != NULL) {
-      add(r, ", held by ");
-      add_name(r, holder);
-    }
-    tl_tstate_decref(holder);
-    add(r, "\n");
-  } else {
-    add(r, "  waits in %s\n", t->waiting_what ? t->waiting_what : "?");
-  }
-  holder_scan scan = {r, t};
-  tl_object_foreach_tracked(add_if_held, &scan);
-  if (t->waiting_state != NULL) {
-    add(r, "  stack traceback:\n");
-    add_traceback(r, t->waiting_state);
-  }
+  tl_text_add(t, "  ");
+  tl_dump_add_wait(t, &x->w);
+  tl_text_add(t, "\n");
+  tl_dump_add_holdings(t, x->ts);
+  if (x->ts->waiting_state != NULL) tl_dump_add_traceback(t, x->ts->waiting_state);
 }
 
 static void report_and_exit(void) {
-  report r = {NULL, 0, 0};
-  add(&r, "deadlock: all threads are blocked\n");
-  tl_runtime_foreach(report_thread, &r);
-  add(&r, "\n(tlua exits with status 3; -X deadlock=off or TLUA_DEADLOCK=0 disables this check)\n");
-  fflush(stdout);
-  if (r.buf) {
-    ssize_t ignored = write(STDERR_FILENO, r.buf, r.len);
-    (void)ignored;
-  }
+  graph g = {NULL, 0, 0};
+  tl_text t = {NULL, 0, 0};
+  tl_runtime_foreach(collect, &g);
+  tl_text_add(&t, "deadlock: all threads are blocked\n");
+  add_summary(&t, &g);
+  for (int i = 0; i < g.n; i++) add_thread(&t, &g.nodes[i]);
+  tl_text_add(&t, "\n(tlua exits with status 3; -X deadlock=off or TLUA_DEADLOCK=0 disables this check)\n");
+  tl_text_write(&t);
   tl_outputs_write(); /* --trace, --stats...: the trace shows who blocked on what */
   _exit(3);
 }

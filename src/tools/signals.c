@@ -1,13 +1,15 @@
 /*
 ** signals.c -- the signals the tools answer, in the tlua command:
 **
+**   SIGQUIT          (Ctrl-\) every thread's stack and what it waits for,
+**                    on stderr (dump.c); the process goes on
 **   SIGTERM          the outputs asked for (--trace, --stats...: outputs.c),
 **                    then the process dies of SIGTERM (status 143)
 **   a fatal SIGINT   the same, then it dies of SIGINT (130): the second
 **                    Ctrl-C, or one while no Lua code runs (the first one
 **                    interrupts the main thread, kernel/interrupt.c)
 **
-** Without outputs to write both keep their default action.  A handler
+** Without outputs to write, SIGTERM and SIGINT keep their actions.  A handler
 ** does only what is async-signal-safe: it writes one byte naming the
 ** signal to a pipe.  A thread of the tools' own (all signals blocked)
 ** reads the pipe and does the work, outside any handler.
@@ -26,7 +28,7 @@ static int pipe_fds[2] = {-1, -1};
 
 static void on_signal(int sig) {
   int saved = errno;
-  char byte = sig == SIGTERM ? 'T' : '?';
+  char byte = sig == SIGTERM ? 'T' : sig == SIGQUIT ? 'Q' : '?';
   ssize_t n = write(pipe_fds[1], &byte, 1);
   (void)n;
   errno = saved;
@@ -50,6 +52,7 @@ static void *signal_thread(void *arg) {
     ssize_t n = read(pipe_fds[0], &byte, 1);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return NULL;
+    if (byte == 'Q') tl_dump_threads();
     if (byte == 'T' || byte == 'I') {
       tl_outputs_write();
       die_of(byte == 'T' ? SIGTERM : SIGINT);
@@ -58,7 +61,7 @@ static void *signal_thread(void *arg) {
 }
 
 void tl_signals_start(void) {
-  if (!tl_outputs_wanted() || pipe_fds[0] >= 0) return;
+  if (pipe_fds[0] >= 0) return;
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return;
   fcntl(pipe_fds[1], F_SETFL, O_NONBLOCK);
   pthread_t t;
@@ -78,6 +81,8 @@ void tl_signals_start(void) {
   sa.sa_handler = on_signal;
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
+  sigaction(SIGQUIT, &sa, NULL);
+  if (!tl_outputs_wanted()) return;
   sigaction(SIGTERM, &sa, NULL);
   tl_interrupt_set_fatal_fd(pipe_fds[1]);
 }

@@ -32,10 +32,45 @@ bool tl_outputs_wanted(void);
 ** a message on stderr).  No runtime or object mutex may be held. */
 int tl_outputs_write(void);
 
-/* The signals the tools answer (signals.c): once tl_outputs_start has
-** asked for outputs, SIGTERM and a fatal SIGINT write them, then the
-** process dies of that signal. */
+/* The signals the tools answer (signals.c): SIGQUIT dumps every thread
+** (dump.c) and the process goes on; once tl_outputs_start has asked for
+** outputs, SIGTERM and a fatal SIGINT write them, then the process dies of
+** that signal. */
 void tl_signals_start(void);
+
+/* --- what threads are doing, in words (dump.c) ------------------------ */
+
+/* A growing text, written on stderr in one write() (and freed). */
+typedef struct tl_text {
+  char *buf;
+  size_t len, cap;
+} tl_text;
+void tl_text_add(tl_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tl_text_write(tl_text *t);
+/* What a thread waits for, from its record's 'waiting_what' and
+** 'waiting_obj' (read while it is parked): the object's name ("Lock
+** created at x.lua:3", "worker to end" for a join, "Queue \"jobs\"
+** (Queue.get)"; empty without one) and its holder, with a reference
+** (drop it); 'own': the thread holds it itself. */
+typedef struct tl_dump_wait {
+  const char *what;
+  char object[240];
+  tl_tstate *holder;
+  bool join, own;
+} tl_dump_wait;
+void tl_dump_wait_of(tl_tstate *ts, const char *what, tl_object *o, tl_dump_wait *w);
+/* "waits for X, held by Y (exited)", "sleeps", "waits in exit"... */
+void tl_dump_add_wait(tl_text *t, const tl_dump_wait *w);
+/* The thread's name, "(exited)" if it has ended. */
+void tl_dump_add_name(tl_text *t, tl_tstate *ts);
+/* "\nthread NAME (main):\n" */
+void tl_dump_add_header(tl_text *t, tl_tstate *ts);
+/* "  holds X" for every tracked object ts holds. */
+void tl_dump_add_holdings(tl_text *t, tl_tstate *ts);
+/* The Lua traceback of a state nobody runs meanwhile. */
+void tl_dump_add_traceback(tl_text *t, lua_State *L);
+/* SIGQUIT: every thread, on stderr; the process goes on. */
+void tl_dump_threads(void);
 
 /* Starts the watchdog thread once, unless reports are disabled
 ** (-X deadlock=off, TLUA_DEADLOCK=0: tl_blocked_set_enabled(false)). */

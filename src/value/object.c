@@ -81,7 +81,7 @@ void tl_object_init(tl_object *o, const tl_kind *kind) {
   o->label = NULL;
   atomic_init(&o->refs, 1);
   atomic_fetch_add(&live_objects, 1);
-  if (kind->describe != NULL) track_add(o);
+  if (kind->describe != NULL && !kind->untracked) track_add(o);
 }
 
 void tl_object_incref(tl_object *o) {
@@ -91,7 +91,7 @@ void tl_object_incref(tl_object *o) {
 void tl_object_decref(tl_object *o) {
   if (atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) == 1) {
     atomic_fetch_sub(&live_objects, 1);
-    if (o->kind->describe != NULL) track_remove(o);
+    if (o->kind->describe != NULL && !o->kind->untracked) track_remove(o);
     free(o->label);
     o->kind->destroy(o);
   }

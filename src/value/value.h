@@ -39,8 +39,12 @@ typedef struct tl_kind {
   ** description ("Lock created at bank.lua:12", see tl_object_name) and
   ** the thread that holds the object, if any, with a reference the caller
   ** drops.  Called with no lock held; takes only the object's own mutex.
-  ** Kinds that have it are tracked while alive. */
+  ** Kinds that have it are tracked while alive, unless 'untracked'. */
   void (*describe)(tl_object *o, char *buf, size_t size, tl_tstate **holder);
+  /* The 'holder' of describe is whom a waiter waits for, not one that
+  ** holds the object (a Thread, joined): the reports never say it "holds"
+  ** it, and objects of the kind are not tracked. */
+  bool untracked;
 } tl_kind;
 
 struct tl_object {
