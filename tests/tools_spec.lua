@@ -238,16 +238,27 @@ describe("the trace exporter", function()
   end)
 end)
 
-describe_host("the tlua tools", function()
+-- A temporary directory for the tests of a describe block (made in its
+-- setup, removed in its teardown), and tlua run in it; env: assignments
+-- put before the command ("TLUA_GIL=1").  Returns path(name), tlua(args
+-- [, env]) and the directory (a function: it exists only once set up).
+local function workspace()
   local dir
+  setup(function() dir = helpers.temp_dir() end)
+  teardown(function()
+    if dir then os.execute("rm -rf " .. q(dir)) end
+  end)
   local function path(name) return dir .. "/" .. name end
-  -- Runs tlua in dir; env: assignments put before the command ("TLUA_GIL=1").
   local function tlua(args, env)
     return helpers.execute("cd " .. q(dir) .. " && " .. (env or "") .. " " .. q(TLUA) .. " " .. args)
   end
+  return path, tlua, function() return dir end
+end
+
+describe_host("the tlua tools", function()
+  local path, tlua = workspace()
 
   setup(function()
-    dir = helpers.temp_dir()
     -- Three workers made in order, each taking a lock once.
     write(path("workers.lua"), [[
 local threading = require "threading"
@@ -272,10 +283,6 @@ threading.Thread(function() b:acquire(); b_taken:set(); a:acquire() end):start()
 b_taken:wait()
 b:acquire()
 ]])
-  end)
-
-  teardown(function()
-    if dir then os.execute("rm -rf " .. q(dir)) end
   end)
 
   local THREADS = {"MainThread", "worker-1", "worker-2", "worker-3"}
@@ -518,16 +525,12 @@ t:join()
 end)
 
 describe_host("every end of a run writes what the tools were asked for", function()
-  local dir
-  local function path(name) return dir .. "/" .. name end
-  local function tlua(args)
-    return helpers.execute("cd " .. q(dir) .. " && " .. q(TLUA) .. " " .. args)
-  end
+  local path, tlua, dir = workspace()
 
   -- Starts tlua in the background; its stdout and, at the end, a line
   -- "status N" come through a pipe.  Returns {pid, line(), status()}.
   local function background(args)
-    local p = assert(io.popen("cd " .. q(dir) .. " && (" .. q(TLUA) .. " " .. args ..
+    local p = assert(io.popen("cd " .. q(dir()) .. " && (" .. q(TLUA) .. " " .. args ..
                               " 2>stderr & echo $!; wait $!; echo \"status $?\") 2>/dev/null"))
     local child = {pid = assert(tonumber(p:read("l")))}
     function child.line() return p:read("l") end
@@ -558,7 +561,6 @@ describe_host("every end of a run writes what the tools were asked for", functio
   end
 
   setup(function()
-    dir = helpers.temp_dir()
     -- A worker runs, then the script ends as arg[1] says.
     write(path("ends.lua"), [[
 local threading = require "threading"
@@ -590,10 +592,6 @@ threading.Thread{name = "other", target = function() b:acquire(); b_taken:set();
 b_taken:wait()
 b:acquire()
 ]])
-  end)
-
-  teardown(function()
-    if dir then os.execute("rm -rf " .. q(dir)) end
   end)
 
   local function clean()
@@ -646,10 +644,16 @@ b:acquire()
     end
   end)
 
-  it("on SIGTERM (status 143)", function()
+  -- forever.lua in the background, once it runs.
+  local function forever()
     clean()
     local child = background(ALL .. " forever.lua")
     assert.equal("ready", child.line())
+    return child
+  end
+
+  it("on SIGTERM (status 143)", function()
+    local child = forever()
     child.signal("TERM")
     local code, err = child.status()
     assert.equal(143, code, err)
@@ -657,9 +661,7 @@ b:acquire()
   end)
 
   it("on a second SIGINT (status 130), the first one having interrupted the main thread", function()
-    clean()
-    local child = background(ALL .. " forever.lua")
-    assert.equal("ready", child.line())
+    local child = forever()
     child.signal("INT")
     -- The first interrupts the join: the error is reported, then tlua
     -- waits for the spinner; stderr says when that has happened.
@@ -742,16 +744,7 @@ print((select(2, pcall(function() return never_set.x end))))
 end)
 
 describe_host("deadlock reports and SIGQUIT dumps", function()
-  local dir
-  local function path(name) return dir .. "/" .. name end
-  local function tlua(args)
-    return helpers.execute("cd " .. q(dir) .. " && " .. q(TLUA) .. " " .. args)
-  end
-
-  setup(function() dir = helpers.temp_dir() end)
-  teardown(function()
-    if dir then os.execute("rm -rf " .. q(dir)) end
-  end)
+  local path, tlua, dir = workspace()
 
   -- The report of script (a deadlock): exit status 3; its lines.
   local function report(name, script)
@@ -837,7 +830,7 @@ accounts:release()
 waiter:join()
 print("main goes on")
 ]])
-    local p = assert(io.popen("cd " .. q(dir) .. " && (" .. q(TLUA) .. " quit.lua go 2>stderr & echo $!; " ..
+    local p = assert(io.popen("cd " .. q(dir()) .. " && (" .. q(TLUA) .. " quit.lua go 2>stderr & echo $!; " ..
                               "wait $!; echo \"status $?\") 2>/dev/null"))
     local pid = assert(tonumber(p:read("l")))
     assert.equal("ready", p:read("l"))

@@ -25,7 +25,7 @@ local function worker(first, second, all_hold_first, i)
 end
 
 local locks = {}
-for i = 1, n do locks[i] = threading.Lock() end
+for i = 1, n do locks[i] = threading.Lock{name = "lock " .. i} end -- (names for the report)
 local all_hold_first = threading.Barrier(n)
 local ts = {}
 for i = 1, n do

@@ -189,17 +189,7 @@ void tl_deadlock_start(void) {
   if (!tl_blocked_enabled()) return;
   pthread_mutex_lock(&start_mutex);
   if (!started) {
-    pthread_t t;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 1024 * 1024); /* it may run the trace's exporters */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old); /* no signal is for the watchdog */
-    started = pthread_create(&t, &attr, watchdog, NULL) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
+    started = tl_signals_thread(watchdog);
     if (started) tl_blocked_watch();
   }
   pthread_mutex_unlock(&start_mutex);

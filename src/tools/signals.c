@@ -60,26 +60,27 @@ static void *signal_thread(void *arg) {
   }
 }
 
-void tl_signals_start(void) {
-  if (pipe_fds[0] >= 0) return;
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return;
-  fcntl(pipe_fds[1], F_SETFL, O_NONBLOCK);
+bool tl_signals_thread(void *(*body)(void *)) {
   pthread_t t;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 1024 * 1024); /* it runs the trace's exporters */
+  pthread_attr_setstacksize(&attr, 1024 * 1024); /* it may run the trace's exporters */
   sigset_t all, old;
   sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
-  bool started = pthread_create(&t, &attr, signal_thread, NULL) == 0;
+  pthread_sigmask(SIG_BLOCK, &all, &old); /* no signal is for it */
+  bool started = pthread_create(&t, &attr, body, NULL) == 0;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);
-  if (!started) return;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sa.sa_flags = SA_RESTART;
+  return started;
+}
+
+void tl_signals_start(void) {
+  if (pipe_fds[0] >= 0) return;
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return;
+  fcntl(pipe_fds[1], F_SETFL, O_NONBLOCK);
+  if (!tl_signals_thread(signal_thread)) return;
+  struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
   sigemptyset(&sa.sa_mask);
   sigaction(SIGQUIT, &sa, NULL);
   if (!tl_outputs_wanted()) return;

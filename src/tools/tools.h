@@ -37,6 +37,9 @@ int tl_outputs_write(void);
 ** outputs, SIGTERM and a fatal SIGINT write them, then the process dies of
 ** that signal. */
 void tl_signals_start(void);
+/* Starts body in a detached thread of the tools' own (the watchdog, the
+** signals' thread): all signals blocked, a 1 MiB stack. */
+bool tl_signals_thread(void *(*body)(void *));
 
 /* --- what threads are doing, in words (dump.c) ------------------------ */
 
