@@ -392,12 +392,12 @@ static void do_repl(lua_State *L) {
 /* main                                                                   */
 /* ---------------------------------------------------------------------- */
 
-/* tlua --compare ...: runs the comparison tool (lua/threading/compare.lua)
-** with the arguments that follow. */
+/* tlua --compare ... / --explore ...: runs the tool (lua/threading/compare.lua,
+** explore.lua) with the arguments that follow. */
 static int run_compare(lua_State *L, int argc, char **argv) {
   tl_state_open_main(L);
   tl_module_init_host(L, true);
-  int status = docall(L, tl_host_push_compare(L, argc, argv, &tools), 1);
+  int status = docall(L, tl_host_push_runner(L, argc, argv, &tools), 1);
   if (report(L, status) != LUA_OK) return 0;
   lua_pushboolean(L, lua_toboolean(L, -1));
   return 1;
@@ -407,7 +407,7 @@ static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
   char **argv = (char **)lua_touserdata(L, 2);
   if (argv[0] && argv[0][0]) progname = argv[0]; /* as lua.c: messages start with argv[0] */
-  if (tools.compare) return run_compare(L, argc, argv);
+  if (tools.compare || tools.explore) return run_compare(L, argc, argv);
   int script = argc;
   int flags = collect_args(argv, &script);
   luaL_checkversion(L);
@@ -427,6 +427,7 @@ static int pmain(lua_State *L) {
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (!(flags & HAS_BIG_E) && handle_luainit(L) != LUA_OK) return 0;
   if (!run_args(L, argv, script)) return 0;
+  tl_host_set_replay(argv, argc, script);
   if (script < argc && handle_script(L, argv + script) != LUA_OK) return 0;
   if (flags & HAS_I) {
     do_repl(L);

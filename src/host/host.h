@@ -16,8 +16,10 @@
 typedef struct tl_host_tools {
   const char *trace_json, *trace_svg;
   const char *rusage; /* --rusage FILE: CPU seconds written at exit (for --compare) */
+  const char *schedule_log; /* --schedule-log FILE ("-": stderr) */
   bool stats;
   int compare;        /* argv index of "--compare", 0 if absent */
+  int explore;        /* argv index of "--explore", 0 if absent */
 } tl_host_tools;
 
 /* Takes --trace F, --trace-svg F, --stats, --compare, --rusage F out of
@@ -32,9 +34,11 @@ void tl_host_tools_start(const tl_host_tools *tools);
 /* At exit: writes what the tools recorded.  Returns LUA_OK, or an error
 ** status with the message on top of L (the caller reports it). */
 int tl_host_tools_finish(lua_State *L, const tl_host_tools *tools);
-/* tlua --compare: pushes threading.compare's main and its arguments (the
-** words after --compare, and this executable's path); returns how many
-** arguments follow the function. */
-int tl_host_push_compare(lua_State *L, int argc, char **argv, const tl_host_tools *tools);
+/* tlua --compare / --explore: pushes threading.compare's (or explore's)
+** main and its arguments (the words after the option, and this
+** executable's path); returns how many arguments follow the function. */
+int tl_host_push_runner(lua_State *L, int argc, char **argv, const tl_host_tools *tools);
+/* Under a schedule: the command that replays this run (for reports). */
+void tl_host_set_replay(char **argv, int argc, int script);
 
 #endif

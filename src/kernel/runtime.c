@@ -68,6 +68,10 @@ void tl_runtime_add(tl_tstate *ts) {
   if (!ts->daemon) rt.non_daemon_count++;
   pthread_mutex_unlock(&rt.mutex);
   tl_blocked_note_start();
+  if (tl_sched_active()) { /* it runs when the scheduler picks it; now two can run */
+    tl_sched_register(ts);
+    tl_switchpoint_prepare_state(tl_tstate_running_state());
+  }
 }
 
 static long long thread_cpu_ns(void) {
@@ -91,7 +95,7 @@ void tl_runtime_remove(tl_tstate *ts) {
     tl_tstate_incref(ts);
     append(&rt.ended, &rt.ended_last, ts);
   }
-  pthread_cond_broadcast(&rt.changed);
+  tl_wait_broadcast(&rt.changed);
   pthread_mutex_unlock(&rt.mutex);
   tl_blocked_note_exit();
 }

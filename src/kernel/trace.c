@@ -42,11 +42,9 @@ static atomic_int next_thread_id;
 
 bool tl_trace_on(void) { return atomic_load_explicit(&tracing, memory_order_relaxed); }
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+/* Real time, or the scheduler's virtual time: a deterministic schedule
+** then gives the same trace, byte for byte. */
+static uint64_t now_ns(void) { return (uint64_t)tl_clock_now_ns(); }
 
 static void record(int32_t thread, tl_trace_state state, const char *detail) {
   size_t slot = atomic_fetch_add_explicit(&next_slot, 1, memory_order_relaxed);
@@ -78,6 +76,16 @@ static int32_t self_id(void) {
 void tl_trace_event(tl_trace_state state, const char *detail) {
   if (!tl_trace_on()) return;
   record(self_id(), state, detail);
+}
+
+void tl_trace_restart(void) {
+  if (!tl_trace_on()) return;
+  atomic_store(&next_slot, 0);
+  atomic_store(&next_thread_id, 0);
+  tl_tstate *self = tl_tstate_self();
+  if (self != NULL) atomic_store(&self->trace_id, 0);
+  memset(events, 0, TRACE_MAX * sizeof *events);
+  tl_trace_event(TL_TRACE_RUN, NULL);
 }
 
 void tl_trace_start(void) {

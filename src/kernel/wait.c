@@ -15,7 +15,9 @@
 ** Ctrl-C is seen even while it is blocked (signals do not wake condition
 ** variables); other threads sleep for the whole wait.  A wait with no
 ** timeout marks the thread as blocked for good (blocked.c) until it runs
-** again.
+** again.  Under a deterministic schedule a wait is the scheduler's
+** (sched.c): the thread gives the baton on instead of sleeping in the OS,
+** and signals go to the scheduler (tl_wait_signal, tl_wait_broadcast).
 **
 ** Locking: none of its own; the caller's mutex around tl_wait_cond.  The
 ** record's waiting fields are written by the thread itself before it is
@@ -33,6 +35,7 @@
 
 tl_wait_result tl_wait_cond(pthread_cond_t *cond, pthread_mutex_t *mutex, const tl_deadline *d) {
   if (d->overflow) return TL_WAIT_OVERFLOW;
+  if (tl_sched_active()) return tl_sched_block(cond, d, mutex);
   if (d->infinite) tl_blocked_mark();
   if (tl_tstate_is_main()) {
     if (tl_interrupt_pending()) return TL_WAIT_INTERRUPTED;
@@ -47,6 +50,26 @@ tl_wait_result tl_wait_cond(pthread_cond_t *cond, pthread_mutex_t *mutex, const 
     return TL_WAIT_OK;
   }
   return pthread_cond_timedwait(cond, mutex, &d->at) == ETIMEDOUT ? TL_WAIT_TIMEOUT : TL_WAIT_OK;
+}
+
+void tl_wait_cond_uninterruptible(pthread_cond_t *cond, pthread_mutex_t *mutex) {
+  if (tl_sched_active()) {
+    tl_deadline forever = tl_clock_deadline(-1);
+    tl_sched_block(cond, &forever, mutex); /* (an aborted run still takes the lock back) */
+    return;
+  }
+  tl_blocked_mark(); /* tl_wait_end clears it */
+  pthread_cond_wait(cond, mutex);
+}
+
+void tl_wait_signal(pthread_cond_t *cond) {
+  if (tl_sched_active()) tl_sched_wake(cond, false);
+  else pthread_cond_signal(cond);
+}
+
+void tl_wait_broadcast(pthread_cond_t *cond) {
+  if (tl_sched_active()) tl_sched_wake(cond, true);
+  else pthread_cond_broadcast(cond);
 }
 
 void tl_wait_begin(tl_waiting *w, const char *what, void *obj) {
@@ -74,9 +97,21 @@ void tl_wait_check(lua_State *L, tl_wait_result r) {
     luaL_error(L, "interrupted!");
   }
   if (r == TL_WAIT_OVERFLOW) luaL_error(L, "OverflowError: timeout value is too large");
+  if (r == TL_WAIT_ABORTED) luaL_error(L, "threading.check: run aborted (a deadlock, or threads left at its end)");
 }
 
 void tl_wait_sleep(lua_State *L, double seconds) {
+  if (tl_sched_active()) { /* the virtual clock's sleep: a schedule point, or a deadline */
+    tl_sched_point(L, "sleep", NULL);
+    if (seconds <= 0) return;
+    tl_waiting w;
+    tl_wait_begin(&w, "sleep", NULL);
+    tl_deadline d = tl_clock_deadline(seconds);
+    tl_wait_result r = tl_sched_block(NULL, &d, NULL);
+    tl_wait_end(&w);
+    tl_wait_check(L, r == TL_WAIT_TIMEOUT ? TL_WAIT_OK : r);
+    return;
+  }
   tl_waiting w;
   tl_wait_begin(&w, "sleep", NULL);
   tl_wait_result r = TL_WAIT_OK;

@@ -279,6 +279,7 @@ static bool priority_mixes(const tl_queue *q, const queue_item *it) {
 static int do_put(lua_State *L, tl_queue *q, bool blocking, const tl_deadline *d) {
   if (lua_isnoneornil(L, 2))
     return tl_error(L, "ValueError", "cannot put nil into a %s", q->obj.kind->name);
+  tl_sched_point(L, "Queue.put", NULL);
   queue_item it;
   memset(&it, 0, sizeof it);
   if (q->order == ORDER_PRIORITY) read_priority(L, 2, &it);
@@ -315,7 +316,7 @@ static int do_put(lua_State *L, tl_queue *q, bool blocking, const tl_deadline *d
     st = PUT_OK;
     push_item(q, it);
     q->unfinished++;
-    if (q->getters) pthread_cond_signal(&q->not_empty);
+    if (q->getters) tl_wait_signal(&q->not_empty);
   }
   pthread_mutex_unlock(&q->mutex);
   if (waited) tl_wait_end(&b);
@@ -365,7 +366,7 @@ bool tl_queue_offer(tl_object *o, tl_blob *item) {
     if (ok) {
       push_item(q, it);
       q->unfinished++;
-      if (q->getters) pthread_cond_signal(&q->not_empty);
+      if (q->getters) tl_wait_signal(&q->not_empty);
     }
     pthread_mutex_unlock(&q->mutex);
   }
@@ -379,6 +380,7 @@ typedef enum { GET_OK, GET_EMPTY, GET_SHUTDOWN } get_status;
 
 /* Pushes the item and returns GET_OK, or pushes nothing. */
 static get_status do_get(lua_State *L, tl_queue *q, bool blocking, const tl_deadline *d) {
+  tl_sched_point(L, "Queue.get", NULL);
   tl_waiting b;
   bool waited = false;
   tl_wait_result r = TL_WAIT_OK;
@@ -390,7 +392,7 @@ static get_status do_get(lua_State *L, tl_queue *q, bool blocking, const tl_dead
   if (q->count > 0) {
     st = GET_OK;
     it = pop_item(q);
-    if (q->putters) pthread_cond_signal(&q->not_full);
+    if (q->putters) tl_wait_signal(&q->not_full);
   } else {
     st = q->shutdown ? GET_SHUTDOWN : GET_EMPTY;
   }
@@ -449,6 +451,7 @@ static int queue_items(lua_State *L) {
 
 static int queue_qsize(lua_State *L) {
   tl_queue *q = check_queue(L);
+  tl_sched_point(L, "Queue.qsize", NULL);
   pthread_mutex_lock(&q->mutex);
   size_t n = q->count;
   pthread_mutex_unlock(&q->mutex);
@@ -458,6 +461,7 @@ static int queue_qsize(lua_State *L) {
 
 static int queue_empty(lua_State *L) {
   tl_queue *q = check_queue(L);
+  tl_sched_point(L, "Queue.empty", NULL);
   pthread_mutex_lock(&q->mutex);
   bool empty = q->count == 0;
   pthread_mutex_unlock(&q->mutex);
@@ -467,6 +471,7 @@ static int queue_empty(lua_State *L) {
 
 static int queue_full(lua_State *L) {
   tl_queue *q = check_queue(L);
+  tl_sched_point(L, "Queue.full", NULL);
   pthread_mutex_lock(&q->mutex);
   bool full = is_full(q);
   pthread_mutex_unlock(&q->mutex);
@@ -476,9 +481,10 @@ static int queue_full(lua_State *L) {
 
 static int queue_task_done(lua_State *L) {
   tl_queue *q = check_queue(L);
+  tl_sched_point(L, "Queue.task_done", NULL);
   pthread_mutex_lock(&q->mutex);
   bool ok = q->unfinished > 0;
-  if (ok && --q->unfinished == 0) pthread_cond_broadcast(&q->all_done);
+  if (ok && --q->unfinished == 0) tl_wait_broadcast(&q->all_done);
   pthread_mutex_unlock(&q->mutex);
   if (!ok) return tl_error(L, "ValueError", "task_done() called too many times");
   return 0;
@@ -488,6 +494,7 @@ static int queue_task_done(lua_State *L) {
 static int queue_join(lua_State *L) {
   tl_queue *q = check_queue(L);
   tl_deadline d = tl_args_timeout(L, 2);
+  tl_sched_point(L, "Queue.join", NULL);
   tl_waiting b;
   bool waited;
   pthread_mutex_lock(&q->mutex);
@@ -503,6 +510,7 @@ static int queue_join(lua_State *L) {
 static int queue_shutdown(lua_State *L) {
   tl_queue *q = check_queue(L);
   bool immediate = lua_toboolean(L, 2);
+  tl_sched_point(L, "Queue.shutdown", NULL);
   queue_item *drained = NULL;
   size_t ndrained = 0, cap = 0, head = 0;
   pthread_mutex_lock(&q->mutex);
@@ -517,9 +525,9 @@ static int queue_shutdown(lua_State *L) {
     q->items = NULL;
     q->cap = q->count = q->head = q->nstrings = 0;
   }
-  if (immediate) pthread_cond_broadcast(&q->all_done);
-  pthread_cond_broadcast(&q->not_empty);
-  pthread_cond_broadcast(&q->not_full);
+  if (immediate) tl_wait_broadcast(&q->all_done);
+  tl_wait_broadcast(&q->not_empty);
+  tl_wait_broadcast(&q->not_full);
   pthread_mutex_unlock(&q->mutex);
   for (size_t i = 0; i < ndrained; i++) item_free(&drained[(head + i) % cap]);
   free(drained);

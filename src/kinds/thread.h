@@ -21,6 +21,8 @@ typedef struct tl_thread {
   bool daemon;
   tl_thread_state state;
   bool running;              /* has begun running (start() waits for it) */
+  bool bound;                /* its record is bound, its ids known (under a schedule,
+                                start() waits for this only: the thread runs when picked) */
   lua_Integer ident;         /* pthread_self() as an integer, 0 before start */
   lua_Integer native_id;     /* the kernel's thread id, 0 before start */
   tl_tstate *ts;             /* its record from start() on (a reference) */

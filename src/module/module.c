@@ -82,7 +82,8 @@ static void install_exit_wait(lua_State *L) {
   lua_setfield(L, LUA_REGISTRYINDEX, "tlua.exitwait");
 }
 
-/* TLUA_GIL=0|1|legacy and TLUA_DEADLOCK=0 (options given later win). */
+/* TLUA_GIL=0|1|legacy, TLUA_DEADLOCK=0 and TLUA_SCHED=SPEC (options given
+** later win). */
 static void read_environment(lua_State *L) {
   const char *dl = getenv("TLUA_DEADLOCK");
   if (dl != NULL && strcmp(dl, "0") == 0) tl_blocked_set_enabled(false);
@@ -90,6 +91,9 @@ static void read_environment(lua_State *L) {
   if (gil != NULL && strcmp(gil, "1") == 0) tl_gil_set_mode(TL_GIL_NEW);
   if (gil != NULL && strcmp(gil, "legacy") == 0) tl_gil_set_mode(TL_GIL_LEGACY);
   tl_switchpoint_prepare_state(L);
+  const char *sched = getenv("TLUA_SCHED");
+  if (sched != NULL && sched[0] != '\0' && !tl_module_schedule(L, sched))
+    fprintf(stderr, "tlua: TLUA_SCHED='%s' is not a schedule (random[:SEED], pct[:SEED[:DEPTH]] or rr)\n", sched);
 }
 
 /* Once per process, by the first state that opens the module: the runtime
@@ -127,6 +131,7 @@ int luaopen_threading(lua_State *L) {
   tl_gil_api_open(L);
   tl_time_api_open(L);
   tl_internals_open(L);
+  tl_check_open(L);
   lua_pushliteral(L, TL_VERSION);
   lua_setfield(L, -2, "_VERSION");
   lua_createtable(L, 0, 2);

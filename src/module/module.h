@@ -23,5 +23,9 @@ void tl_module_init_host(lua_State *L, bool use_env);
 void tl_gil_api_open(lua_State *L);
 void tl_time_api_open(lua_State *L);
 void tl_internals_open(lua_State *L);
+void tl_check_open(lua_State *L);
+/* Puts the whole process under one deterministic schedule ("pct:41:3":
+** -X sched, TLUA_SCHED); false if the spec is bad.  L: the main state. */
+bool tl_module_schedule(lua_State *L, const char *spec);
 
 #endif

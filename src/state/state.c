@@ -126,6 +126,19 @@ void tl_state_open_thread(lua_State *L) {
   tl_blocking_io_open(L);
 }
 
+void tl_state_seed_random(lua_State *L, int idx) {
+  lua_Integer x, y;
+  if (!tl_sched_random_seed(&x, &y)) return;
+  idx = lua_absindex(L, idx);
+  if (lua_getfield(L, idx, "randomseed") == LUA_TFUNCTION) {
+    lua_pushinteger(L, x);
+    lua_pushinteger(L, y);
+    lua_call(L, 2, 0);
+  } else {
+    lua_pop(L, 1);
+  }
+}
+
 /* --- the main state ------------------------------------------------------- */
 
 /* package.preload.threading of the main state: the built-in. */

@@ -48,6 +48,10 @@ const char *tl_builtins_name(int i);
 /* The built-in named 'name' that is not the threading module, if any. */
 bool tl_builtins_is_library(const char *name);
 
+/* Under a deterministic schedule, seeds math.random of L (the table at
+** idx is the math library) from the schedule: the same numbers each run. */
+void tl_state_seed_random(lua_State *L, int idx);
+
 /* --- coroutines (coroutine.c) ---------------------------------------- */
 
 /* Replaces resume and wrap in the coroutine table at idx; opens them in

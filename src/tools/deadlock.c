@@ -131,18 +131,50 @@ static void report_thread(tl_tstate *t, void *ud) {
   }
 }
 
-static void report_and_exit(void) {
-  report r = {NULL, 0, 0};
-  add(&r, "deadlock: all threads are blocked\n");
-  tl_runtime_foreach(report_thread, &r);
-  add(&r, "\n(tlua exits with status 3; -X deadlock=off or TLUA_DEADLOCK=0 disables this check)\n");
+/* The report: every thread, what it waits for, what it holds. */
+static void build_report(report *r) {
+  add(r, "deadlock: all threads are blocked\n");
+  tl_runtime_foreach(report_thread, r);
+}
+
+static void write_and_exit(report *r) {
   fflush(stdout);
-  if (r.buf) {
-    ssize_t ignored = write(STDERR_FILENO, r.buf, r.len);
+  if (r->buf) {
+    ssize_t ignored = write(STDERR_FILENO, r->buf, r->len);
     (void)ignored;
   }
   _exit(3);
 }
+
+static void report_and_exit(void) {
+  report r = {NULL, 0, 0};
+  build_report(&r);
+  add(&r, "\n(tlua exits with status 3; -X deadlock=off or TLUA_DEADLOCK=0 disables this check)\n");
+  write_and_exit(&r);
+}
+
+char *tl_deadlock_report_text(void) {
+  report r = {NULL, 0, 0};
+  build_report(&r);
+  return r.buf;
+}
+
+/* Under a deterministic schedule the scheduler itself sees the deadlock,
+** at once: the same report, with the schedule and how to replay it. */
+static void report_scheduled_and_exit(void *ud) {
+  (void)ud;
+  report r = {NULL, 0, 0};
+  build_report(&r);
+  char spec[128], replay[512];
+  tl_sched_describe(spec, sizeof spec);
+  tl_sched_get_replay(replay, sizeof replay);
+  add(&r, "\nschedule: %s (step %ld)\n", spec, tl_sched_steps());
+  if (replay[0]) add(&r, "replay: %s\n", replay);
+  add(&r, "(tlua exits with status 3)\n");
+  write_and_exit(&r);
+}
+
+void tl_deadlock_watch_schedules(void) { tl_sched_set_deadlock_handler(report_scheduled_and_exit, NULL); }
 
 /* --- the watchdog thread --------------------------------------------- */
 
@@ -151,8 +183,8 @@ static void *watchdog(void *arg) {
   for (;;) {
     tl_blocked_await_all();
     unsigned long before = tl_blocked_progress();
-    struct timespec grace = tl_clock_after(GRACE);
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &grace, NULL) == EINTR) {
+    struct timespec grace = {(time_t)GRACE, (long)((GRACE - (double)(time_t)GRACE) * 1e9)};
+    while (nanosleep(&grace, &grace) == -1 && errno == EINTR) { /* real time, even under a schedule */
     }
     /* (A suspicion raised during the grace period stays set: if this check
     ** fails because of progress, the loop checks again at once.) */
