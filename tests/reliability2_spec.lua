@@ -418,3 +418,225 @@ describe("#8: C functions with aliases", function()
     assert_matches("FAILS\t0", out)
   end)
 end)
+
+describe("#9: a huge switch interval", function()
+  -- Python keeps 1e10; tlua may clamp it or raise OverflowError, but never
+  -- turn it into a tiny interval.
+  local function acceptable(ok, value_or_err)
+    if ok then return value_or_err >= 1000 end
+    return tostring(value_or_err):find("OverflowError") ~= nil
+  end
+
+  defect(9, "#9: setswitchinterval(1e10 / 1e300 / inf) is kept, clamped or an OverflowError, never 1e-06", function()
+    local old = threading.getswitchinterval()
+    local bad = {}
+    for _, v in ipairs{1e10, 1e300, math.huge} do
+      local ok, err = pcall(threading.setswitchinterval, v)
+      local got = threading.getswitchinterval()
+      threading.setswitchinterval(old)
+      if not acceptable(ok, ok and got or err) then bad[#bad + 1] = ("%g -> %s"):format(v, ok and got or err) end
+    end
+    assert(#bad == 0, table.concat(bad, ", "))
+  end)
+
+  defect(9, "#9: -X switchinterval=inf and =1e300 are rejected or kept, never 1e-06", function()
+    if HOST ~= "tlua" then
+      pending("-X is an option of the tlua command: runs under TLUA_HOST=tlua")
+      return
+    end
+    for _, v in ipairs{"inf", "1e300", "1e10"} do
+      local out, status = run("print('INTERVAL', require('threading').getswitchinterval())", nil,
+                              "-X switchinterval=" .. v)
+      if status == 0 then
+        assert(tonumber(out:match("INTERVAL\t(%S+)")) >= 1000, v .. ": " .. out)
+      else
+        assert_matches("switchinterval", out)
+      end
+    end
+  end)
+end)
+
+describe("#10: leaks", function()
+  -- Waits (bounded) until the live object count is back to 'live': a
+  -- thread drops its own reference just after join() returns.
+  local function settles_to(live)
+    local deadline = threading.monotonic() + 10
+    repeat
+      collectgarbage() collectgarbage()
+      if threading._live_objects() <= live then return true end
+      threading.sleep(0.005)
+    until threading.monotonic() > deadline
+    return false
+  end
+
+  defect(10, "#10: t:result() that cannot decode the results frees them (and what they reference)", function()
+    collectgarbage() collectgarbage()
+    local live = threading._live_objects()
+    local t = threading.Thread(function()
+      package.loaded["thread_only_module"] = {}
+      local m = require "thread_only_module"
+      return require("threading").Lock(), function() return m end
+    end):start()
+    assert.is_true(t:join(10))
+    local ok, err = pcall(t.result, t)
+    assert.is_false(ok)
+    assert_matches("thread_only_module", err)
+    t = nil
+    assert(settles_to(live), ("%d live objects, %d before"):format(threading._live_objects(), live))
+  end)
+
+  defect(10, "#10: wait() and as_completed() that time out leave no waiter on the pending futures", function()
+    local f = threading.Future() -- stays pending
+    collectgarbage() collectgarbage()
+    local live = threading._live_objects()
+    for _ = 1, 100 do
+      local done, not_done = threading.wait({f}, 0)
+      assert.is_true(not_done[f])
+      assert.is_false(pcall(function() for _ in threading.as_completed({f}, 0) do end end))
+    end
+    collectgarbage() collectgarbage()
+    local now = threading._live_objects()
+    f:cancel()
+    assert(now <= live, ("%d waiter queues left on the future"):format(now - live))
+  end)
+end)
+
+describe("#11: the threading module as a value", function()
+  defect(11, "#11: crosses as the receiver's own module", function()
+    local t = threading.Thread(function(th) return th == require("threading"), type(th.Lock) end, threading)
+    t:start()
+    local same, lock_type = helpers.finish(t)
+    assert.is_true(same)
+    assert.equal("function", lock_type)
+    local q = threading.Queue()
+    q:put(threading)
+    assert.equal(threading, q:get(true, 5))
+  end)
+end)
+
+describe("#12: a thread's package.path and package.cpath", function()
+  defect(12, "#12: are the creating state's, so modules found through an added path can be received and required", function()
+    local dir = tmpdir()
+    write_file(dir .. "/extra_path_module.lua", "return {value = function() return 'from the added path' end}")
+    local out, status = run([[
+      local threading = require "threading"
+      package.path = arg[1] .. "/?.lua;" .. package.path
+      package.cpath = arg[1] .. "/?.so;" .. package.cpath
+      local m = require "extra_path_module"
+      local t = threading.Thread(function(path, cpath)
+        return m.value(), require("extra_path_module").value(), package.path == path, package.cpath == cpath
+      end, package.path, package.cpath):start()
+      t:join()
+      print("RESULT", pcall(t.result, t))
+    ]], shell_quote(dir))
+    os.execute("rm -rf " .. shell_quote(dir))
+    assert_exit(0, status, out)
+    assert_matches("RESULT\ttrue\tfrom the added path\tfrom the added path\ttrue\ttrue", out)
+  end)
+end)
+
+describe("#13: the exit of the deadlock detector", function()
+  defect(13, "#13: writes what io.open'ed files hold in their buffers", function()
+    local path = os.tmpname()
+    local out, status = run([[
+      local threading = require "threading"
+      local f = assert(io.open(arg[1], "w"))
+      f:write("buffered data")
+      threading.Event():wait() -- nobody sets it: every thread is blocked
+    ]], shell_quote(path))
+    local text = read_file(path)
+    os.remove(path)
+    assert_exit(3, status, out)
+    assert_matches("deadlock", out)
+    assert.equal("buffered data", text)
+  end)
+end)
+
+describe("#14: an RLock left held by a thread that ended", function()
+  defect(14, "#14: is not owned by a later thread that reuses the pthread id", function()
+    local r = threading.RLock()
+    local c = threading.Condition(threading.Lock())
+    local a = helpers.spawn(function(r, c) r:acquire() c:acquire() end, r, c)
+    assert.is_true(a:join(10))
+    local reused = 0
+    for _ = 1, 40 do
+      local b = helpers.spawn(function(r, c)
+        return r:acquire(false), r:_is_owned(), r:_recursion_count(), (pcall(c.notify, c))
+      end, r, c)
+      local acquired, owned, count, notified = helpers.finish(b)
+      assert.is_false(acquired)
+      assert.is_false(owned)
+      assert.equal(0, count)
+      assert.is_false(notified) -- notify without holding the lock: RuntimeError
+      if b.ident == a.ident then
+        reused = reused + 1
+        if reused == 3 then break end
+      end
+    end
+  end)
+end)
+
+describe("#15: a thread started by a finalizer at exit", function()
+  defect(15, "#15: start() raises RuntimeError: can't create new thread at interpreter shutdown", function()
+    local path = os.tmpname()
+    os.remove(path)
+    -- made before require "threading": under lua5.4 it is finalized after
+    -- the module's wait for non-daemon threads, as every object is in tlua
+    local out, status = run([[
+      local keep = setmetatable({}, {__gc = function()
+        local threading = require "threading"
+        local ok, err = pcall(function()
+          threading.Thread(function(path)
+            local f = io.open(path, "w") f:write("ran") f:close()
+          end, arg[1]):start()
+        end)
+        io.stderr:write("START ", tostring(ok), " ", tostring(err), "\n")
+      end})
+      local threading = require "threading"
+    ]], shell_quote(path))
+    local ran = read_file(path)
+    os.remove(path)
+    assert_exit(0, status, out)
+    assert_matches("START false [^\n]*RuntimeError: can't create new thread at interpreter shutdown", out)
+    assert.is_nil(ran)
+  end)
+end)
+
+describe("#16: threading.log, a record that cannot be formatted", function()
+  it("#16: prints --- Logging error --- with the traceback on stderr, and the caller goes on", function()
+    local out, status = run([[
+      local threading = require "threading"
+      local log = threading.log
+      log.basicConfig{level = log.INFO, stream = io.stdout, format = "%(levelname)s %(message)s"}
+      print("CALL", pcall(log.info, "value %d", "not a number"))
+      log.info("after")
+      local t = threading.Thread(function()
+        local log = require("threading").log
+        log.warning("%s and %s", "only one")
+        log.warning("the thread goes on")
+        return "ok"
+      end):start()
+      t:join()
+      print("THREAD", pcall(t.result, t))
+    ]])
+    assert_exit(0, status, out)
+    assert_matches("%-%-%- Logging error %-%-%-\n[^\n]*number expected, got string[^\n]*\nstack traceback:", out)
+    assert_matches("Message: \"value %%d\"\nArguments: %(\"not a number\"%)", out)
+    assert_matches("CALL\ttrue\n", out)
+    assert_matches("INFO after", out)
+    assert_matches("%-%-%- Logging error %-%-%-\n[^\n]*bad argument #3 to 'format'", out)
+    assert_matches("WARNING the thread goes on", out)
+    assert_matches("THREAD\ttrue\tok", out)
+  end)
+
+  it("#16: a handler that raises is reported the same way", function()
+    local out, status = run([[
+      local log = require("threading").log
+      log.basicConfig{stream = function(line) error("handler broke") end}
+      print("CALL", pcall(log.error, "a record"))
+    ]])
+    assert_exit(0, status, out)
+    assert_matches("%-%-%- Logging error %-%-%-\n[^\n]*handler broke", out)
+    assert_matches("CALL\ttrue", out)
+  end)
+end)
