@@ -61,24 +61,20 @@ end
 
 -- --- known defects (TLUA_DEFECTS) -------------------------------------------
 
--- helpers.defects(it, pending) -> defect(N, name, fn): fn is the spec of
--- known defect #N (issue 13).  It runs as a normal test when TLUA_DEFECTS
--- is "all" or lists N ("1,5"), and is pending otherwise, so the suite stays
--- green while each fix turns its spec on.
+-- helpers.defects(it, pending) -> defect(id, name, fn): fn is the spec of
+-- known defect 'id' of issue 13: its number (5), or "N.k" for another
+-- instance of defect N's class found later ("10.1").  It runs as a normal
+-- test when TLUA_DEFECTS is "all" or lists the id (TLUA_DEFECTS=1,5,10.1),
+-- and is pending otherwise, so the suite stays green while each fix turns
+-- its spec on.
 function M.defects(it, pending)
-  local enabled = os.getenv("TLUA_DEFECTS") or ""
-  local function on(n)
-    if enabled == "all" then return true end
-    for k in enabled:gmatch("%d+") do
-      if tonumber(k) == n then return true end
-    end
-    return false
-  end
-  return function(n, name, fn)
-    if on(n) then
+  local enabled = {}
+  for id in (os.getenv("TLUA_DEFECTS") or ""):gmatch("[^,%s]+") do enabled[id] = true end
+  return function(id, name, fn)
+    if enabled.all or enabled[tostring(id)] then
       it(name, fn)
     else
-      pending(("%s [known defect #%d: TLUA_DEFECTS=%d runs it]"):format(name, n, n))
+      pending(("%s [known defect #%s: TLUA_DEFECTS=%s runs it]"):format(name, id, id))
     end
   end
 end
@@ -141,12 +137,12 @@ function M.assert_not_matches(pattern, text)
   assert(not tostring(text):find(pattern), ("%q should not match %q"):format(tostring(text), pattern))
 end
 
--- Waits (bounded, 10 s) until threading._live_objects() is back to 'live'
--- or below, collecting garbage: an ended thread drops its own reference
--- just after join() returns.  Returns whether it got there.
-function M.settles_to(live)
+-- Waits (bounded: 'seconds', default 10) until threading._live_objects() is
+-- back to 'live' or below, collecting garbage: an ended thread drops its own
+-- reference just after join() returns.  Returns whether it got there.
+function M.settles_to(live, seconds)
   local threading = require "threading"
-  local deadline = threading.monotonic() + 10
+  local deadline = threading.monotonic() + (seconds or 10)
   repeat
     collectgarbage() collectgarbage()
     if threading._live_objects() <= live then return true end

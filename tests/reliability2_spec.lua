@@ -556,3 +556,145 @@ describe("#16: threading.log, a record that cannot be formatted", function()
     assert_matches("CALL\ttrue", out)
   end)
 end)
+
+-- --- other instances of the defects' classes ---------------------------------
+-- Found while looking for the class each defect belongs to; each is tagged
+-- with the defect whose class it shares ("N.k": TLUA_DEFECTS=N.k runs it).
+
+describe("class of #1 (objects copied instead of shared): a Logger", function()
+  -- Python sends a logger by name (Logger.__reduce__): the receiver's own.
+  defect("1.1", "#1.1: crosses as the receiver's logger of the same name", function()
+    local lg = threading.log.getLogger("issue13.logger")
+    local t = helpers.spawn(function(lg) return lg == require("threading").log.getLogger("issue13.logger") end, lg)
+    assert.is_true(helpers.finish(t))
+    local q = threading.Queue()
+    q:put(lg)
+    assert.equal(lg, q:get(true, 5))
+  end)
+end)
+
+describe("class of #11 (modules as values)", function()
+  defect("11.1", "#11.1: a standard library or threading.log sent as a value is the receiver's own module", function()
+    local q = threading.Queue()
+    for _, m in ipairs{string, table, threading.log} do
+      q:put(m)
+      assert.equal(m, q:get(true, 5))
+    end
+    local t = helpers.spawn(function(s, l) return s == string, l == require("threading").log end, string, threading.log)
+    assert.same({true, true}, {helpers.finish(t)})
+  end)
+end)
+
+describe("class of #7 (error paths losing the error)", function()
+  defect("7.1", "#7.1: an excepthook that raises an error with no text: stderr says so, not 'not enough memory'", function()
+    local out, status = run([[
+      local threading = require "threading"
+      threading.excepthook = function() error(setmetatable({}, {__tostring = function() return {} end})) end
+      local t = threading.Thread(function() error("the original failure") end):start()
+      t:join()
+      print("RESULT", pcall(t.result, t))
+    ]])
+    assert_exit(0, status, out)
+    assert_matches("RESULT\tfalse\t[^\n]*the original failure", out)
+    assert_matches("Exception in threading.excepthook", out)
+    assert_not_matches("not enough memory", out)
+  end)
+
+  defect("7.2", "#7.2: an atexit callback whose error has no text neither fails the thread nor skips the others", function()
+    local out, status = run([[
+      local threading = require "threading"
+      local t = threading.Thread(function()
+        local threading = require "threading"
+        threading._register_atexit(function() print("FIRST REGISTERED RAN") end)
+        threading._register_atexit(function() error(setmetatable({}, {__tostring = function() return {} end})) end)
+        return "target ok"
+      end):start()
+      t:join()
+      print("RESULT", pcall(t.result, t))
+    ]])
+    assert_exit(0, status, out)
+    assert_matches("FIRST REGISTERED RAN", out)
+    assert_matches("RESULT\ttrue\ttarget ok", out)
+    assert_matches("Exception in threading atexit callback", out)
+  end)
+
+  defect("7.3", "#7.3: Future:set_exception takes any error value (else the future stays pending)", function()
+    local f = threading.Future()
+    local err = setmetatable({}, {__tostring = function() return {} end})
+    assert.is_true(f:set_running_or_notify_cancel())
+    assert.is_true(pcall(f.set_exception, f, err))
+    assert.is_true(f:done())
+    assert.is_false(pcall(f.result, f, 0))
+  end)
+end)
+
+describe("class of #10 (leaks): reference cycles through threading objects", function()
+  -- Python's cycle collector frees these; tlua's reference counts across
+  -- states never drop to zero.
+  local cases = {
+    ["a Queue holding itself"] = function() local q = threading.Queue() q:put(q) end,
+    ["two Queues holding each other"] = function()
+      local a, b = threading.Queue(), threading.Queue()
+      a:put(b) b:put(a)
+    end,
+    ["a shared table holding itself"] = function() local s = threading.shared() s.me = s end,
+    ["a Future whose result is itself"] = function() local f = threading.Future() f:set_result(f) end,
+    ["a Future whose callback refers to it"] = function()
+      local f = threading.Future()
+      f:add_done_callback(function() return f end)
+    end,
+    ["a Thread that returned itself"] = function()
+      local t = threading.Thread(function() return require("threading").current_thread() end):start()
+      t:join(10)
+    end,
+  }
+  for name, make in pairs(cases) do
+    defect("10.1", "#10.1: " .. name .. " is freed once unreachable", function()
+      collectgarbage() collectgarbage()
+      local live = threading._live_objects()
+      make()
+      assert(helpers.settles_to(live, 2), ("%d objects left alive"):format(threading._live_objects() - live))
+    end)
+  end
+end)
+
+describe("class of #12 (what threads do not inherit)", function()
+  defect("12.1", "#12.1: modules registered in package.preload can be received and required in threads", function()
+    local out, status = run([[
+      local threading = require "threading"
+      package.preload["preloaded_module"] = function() return {v = 7} end
+      local p = require "preloaded_module"
+      local t = threading.Thread(function() return p.v, require("preloaded_module").v end):start()
+      t:join()
+      print("RESULT", pcall(t.result, t))
+    ]])
+    assert_exit(0, status, out)
+    assert_matches("RESULT\ttrue\t7\t7", out)
+  end)
+
+  defect("12.2", "#12.2: warnings turned on (-W, warn('@on')) are on in threads too", function()
+    local out, status = run([[
+      warn("@on")
+      local threading = require "threading"
+      local t = threading.Thread(function() warn("from the thread") end):start()
+      t:join()
+      print("END")
+    ]])
+    assert_exit(0, status, out)
+    assert_matches("Lua warning: from the thread", out)
+  end)
+end)
+
+describe("class of #15 (starting threads at shutdown)", function()
+  defect("15.1", "#15.1: a Timer started by a finalizer at exit raises RuntimeError", function()
+    local out, status = run([[
+      local keep = setmetatable({}, {__gc = function()
+        local ok, err = pcall(function() require("threading").Timer(0, print, "TIMER RAN"):start() end)
+        io.stderr:write("START ", tostring(ok), " ", tostring(err), "\n")
+      end})
+      local threading = require "threading"
+    ]])
+    assert_exit(0, status, out)
+    assert_matches("START false [^\n]*RuntimeError: can't create new thread at interpreter shutdown", out)
+  end)
+end)
