@@ -39,7 +39,7 @@ do
     elseif a == "--tlua" then i = i + 1; opts.tlua = arg[i]
     elseif a == "-h" or a == "--help" then
       print("usage: scripts/bench/run [--quick] [--out DIR] [--only GROUP,...] [--tlua PATH]")
-      print("groups: single, callgrind, scaling, handoff, threads, memory, lock, queue, transfer")
+      print("groups: single, callgrind, scaling, handoff, threads, memory, lock, queue, transfer, sched")
       os.exit(0)
     else
       io.stderr:write("bench: unknown option ", a, "\n")
@@ -81,6 +81,8 @@ local cfg = {
   executor_count = Q and 5000 or 20000,
   instruction_units = Q and 100 or 200, -- threads or tasks counted by callgrind
   transfer_count = Q and 20 or 50,
+  explore_check = Q and 500 or 2000, -- threading.check runs
+  explore_cli = Q and 200 or 600,    -- tlua --explore runs
 }
 
 ---------------------------------------------------------------------------
@@ -626,6 +628,38 @@ if wanted("transfer") then
         unit = "us", peer = res.build_us and (kind == "string" and "string.rep" or "loop build"),
         peer_value = res.build_us, ratio = res.ratio, target = "<= 2x",
         met = res.ratio and res.ratio <= 2, na = res.skip}
+  end
+end
+
+---------------------------------------------------------------------------
+-- 9. Deterministic schedules: exploration speed and the scheduler's cost
+---------------------------------------------------------------------------
+if wanted("sched") then
+  section("Deterministic schedules: exploring the lost-update program")
+  local res = alternate({tlua_off}, cfg.rounds, "explore_check", cfg.explore_check, 3)[tlua_off]
+  add{group = "sched", figure = "threading.check schedules/s (in-process)", value = res.per_second,
+      unit = "/s", target = ">= 2000/s", met = at_least(res.per_second, 2000), na = res.skip,
+      notes = string.format("%d runs; 2 threads each", cfg.explore_check)}
+  local out = capture(string.format("%s --explore %d --jobs %d %s", shell_quote(opts.tlua), cfg.explore_cli, CORES,
+                                    shell_quote(workloads .. "/lost_update_run.lua")))
+  local rate = tonumber(out:match("%(([%d.]+) runs/s%)"))
+  add{group = "sched", figure = "tlua --explore schedules/s (child processes)", value = rate, unit = "/s",
+      target = ">= 200/s", met = at_least(rate, 200), na = rate == nil and "no result" or nil,
+      notes = string.format("%d runs, --jobs %d", cfg.explore_cli, CORES)}
+  if HAVE_VALGRIND then
+    local size = cfg.callgrind_sizes.loops
+    local function count(x)
+      local script = shell_quote(workloads .. "/single.lua")
+      local base = callgrind_count(string.format("%s %s %s loops 0 1", shell_quote(opts.tlua), x, script))
+      local full = callgrind_count(string.format("%s %s %s loops %d 1", shell_quote(opts.tlua), x, script, size))
+      return base and full and full - base
+    end
+    local sched, gil = count("-X sched=rr"), count("-X gil=1")
+    add{group = "sched", figure = string.format("loops(%d), one thread, -X sched=rr", size), value = sched,
+        unit = "Ir", peer = "tlua GIL on", peer_value = gil, target = "<= 1.01x",
+        met = sched and gil and sched <= 1.01 * gil, notes = "callgrind; no preemption hook while one thread runs"}
+  else
+    add{group = "sched", figure = "-X sched cost on one thread", na = "valgrind not installed"}
   end
 end
 
