@@ -161,6 +161,25 @@ describe("threading.check", function()
     end
   end)
 
+  it("finds the race of the tutorials' counter example (003_race_counter.lua) within 100 runs", function()
+    -- increment() and decrement() exactly as in scripts/examples/003_race_counter.lua, 3 times each
+    local function increment(state) state.counter = state.counter + 1 end
+    local function decrement(state) state.counter = state.counter - 1 end
+    local function repeat_n(f, state) for _ = 1, 3 do f(state) end end
+    local function run_pair()
+      local state = threading.shared{counter = 0}
+      local t1 = threading.Thread(repeat_n, increment, state)
+      local t2 = threading.Thread(repeat_n, decrement, state)
+      t1:start() t2:start() t1:join() t2:join()
+      assert(state.counter == 0, "counter = " .. state.counter .. " (should be 0)")
+    end
+    local ok, err = pcall(threading.check, run_pair, {runs = 100})
+    assert.is_false(ok)
+    local got, spec = err:match("counter = (%-?%d+)"), err:match('replay = "([^"]+)"')
+    assert.is_not_nil(spec, err)
+    assert.equal(got, select(2, pcall(threading.check, run_pair, {replay = spec})):match("counter = (%-?%d+)"))
+  end)
+
   it("finds a lock-order deadlock within 200 pct runs and reports who waits for what", function()
     local ok, err = pcall(threading.check, function()
       local a, b = threading.Lock(), threading.Lock()

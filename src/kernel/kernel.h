@@ -101,6 +101,15 @@ char *tl_tstate_name(tl_tstate *ts);
 bool tl_tstate_set_name(tl_tstate *ts, const char *name);
 
 /* ------------------------------------------------------------------ */
+/* OS threads (osthread.c)                                             */
+/* ------------------------------------------------------------------ */
+
+/* Runs fn(arg) on an OS thread, detached: one left idle by an earlier
+** thread with the same stack size (0: the system's default), or a new
+** one.  Returns 0 or an error number. */
+int tl_osthread_start(void *(*fn)(void *), void *arg, size_t stack_size);
+
+/* ------------------------------------------------------------------ */
 /* The runtime: which threads are alive (runtime.c)                    */
 /* ------------------------------------------------------------------ */
 

@@ -6,7 +6,8 @@
 **
 ** Thread{target=f, args={...}, name=, daemon=} or Thread(f, ...) copies the
 ** target and its arguments into a blob when the object is made.  start()
-** makes the thread's record (kernel tl_tstate), then a detached pthread,
+** makes the thread's record (kernel tl_tstate), then runs on an OS thread
+** (a new one, or one an ended thread left idle: kernel/osthread.c),
 ** which makes a fresh state, decodes the target, calls it, and keeps its
 ** results (a blob) or its error (a blob plus the traceback).  The thread
 ** then closes its state, leaves the runtime's alive list, marks itself DONE
@@ -351,7 +352,7 @@ static void report_by_name(tl_thread *t, const char *what) {
 static void *thread_main(void *arg) {
   tl_thread *t = (tl_thread *)arg;
   tl_tstate *ts = t->ts;
-  lua_State *L = tl_state_new(t->memory_limit);
+  lua_State *L = tl_state_new_thread(t->memory_limit);
   tl_tstate_bind(ts, L);
   pthread_mutex_lock(&t->mutex);
   t->native_id = ts->native_id;
@@ -420,21 +421,16 @@ static void start(lua_State *L, tl_thread *t) {
   pthread_mutex_lock(&t->mutex);
   t->ts = ts; /* the object's reference */
   pthread_mutex_unlock(&t->mutex);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  size_t stack = tl_runtime_stack_size();
-  if (stack) pthread_attr_setstacksize(&attr, stack);
-  /* The new thread must not take Ctrl-C: block SIGINT while creating it. */
+  /* The new thread must not take Ctrl-C: block SIGINT while creating it
+  ** (an OS thread kept from an earlier thread has it blocked already). */
   sigset_t block, old;
   sigemptyset(&block);
   sigaddset(&block, SIGINT);
   pthread_sigmask(SIG_BLOCK, &block, &old);
   tl_object_incref(&t->obj); /* the running thread's reference */
   tl_runtime_add(ts);
-  int rc = pthread_create(&t->pthread, &attr, thread_main, t);
+  int rc = tl_osthread_start(thread_main, t, tl_runtime_stack_size());
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  pthread_attr_destroy(&attr);
   if (rc != 0) {
     tl_sched_cancel(ts);
     tl_runtime_remove(ts);
@@ -452,7 +448,6 @@ static void start(lua_State *L, tl_thread *t) {
   tl_waiting w;
   tl_wait_begin(&w, "start", &t->obj);
   pthread_mutex_lock(&t->mutex);
-  if (t->ident == 0) t->ident = (lua_Integer)(uintptr_t)t->pthread;
   while (!(scheduled ? t->bound : t->running) && t->state != TL_THREAD_DONE) {
     pthread_cond_wait(&t->done_cond, &t->mutex); /* short: no interrupt slicing needed */
   }

@@ -31,7 +31,6 @@ typedef struct tl_thread {
   char *traceback;           /* message and traceback if 'failed' */
   bool failed;
   size_t memory_limit;       /* bytes for its Lua state, 0: no limit */
-  pthread_t pthread;
   /* Run in the new thread before the target (a Timer's wait); returning
   ** false skips the target; may raise.  NULL for a plain Thread. */
   bool (*prelude)(lua_State *L, struct tl_thread *t);

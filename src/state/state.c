@@ -247,15 +247,29 @@ lua_State *tl_state_new(size_t limit) {
   return L;
 }
 
+lua_State *tl_state_new_thread(size_t limit) {
+  tl_arena *a;
+  lua_State *L = tl_arena_newstate(limit, &a);
+  if (L == NULL) return NULL;
+  lua_atpanic(L, panic);
+  tl_state_setwarnf(L, false);
+  return L;
+}
+
 void tl_state_lift_limit(lua_State *L) {
   void *ud;
+  tl_arena *a;
   if (lua_getallocf(L, &ud) == alloc_limited) ((limited_alloc *)ud)->limit = 0;
+  else if (tl_arena_of(L, &a)) tl_arena_lift_limit(a);
 }
 
 void tl_state_close(lua_State *L) {
   void *ud;
+  tl_arena *a = NULL;
   bool limited = lua_getallocf(L, &ud) == alloc_limited;
+  bool arena = tl_arena_of(L, &a);
   lua_close(L);
   if (limited) free(ud);
+  if (arena) tl_arena_free(a);
 }
 

@@ -23,6 +23,8 @@
 ** of memory.  Close it with tl_state_close.  lift_limit removes the cap
 ** (reporting an error needs memory, even after a memory error). */
 lua_State *tl_state_new(size_t limit);
+/* The same for a thread's state, on an arena of its own (alloc.c). */
+lua_State *tl_state_new_thread(size_t limit);
 void tl_state_close(lua_State *L);
 void tl_state_lift_limit(lua_State *L);
 /* Lua warnings (warn()) to stderr, off until "@on" as in lua.c. */
@@ -33,6 +35,14 @@ void tl_state_open_main(lua_State *L);
 /* The same for a new thread's state, leaner: the base library now, the
 ** other built-in modules when first used. */
 void tl_state_open_thread(lua_State *L);
+
+/* --- the allocator of thread states (alloc.c) --------------------------- */
+
+typedef struct tl_arena tl_arena;
+lua_State *tl_arena_newstate(size_t limit, tl_arena **arena);
+bool tl_arena_of(lua_State *L, tl_arena **arena); /* false: not an arena state */
+void tl_arena_lift_limit(tl_arena *a);
+void tl_arena_free(tl_arena *a);                  /* after lua_close */
 
 /* --- built-in modules (builtins.c) ------------------------------------ */
 
