@@ -223,7 +223,7 @@ local function run_once(exe, o, config, threads)
   local t0 = threading.monotonic()
   local _, how, code = os.execute(line)
   local wall = threading.monotonic() - t0
-  return {wall = wall, cpu = tonumber(output.read_file(o.tmp .. ".cpu") or ""),
+  return {wall = wall, cpu = tonumber((output.read_file(o.tmp .. ".cpu") or ""):match("^%S*")),
           status = how == "signal" and 128 + code or code}
 end
 

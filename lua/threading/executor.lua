@@ -49,8 +49,12 @@ local function deadline_after(timeout, level)
 end
 
 -- The body of every worker thread (runs in the worker's own state, so it
--- uses nothing but its arguments and globals).
-local function worker_main(work, idle, exited)
+-- uses nothing but its arguments and globals).  Whatever ends it, it counts
+-- its exit in 'exits' (a shared table guarded by 'exit_cond').
+local function worker_main(work, idle, exits, exit_cond)
+  -- This state works for that executor: its shutdown(wait) called here
+  -- must not wait for this thread (Executor:shutdown).
+  require("threading.executor")._worker_exits = exits
   local traceback
   local function handler(e)
     if type(e) == "string" then e = require("threading")._hint(e) end -- a global of the main thread?
@@ -66,19 +70,33 @@ local function worker_main(work, idle, exited)
       fut:set_exception((...), traceback)
     end
   end
-  while true do
-    local task = work:get()
-    if task == nil then -- shut down and drained
-      exited:put(true)
-      return
+  local function loop()
+    while true do
+      local got, task = pcall(work.get, work)
+      if not got then
+        -- The task could not be copied into this state (a module this
+        -- thread cannot load...): it is lost, this worker goes on.
+        local name = require("threading").current_thread().name
+        io.stderr:write(("Exception in worker %s: a task could not be received (its future stays pending):\n%s\n")
+          :format(name, tostring(task)))
+      elseif task == nil then -- shut down and drained
+        return
+      else
+        local fut = task[1]
+        if fut:set_running_or_notify_cancel() then
+          finish(fut, xpcall(task[2], handler, table.unpack(task, 4, task[3] + 3)))
+        end
+      end
+      task, traceback = nil, nil
+      idle:release() -- one more idle worker
     end
-    local fut = task[1]
-    if fut:set_running_or_notify_cancel() then
-      finish(fut, xpcall(task[2], handler, table.unpack(task, 4, task[3] + 3)))
-    end
-    task, fut, traceback = nil, nil, nil
-    idle:release() -- one more idle worker
   end
+  local ok, err = pcall(loop)
+  exit_cond:acquire()
+  exits.n = exits.n + 1
+  exit_cond:notify_all()
+  exit_cond:release()
+  if not ok then error(err, 0) end
 end
 
 local Executor = {}
@@ -98,7 +116,7 @@ function Executor:_adjust_thread_count()
   if n >= self._max_workers or self._idle:acquire(false) then return end
   local t = threading.Thread{
     target = worker_main,
-    args = {self._work, self._idle, self._exited},
+    args = {self._work, self._idle, self._exits, self._exit_cond},
     name = ("%s_%d"):format(self._prefix, n),
     daemon = true,
   }
@@ -146,7 +164,8 @@ end
 -- map(f, list [, timeout]): submits f(list[i]) for every i now; returns an
 -- iterator over the results in order, raising a task's error where it
 -- occurs, or "TimeoutError" once timeout seconds have passed since the call.
--- Leaving the loop early (break, error) cancels the tasks not yet started.
+-- Leaving the loop early (break, error, the timeout) cancels the tasks not
+-- yet started, the one waited for included (Python's _result_or_cancel).
 function Executor:map(f, list, timeout)
   check_self(self, "map")
   if type(list) ~= "table" then
@@ -157,7 +176,7 @@ function Executor:map(f, list, timeout)
   for i = 1, #list do futures[i] = self:submit(f, list[i]) end
   local i = 0
   local closer = setmetatable({}, {__close = function()
-    for j = i + 1, #futures do futures[j]:cancel() end
+    for j = math.max(i, 1), #futures do futures[j]:cancel() end
   end})
   local function next_result()
     i = i + 1
@@ -180,10 +199,21 @@ function Executor:shutdown(wait, cancel_futures)
   end
   self._work:shutdown()
   if wait then
-    -- Counted through _exited rather than by joining the Thread objects:
-    -- at lua_close their boxes may be finalized before this executor.
-    for _ = 1, #self._threads - self._joined do self._exited:get() end
-    self._joined = #self._threads
+    -- As Python, which joins every worker: a worker cannot wait for
+    -- itself (shutdown() inside a task), it waits for the others, then
+    -- raises.  The exits are counted rather than joined first: at
+    -- lua_close the Thread boxes may be finalized before this executor.
+    -- The count is never consumed, so any number of shutdowns may wait.
+    local own = M._worker_exits ~= nil and M._worker_exits == self._exits
+    local others = #self._threads - (own and 1 or 0)
+    local cond, exits = self._exit_cond, self._exits
+    cond:acquire()
+    local ok, err = pcall(function()
+      while exits.n < others do cond:wait() end
+    end)
+    cond:release()
+    if not ok then error(err, 0) end
+    if own then error("RuntimeError: cannot join current thread", 2) end
     for _, t in ipairs(self._threads) do pcall(t.join, t) end -- their states closed too
   end
 end
@@ -224,8 +254,8 @@ function M.ThreadPoolExecutor(opts)
     _prefix = prefix or ("ThreadPoolExecutor-%d"):format(threading._counter()),
     _work = threading.Queue(),
     _idle = threading.Semaphore(0), -- released by each worker that waits for work
-    _exited = threading.Queue(), -- a token from each worker that ended
-    _joined = 0,
+    _exits = threading.shared{n = 0}, -- how many workers have ended
+    _exit_cond = threading.Condition(), -- notified at each end
     _threads = {},
     _shutdown = false,
   }
@@ -238,7 +268,7 @@ function M.ThreadPoolExecutor(opts)
       end
     end)
   end
-  return setmetatable(self, Executor) -- after the queues: finalized before them
+  return setmetatable(self, Executor) -- after the objects above: finalized before them
 end
 
 -- Distinct futures of the list, in order.

@@ -16,7 +16,10 @@ under a process-wide Lock.
 
 Each record is formatted completely, then written with a single call
 (stream:write, file:write followed by flush, or the handler function), so
-records from different threads never interleave inside a line.
+records from different threads never interleave inside a line.  A record
+that cannot be formatted or written is reported on stderr ("--- Logging
+error ---", as Python's Handler.handleError) instead of raising into the
+caller.
 ]]
 local threading = require "threading"
 
@@ -155,11 +158,31 @@ local function write_line(c, line)
   end
 end
 
--- Emits a record if 'level' is enabled for logger 'name'; 'depth' is the
--- stack level of the user's call (for %(lineno)d and friends).
-local function emit(name, level, depth, fmt, ...)
-  local c = current()
-  if level < effective_level(c, name) then return end
+-- A value as "Arguments: (...)" shows it; never raises.
+local function show(v)
+  if type(v) == "string" then return ("%q"):format(v) end
+  local ok, text = pcall(tostring, v)
+  if ok and type(text) == "string" then return text end
+  return ("(a %s value)"):format(type(v))
+end
+
+-- Python's Handler.handleError: a record that cannot be formatted or
+-- written is reported on stderr, with the error's traceback, the message
+-- and its arguments; the caller goes on.
+local function report_error(traceback, fmt, ...)
+  local args = {}
+  for i = 1, select("#", ...) do args[i] = show((select(i, ...))) end
+  pcall(io.stderr.write, io.stderr, ("--- Logging error ---\n%s\nMessage: %s\nArguments: (%s)\n"):format(
+    traceback, show(fmt), table.concat(args, ", ")))
+end
+
+local function error_traceback(e)
+  local msg = type(e) == "string" and e or show(e)
+  return debug.traceback(msg, 2)
+end
+
+-- Formats and writes one record (in protected mode: see emit).
+local function format_and_write(c, name, level, info, fmt, ...)
   local msg
   if select("#", ...) > 0 then msg = string.format(fmt, ...) else msg = tostring(fmt) end
   local now = threading._time()
@@ -179,19 +202,32 @@ local function emit(name, level, depth, fmt, ...)
   end
   if uses.thread then record.thread = threading.get_ident() end
   if uses.threadName then record.threadName = threading.current_thread().name end
+  if info then
+    local path = info.short_src or "?"
+    record.pathname = path
+    record.filename = path:match("[^/]*$")
+    record.module = record.filename:gsub("%.lua$", "")
+    record.lineno = info.currentline or 0
+    record.funcName = info.name or "?"
+  end
+  write_line(c, render(c.compiled, record) .. "\n")
+end
+
+-- Emits a record if 'level' is enabled for logger 'name'; 'depth' is the
+-- stack level of the user's call (for %(lineno)d and friends).  A record
+-- that cannot be formatted or written is reported (report_error).
+local function emit(name, level, depth, fmt, ...)
+  local c = current()
+  if level < effective_level(c, name) then return end
+  local info
   for k in pairs(caller_fields) do
-    if uses[k] then
-      local info = debug.getinfo(depth + 1, "Sln") or {}
-      local path = info.short_src or "?"
-      record.pathname = path
-      record.filename = path:match("[^/]*$")
-      record.module = record.filename:gsub("%.lua$", "")
-      record.lineno = info.currentline or 0
-      record.funcName = info.name or "?"
+    if c.compiled.uses[k] then
+      info = debug.getinfo(depth + 1, "Sln") or {}
       break
     end
   end
-  write_line(c, render(c.compiled, record) .. "\n")
+  local ok, traceback = xpcall(format_and_write, error_traceback, c, name, level, info, fmt, ...)
+  if not ok then report_error(traceback, fmt, ...) end
 end
 
 -- --- configuration ---------------------------------------------------------

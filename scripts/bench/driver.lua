@@ -39,7 +39,7 @@ do
     elseif a == "--tlua" then i = i + 1; opts.tlua = arg[i]
     elseif a == "-h" or a == "--help" then
       print("usage: scripts/bench/run [--quick] [--out DIR] [--only GROUP,...] [--tlua PATH]")
-      print("groups: single, callgrind, scaling, handoff, threads, memory, lock, queue, transfer")
+      print("groups: single, callgrind, scaling, handoff, threads, memory, lock, queue, transfer, sched")
       os.exit(0)
     else
       io.stderr:write("bench: unknown option ", a, "\n")
@@ -81,6 +81,8 @@ local cfg = {
   executor_count = Q and 5000 or 20000,
   instruction_units = Q and 100 or 200, -- threads or tasks counted by callgrind
   transfer_count = Q and 20 or 50,
+  explore_check = Q and 500 or 2000, -- threading.check runs
+  explore_cli = Q and 200 or 600,    -- tlua --explore runs
 }
 
 ---------------------------------------------------------------------------
@@ -603,6 +605,28 @@ if wanted("queue") then
   section("Queue and executor throughput (median of runs)")
   throughput_rows("queue", "Queue items/s, 1 producer -> main", "queue_items", cfg.queue_count, 3, 0)
   throughput_rows("queue", "ThreadPoolExecutor(2) tasks/s", "executor_tasks", cfg.executor_count, 2, 2)
+  -- Every kind of tlua queue against CPython's fastest queue, the C SimpleQueue
+  -- (3.13's where there is one), for integers and short strings.
+  local bars = {}
+  for _, p in ipairs(pythons) do if p.label:find("3.13", 1, true) then bars = {p} end end
+  if #bars == 0 then bars = pythons end
+  local interps = {tlua_off, tlua_on}
+  for _, p in ipairs(bars) do interps[#interps + 1] = p end
+  for _, item in ipairs{"int", "str"} do
+    for _, kind in ipairs{"Queue", "LifoQueue", "PriorityQueue", "SimpleQueue"} do
+      local kinds = {[tlua_off] = kind, [tlua_on] = kind}
+      for _, p in ipairs(bars) do kinds[p] = "SimpleQueue" end
+      local res = alternate(interps, cfg.rounds, "queue_items", cfg.queue_count, 1, 0, kinds, item)
+      for _, it in ipairs{tlua_off, tlua_on} do
+        for _, p in ipairs(#bars > 0 and bars or {{}}) do
+          local v, pv = res[it].per_second, p.label and res[p].per_second
+          add{group = "queue", figure = string.format("%s %s items/s, %s", kind, item == "int" and "integer" or "short string", it.label),
+              value = v, unit = "/s", peer = p.label and p.label .. " SimpleQueue", peer_value = pv,
+              target = ">= 1x", met = v and pv and v >= pv, na = res[it].skip, notes = cores_note()}
+        end
+      end
+    end
+  end
   -- The same work counted in instructions (stable where the rates are not).
   local n = cfg.instruction_units
   local mine = instructions_per(tlua_on, "executor_tasks", n, 1, 2)
@@ -626,6 +650,38 @@ if wanted("transfer") then
         unit = "us", peer = res.build_us and (kind == "string" and "string.rep" or "loop build"),
         peer_value = res.build_us, ratio = res.ratio, target = "<= 2x",
         met = res.ratio and res.ratio <= 2, na = res.skip}
+  end
+end
+
+---------------------------------------------------------------------------
+-- 9. Deterministic schedules: exploration speed and the scheduler's cost
+---------------------------------------------------------------------------
+if wanted("sched") then
+  section("Deterministic schedules: exploring the lost-update program")
+  local res = alternate({tlua_off}, cfg.rounds, "explore_check", cfg.explore_check, 3)[tlua_off]
+  add{group = "sched", figure = "threading.check schedules/s (in-process)", value = res.per_second,
+      unit = "/s", target = ">= 2000/s", met = at_least(res.per_second, 2000), na = res.skip,
+      notes = string.format("%d runs; 2 threads each", cfg.explore_check)}
+  local out = capture(string.format("%s --explore %d --jobs %d %s", shell_quote(opts.tlua), cfg.explore_cli, CORES,
+                                    shell_quote(workloads .. "/lost_update_run.lua")))
+  local rate = tonumber(out:match("%(([%d.]+) runs/s%)"))
+  add{group = "sched", figure = "tlua --explore schedules/s (child processes)", value = rate, unit = "/s",
+      target = ">= 200/s", met = at_least(rate, 200), na = rate == nil and "no result" or nil,
+      notes = string.format("%d runs, --jobs %d", cfg.explore_cli, CORES)}
+  if HAVE_VALGRIND then
+    local size = cfg.callgrind_sizes.loops
+    local function count(x)
+      local script = shell_quote(workloads .. "/single.lua")
+      local base = callgrind_count(string.format("%s %s %s loops 0 1", shell_quote(opts.tlua), x, script))
+      local full = callgrind_count(string.format("%s %s %s loops %d 1", shell_quote(opts.tlua), x, script, size))
+      return base and full and full - base
+    end
+    local sched, gil = count("-X sched=rr"), count("-X gil=1")
+    add{group = "sched", figure = string.format("loops(%d), one thread, -X sched=rr", size), value = sched,
+        unit = "Ir", peer = "tlua GIL on", peer_value = gil, target = "<= 1.01x",
+        met = sched and gil and sched <= 1.01 * gil, notes = "callgrind; no preemption hook while one thread runs"}
+  else
+    add{group = "sched", figure = "-X sched cost on one thread", na = "valgrind not installed"}
   end
 end
 

@@ -34,14 +34,19 @@ local function spin(stop)
   while not stop:is_set() do cpu(10000) end
 end
 
--- Two units one after the other, then in two threads: seconds each.
+-- Two units one after the other, then in two threads that start their
+-- unit together (both are waiting for the GIL when the race begins):
+-- seconds each.
 local function cpu_pair()
   local t0 = threading.monotonic()
   cpu(work)
   cpu(work)
   local seq = threading.monotonic() - t0
+  local go = threading.Event()
+  local function unit(ev, n) ev:wait() return cpu(n) end
+  local a, b = threading.Thread(unit, go, work):start(), threading.Thread(unit, go, work):start()
   t0 = threading.monotonic()
-  local a, b = threading.Thread(cpu, work):start(), threading.Thread(cpu, work):start()
+  go:set()
   a:join()
   b:join()
   return seq, threading.monotonic() - t0

@@ -43,10 +43,19 @@ t0 = now()
 cpu(WORK)
 cpu(WORK)
 print("sequential", now() - t0)
-t0 = now()
-ts = [threading.Thread(target=cpu, args=(WORK,)) for _ in range(2)]
+go = threading.Event()
+
+
+def unit(n):
+    go.wait()
+    cpu(n)
+
+
+ts = [threading.Thread(target=unit, args=(WORK,)) for _ in range(2)]
 for t in ts:
     t.start()
+t0 = now()
+go.set()
 for t in ts:
     t.join()
 print("threaded", now() - t0)

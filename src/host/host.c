@@ -200,7 +200,7 @@ static bool run_args(lua_State *L, char **argv, int n) {
         if (*extra == '\0') extra = argv[++i];
         if (option == 'X') {
           if (!tl_host_apply_x(L, extra)) {
-            fprintf(stderr, "%s: invalid -X option '%s' (expected gil=0|1|legacy, switchinterval=SECONDS, checkinterval=N, switchpoints=cpython|line or deadlock=on|off)\n",
+            fprintf(stderr, "%s: invalid -X option '%s' (expected gil=0|1|legacy, switchinterval=SECONDS, checkinterval=N, switchpoints=cpython|line, sched=KIND[:SEED[:DEPTH]], quantum=N or deadlock=on|off)\n",
                     progname, extra);
             return false;
           }
@@ -369,12 +369,12 @@ static void do_repl(lua_State *L) {
 /* main                                                                   */
 /* ---------------------------------------------------------------------- */
 
-/* tlua --compare ...: runs the comparison tool (lua/threading/compare.lua)
-** with the arguments that follow. */
+/* tlua --compare ... / --explore ...: runs the tool (lua/threading/compare.lua,
+** explore.lua) with the arguments that follow. */
 static int run_compare(lua_State *L, int argc, char **argv) {
   tl_state_open_main(L);
   tl_module_init_host(L, true);
-  int status = docall(L, tl_host_push_compare(L, argc, argv, &tools), 1);
+  int status = docall(L, tl_host_push_runner(L, argc, argv, &tools), 1);
   if (report(L, status) != LUA_OK) return 0;
   lua_pushboolean(L, lua_toboolean(L, -1));
   return 1;
@@ -384,7 +384,7 @@ static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
   char **argv = (char **)lua_touserdata(L, 2);
   if (argv[0] && argv[0][0]) progname = argv[0]; /* as lua.c: messages start with argv[0] */
-  if (tools.compare) return run_compare(L, argc, argv);
+  if (tools.compare || tools.explore) return run_compare(L, argc, argv);
   int script = argc;
   int flags = collect_args(argv, &script);
   luaL_checkversion(L);
@@ -404,6 +404,7 @@ static int pmain(lua_State *L) {
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (!(flags & HAS_BIG_E) && handle_luainit(L) != LUA_OK) return 0;
   if (!run_args(L, argv, script)) return 0;
+  tl_host_set_replay(argv, argc, script);
   if (script < argc && handle_script(L, argv + script) != LUA_OK) return 0;
   if (flags & HAS_I) {
     do_repl(L);
@@ -429,7 +430,7 @@ int main(int argc, char **argv) {
     tl_host_print_usage(stdout, progname);
     return EXIT_SUCCESS;
   }
-  if (!tools.compare && !tl_host_tools_check(&tools, progname)) return EXIT_FAILURE;
+  if (!tools.compare && !tools.explore && !tl_host_tools_check(&tools, progname)) return EXIT_FAILURE;
   lua_State *L = tl_state_new(0);
   if (L == NULL) {
     message(argv[0], "cannot create state: not enough memory");

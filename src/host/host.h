@@ -16,9 +16,11 @@
 typedef struct tl_host_tools {
   const char *trace_json, *trace_svg;
   const char *rusage; /* --rusage FILE: CPU seconds written at exit (for --compare) */
+  const char *schedule_log; /* --schedule-log FILE ("-": stderr) */
   bool stats;
   bool help;          /* --help: the usage on stdout, then exit */
   int compare;        /* argv index of "--compare", 0 if absent */
+  int explore;        /* argv index of "--explore", 0 if absent */
 } tl_host_tools;
 
 /* The usage text: lua's options, tlua's, the environment (usage.c). */
@@ -28,8 +30,8 @@ void tl_host_print_usage(FILE *f, const char *progname);
 ** argv[1..n) make it. */
 void tl_host_print_version(char **argv, int n);
 
-/* Takes --trace F, --trace-svg F, --stats, --compare, --rusage F, --help out of
-** argv, wherever they stand among lua's options before the script;
+/* Takes --trace F, --trace-svg F, --stats, --compare, --explore,
+** --schedule-log F, --rusage F, --help out of argv, wherever they stand among lua's options before the script;
 ** returns false (with a message on stderr) on a malformed one. */
 bool tl_host_take_tools(int *argc, char **argv, const char *progname, tl_host_tools *tools);
 /* Applies one -X option to the process and the main state L; false if it
@@ -44,9 +46,11 @@ void tl_host_tools_start(const tl_host_tools *tools, const char *progname);
 /* At the normal end: writes what the tools recorded (unless an earlier end
 ** did).  Returns 0, or 1 if something could not be written. */
 int tl_host_tools_finish(void);
-/* tlua --compare: pushes threading.compare's main and its arguments (the
-** words after --compare, and this executable's path); returns how many
-** arguments follow the function. */
-int tl_host_push_compare(lua_State *L, int argc, char **argv, const tl_host_tools *tools);
+/* tlua --compare / --explore: pushes threading.compare's (or explore's)
+** main and its arguments (the words after the option, and this
+** executable's path); returns how many arguments follow the function. */
+int tl_host_push_runner(lua_State *L, int argc, char **argv, const tl_host_tools *tools);
+/* Under a schedule: the command that replays this run (for reports). */
+void tl_host_set_replay(char **argv, int argc, int script);
 
 #endif

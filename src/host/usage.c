@@ -33,17 +33,22 @@ static const char TLUA_OPTIONS[] =
     "  -X switchinterval=S   GIL switch interval in seconds (default 0.005)\n"
     "  -X switchpoints=cpython|line  where a forced GIL switch may happen\n"
     "  -X checkinterval=N    legacy GIL: VM instructions between checks (100)\n"
+    "  -X sched=KIND[:SEED[:DEPTH]]  a deterministic schedule: random, pct or rr\n"
+    "  -X quantum=N          under a schedule: preempt every Nth switch point (1)\n"
     "  -X deadlock=on|off    report (and exit 3 on) a deadlock of all threads (on)\n"
     "  --trace FILE.json     record what every thread did (Chrome trace events)\n"
     "  --trace-svg FILE.svg  the same timeline as a picture, with a summary\n"
     "  --stats               per-thread time shares and GIL figures on stderr\n"
+    "  --schedule-log FILE   under a schedule: a line per context switch ('-': stderr)\n"
     "  --compare ...         run a script with the GIL off and on, and compare\n"
     "                        (tlua --compare --help lists its options)\n"
+    "  --explore N ...       run a script under N schedules, tabulate the outcomes\n"
     "  --help                show this help\n";
 
 static const char ENVIRONMENT[] =
     "Environment (ignored with -E): LUA_INIT, LUA_PATH, LUA_CPATH as for lua;\n"
-    "  TLUA_GIL=0|1|legacy, TLUA_DEADLOCK=0|1|on|off (an -X option wins).\n"
+    "  TLUA_GIL=0|1|legacy, TLUA_DEADLOCK=0|1|on|off, TLUA_SCHED=KIND[:SEED...]\n"
+    "  (an -X option wins).\n"
     "SIGQUIT (Ctrl-\\) prints every thread's stack and what it waits for.\n";
 
 void tl_host_print_usage(FILE *f, const char *progname) {
@@ -70,7 +75,7 @@ static tl_gil_mode gil_after_options(char **argv, int n) {
 }
 
 void tl_host_print_version(char **argv, int n) {
-  static const char *const modes[] = {"off", "on", "legacy"};
+  static const char *const modes[] = {"off", "on", "legacy", "scheduled"};
   printf("tlua " TL_VERSION " (" LUA_RELEASE "), GIL %s\n" LUA_COPYRIGHT "\n", modes[gil_after_options(argv, n)]);
   fflush(stdout);
 }

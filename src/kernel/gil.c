@@ -84,7 +84,15 @@ static void gil_init_once(void) {
 
 tl_gil_mode tl_gil_get_mode(void) { return (tl_gil_mode)atomic_load_explicit(&gil_mode, memory_order_relaxed); }
 bool tl_gil_enabled(void) { return tl_gil_get_mode() != TL_GIL_OFF; }
-bool tl_gil_held(void) { return holding; }
+
+/* Under a schedule the baton is the GIL: a registered thread runs Lua only
+** while it holds it, and keeps it in blocking calls (sched.c). */
+static bool scheduled(void) { return tl_gil_get_mode() == TL_GIL_SCHED; }
+
+bool tl_gil_held(void) {
+  if (scheduled()) return tl_tstate_self() != NULL && tl_tstate_self()->sched != NULL;
+  return holding;
+}
 
 static long long ns_between(const struct timespec *t0, const struct timespec *t1) {
   return (long long)(t1->tv_sec - t0->tv_sec) * 1000000000LL + (t1->tv_nsec - t0->tv_nsec);
@@ -171,6 +179,11 @@ static void drop_locked(void) {
 }
 
 void tl_gil_acquire(void) {
+  if (scheduled()) {
+    tl_sched_enter(); /* (at once, unless the thread has not had a turn yet) */
+    tl_trace_event(TL_TRACE_RUN, NULL);
+    return;
+  }
   if (!tl_gil_enabled() || holding) return;
   pthread_mutex_lock(&gil.mutex);
   take_locked();
@@ -178,7 +191,7 @@ void tl_gil_acquire(void) {
 }
 
 void tl_gil_release(void) {
-  if (!holding) return;
+  if (scheduled() || !holding) return;
   pthread_mutex_lock(&gil.mutex);
   gil.stats.voluntary_releases++;
   drop_locked();
@@ -188,6 +201,11 @@ void tl_gil_release(void) {
 void tl_gil_enter(void) {
   if (tl_gil_enabled()) tl_gil_acquire();
   else tl_trace_event(TL_TRACE_RUN, NULL);
+}
+
+void tl_gil_leave(void) {
+  if (scheduled()) tl_sched_exit();
+  else tl_gil_release();
 }
 
 void tl_gil_forced_switch(void) {
@@ -234,6 +252,7 @@ void tl_gil_set_mode(tl_gil_mode mode) {
   atomic_store(&gil_mode, mode);
   if (mode != TL_GIL_OFF) tl_gil_acquire();
 }
+/* (TL_GIL_SCHED is set by sched.c, around a schedule it has begun.) */
 
 void tl_gil_set_enabled(bool on) { tl_gil_set_mode(on ? TL_GIL_NEW : TL_GIL_OFF); }
 

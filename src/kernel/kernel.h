@@ -56,6 +56,7 @@ typedef struct tl_tstate_stats {
   atomic_llong gil_wait_ns;        /* time spent waiting for the GIL */
   atomic_llong gil_hold_ns;        /* time spent holding it */
   atomic_llong cpu_ns;             /* CPU time, set when the thread ends */
+  atomic_llong cpu_start_ns;       /* its OS thread's CPU clock at bind (OS threads are reused) */
   /* --stats: wall time per share, counted at each state change (trace.c,
   ** tl_tstate_count) while counting is on; 'share' is the current one
   ** (TL_SHARES + 1 once ended, 0 before the first change: shares are
@@ -98,6 +99,7 @@ typedef struct tl_tstate {
   atomic_bool ended;         /* its thread has left the runtime (runtime.c) */
   struct tl_tstate *prev, *next; /* the runtime's list of alive threads */
   struct tl_tstate *all_next;    /* --stats: every thread started, in order */
+  struct tl_sched_slot *sched;   /* sched.c: its slot while a schedule runs */
 } tl_tstate;
 
 /* A new record, not yet bound to any OS thread (NULL on out of memory). */
@@ -134,9 +136,20 @@ void tl_tstate_unpin(tl_tstate *ts);
 /* --stats, by the thread itself: from 'now' on it spends its time on
 ** 'share' (a TL_SHARE_*, or -1: it has ended). */
 void tl_tstate_count(tl_tstate *ts, int share, uint64_t now);
+/* Forgets the shares counted so far (a schedule starts a new clock). */
+void tl_tstate_count_reset(tl_tstate *ts);
 /* The time of ts per share up to 'now' (or its end), into ns[TL_SHARES];
 ** returns its wall time (first change to end or now), 0 if never counted. */
 uint64_t tl_tstate_shares(tl_tstate *ts, uint64_t now, uint64_t ns[TL_SHARES]);
+
+/* ------------------------------------------------------------------ */
+/* OS threads (osthread.c)                                             */
+/* ------------------------------------------------------------------ */
+
+/* Runs fn(arg) on an OS thread, detached: one left idle by an earlier
+** thread with the same stack size (0: the system's default), or a new
+** one.  Returns 0 or an error number. */
+int tl_osthread_start(void *(*fn)(void *), void *arg, size_t stack_size);
 
 /* ------------------------------------------------------------------ */
 /* The runtime: which threads are alive (runtime.c)                    */
@@ -177,7 +190,8 @@ void tl_runtime_set_stack_size(size_t size);
 ** when it would block (Python's OverflowError). */
 #define TL_TIMEOUT_MAX 9223372036.0
 
-double tl_clock_monotonic(void); /* seconds, CLOCK_MONOTONIC */
+double tl_clock_monotonic(void); /* seconds, CLOCK_MONOTONIC (or virtual) */
+long long tl_clock_now_ns(void);  /* the same in nanoseconds (traces) */
 /* A deadline: 'infinite' or an absolute CLOCK_MONOTONIC time; 'overflow'
 ** (and infinite) when made from more than TL_TIMEOUT_MAX seconds. */
 typedef struct tl_deadline {
@@ -190,12 +204,24 @@ double tl_clock_remaining(const tl_deadline *d);      /* >= 0, or -1 if infinite
 struct timespec tl_clock_after(double seconds);       /* now + seconds */
 bool tl_clock_before(const struct timespec *a, const struct timespec *b);
 void tl_clock_cond_init(pthread_cond_t *cond); /* a condition on CLOCK_MONOTONIC */
+/* Virtual time (sched.c): while on, every function above reads a clock
+** that only the scheduler moves, starting at 0. */
+void tl_clock_set_virtual(bool on);
+bool tl_clock_is_virtual(void);
+void tl_clock_advance_to(long long ns); /* never backwards */
+void tl_clock_tick(long long ns);
 
 /* ------------------------------------------------------------------ */
 /* Blocking waits (wait.c)                                             */
 /* ------------------------------------------------------------------ */
 
-typedef enum { TL_WAIT_OK = 0, TL_WAIT_TIMEOUT, TL_WAIT_INTERRUPTED, TL_WAIT_OVERFLOW } tl_wait_result;
+typedef enum {
+  TL_WAIT_OK = 0,
+  TL_WAIT_TIMEOUT,
+  TL_WAIT_INTERRUPTED, /* Ctrl-C in the main thread */
+  TL_WAIT_OVERFLOW,    /* a deadline past TL_TIMEOUT_MAX */
+  TL_WAIT_ABORTED,     /* threading.check aborted the run */
+} tl_wait_result;
 
 /* Waits on cond (mutex held by the caller, as pthread_cond_timedwait).
 ** May return TL_WAIT_OK spuriously: callers loop on their predicate.
@@ -203,6 +229,14 @@ typedef enum { TL_WAIT_OK = 0, TL_WAIT_TIMEOUT, TL_WAIT_INTERRUPTED, TL_WAIT_OVE
 ** In the main thread the wait is sliced so that Ctrl-C is noticed.  A
 ** deadline too far away returns TL_WAIT_OVERFLOW at once. */
 tl_wait_result tl_wait_cond(pthread_cond_t *cond, pthread_mutex_t *mutex, const tl_deadline *d);
+
+/* Waits on cond without a timeout and without noticing Ctrl-C (the
+** lock taken back by Condition.wait); marks the thread blocked. */
+void tl_wait_cond_uninterruptible(pthread_cond_t *cond, pthread_mutex_t *mutex);
+/* pthread_cond_signal / broadcast for every condition tl_wait_cond waits
+** on (under a schedule, the scheduler wakes its blocked threads). */
+void tl_wait_signal(pthread_cond_t *cond);
+void tl_wait_broadcast(pthread_cond_t *cond);
 
 /* The bracket around a blocking region: releases the GIL and records what
 ** the thread waits for ('what': a static string; 'obj': the tl_object
@@ -213,8 +247,8 @@ typedef struct tl_waiting {
 } tl_waiting;
 void tl_wait_begin(tl_waiting *w, const char *what, void *obj);
 void tl_wait_end(tl_waiting *w);
-/* After tl_wait_end: raises "interrupted!" (Ctrl-C) or "OverflowError:
-** timeout value is too large" if r says so. */
+/* After tl_wait_end: raises "interrupted!" (Ctrl-C), "OverflowError:
+** timeout value is too large" or the aborted run's error if r says so. */
 void tl_wait_check(lua_State *L, tl_wait_result r);
 /* threading.sleep(seconds) body (seconds >= 0); raises on interrupt. */
 void tl_wait_sleep(lua_State *L, double seconds);
@@ -293,6 +327,9 @@ const char *tl_trace_name(const char *s, size_t len);
 /* Records a mark, span begin or end, or counter (kind) named 'name' (from
 ** tl_trace_name) for the calling thread, when tracing. */
 void tl_trace_user(tl_trace_state kind, const char *name, double value);
+/* Starts the trace again from nothing (a schedule begins: the clock is
+** virtual from now on).  Only while one thread is alive. */
+void tl_trace_restart(void);
 int tl_trace_push_events(lua_State *L); /* threading._trace_events() */
 
 /* ------------------------------------------------------------------ */
@@ -303,6 +340,7 @@ typedef enum {
   TL_GIL_OFF = 0, /* threads run Lua in parallel */
   TL_GIL_NEW,     /* CPython >= 3.2: drop requests after a switch interval */
   TL_GIL_LEGACY,  /* CPython <= 3.1: release and re-take every N ticks */
+  TL_GIL_SCHED,   /* the deterministic scheduler holds the baton (sched.c) */
 } tl_gil_mode;
 
 #define TL_GIL_SIGNAL SIGURG /* asks the holder to drop it; ignored by default */
@@ -326,6 +364,8 @@ void tl_gil_acquire(void);
 void tl_gil_release(void);
 /* Takes the GIL if it is on; either way the thread now runs Lua. */
 void tl_gil_enter(void);
+/* The thread stops running Lua for good (it ends). */
+void tl_gil_leave(void);
 bool tl_gil_held(void);                 /* does this thread hold it? */
 /* Sets the mode; only while one thread is alive (callers check). */
 void tl_gil_set_mode(tl_gil_mode mode);
@@ -353,7 +393,68 @@ void tl_switchpoint_install(void); /* the TL_GIL_SIGNAL handler */
 void tl_switchpoint_set_mode(tl_switchpoints mode);
 tl_switchpoints tl_switchpoint_mode(void);
 /* A state about to run Lua in this thread: the legacy GIL's count hook
-** when it is on (and off when it is not). */
+** when it is on, the scheduler's preemption hook under a schedule with
+** another thread alive (and neither otherwise). */
 void tl_switchpoint_prepare_state(lua_State *L);
+
+/* ------------------------------------------------------------------ */
+/* The deterministic scheduler (sched.c)                               */
+/* ------------------------------------------------------------------ */
+
+typedef enum { TL_SCHED_OFF = 0, TL_SCHED_RANDOM, TL_SCHED_PCT, TL_SCHED_RR } tl_sched_kind;
+
+typedef struct tl_sched_config {
+  tl_sched_kind kind;
+  uint64_t seed;
+  int depth;      /* pct: 1 + the number of priority change points (default 3) */
+  long horizon;   /* pct: the steps change points fall in (0: by the seed) */
+  long quantum;   /* preemption at every Nth switch point in Lua code (1) */
+} tl_sched_config;
+
+typedef struct tl_sched_slot tl_sched_slot;
+
+/* "random[:SEED]", "pct[:SEED[:DEPTH[:HORIZON]]]", "rr"; false if bad. */
+bool tl_sched_parse(const char *spec, tl_sched_config *cfg);
+/* -X quantum=N: preempt at every Nth switch point (this schedule's and the
+** next ones'). */
+void tl_sched_set_quantum(long n);
+void tl_sched_format(const tl_sched_config *cfg, char *buf, size_t size);
+bool tl_sched_active(void);
+/* The calling thread (the only one alive) starts a schedule, and runs;
+** false if one runs already.  end: back to the GIL mode before. */
+bool tl_sched_begin(const tl_sched_config *cfg);
+void tl_sched_end(void);
+void tl_sched_describe(char *buf, size_t size); /* the running schedule, as parsed */
+void tl_sched_set_log(FILE *f);                  /* a line per context switch */
+/* Called (outside any lock) when every thread is blocked for good; if it
+** returns, the run is aborted. */
+void tl_sched_set_deadlock_handler(void (*fn)(void *ud), void *ud);
+void tl_sched_set_replay(const char *text);      /* how to replay this run */
+void tl_sched_get_replay(char *buf, size_t size);
+long tl_sched_steps(void);
+/* The seeds of the calling thread's math.random under a schedule (from
+** the schedule's seed and the thread's creation number); false if none. */
+bool tl_sched_random_seed(lua_Integer *x, lua_Integer *y);
+/* The runtime: a thread starts (READY) -- it runs only when picked. */
+void tl_sched_register(tl_tstate *ts);
+void tl_sched_enter(void);  /* the new thread waits for its first turn */
+void tl_sched_exit(void);   /* the running thread ends: the turn goes on */
+void tl_sched_cancel(tl_tstate *ts); /* a registered thread that could not start */
+int tl_sched_live_count(void); /* registered threads not ended */
+/* Schedule points: a threading operation ('what', optional 'detail'),
+** and a switch point in Lua code (switchpoint.c's hook).  Raise when the
+** run is being aborted. */
+void tl_sched_point(lua_State *L, const char *what, const char *detail);
+void tl_sched_preempt(lua_State *L);
+/* tl_wait_cond under a schedule: the thread blocks on 'cond' ('mutex' is
+** released meanwhile, as pthread_cond_wait does) until woken, timed out
+** on the virtual clock, or aborted. */
+tl_wait_result tl_sched_block(const void *cond, const tl_deadline *d, pthread_mutex_t *mutex);
+void tl_sched_wake(const void *cond, bool all);
+/* threading.check's end of a run: are other threads left?  Fail them
+** all; run the others until they have ended. */
+bool tl_sched_others_alive(void);
+void tl_sched_abort(void);
+void tl_sched_drain(void);
 
 #endif

@@ -75,6 +75,10 @@ void tl_runtime_add(tl_tstate *ts) {
   }
   pthread_mutex_unlock(&rt.mutex);
   tl_blocked_note_start();
+  if (tl_sched_active()) { /* it runs when the scheduler picks it; now two can run */
+    tl_sched_register(ts);
+    tl_switchpoint_prepare_state(tl_tstate_running_state());
+  }
 }
 
 static long long thread_cpu_ns(void) {
@@ -85,7 +89,8 @@ static long long thread_cpu_ns(void) {
 
 void tl_runtime_remove(tl_tstate *ts) {
   bool keep = atomic_load(&rt.keep_ended);
-  if (keep) atomic_store(&ts->stats.cpu_ns, thread_cpu_ns()); /* the ending thread's own clock */
+  if (keep) /* the ending thread's own clock, since it began this thread (OS threads are reused) */
+    atomic_store(&ts->stats.cpu_ns, thread_cpu_ns() - atomic_load(&ts->stats.cpu_start_ns));
   pthread_mutex_lock(&rt.mutex);
   if (ts->prev) ts->prev->next = ts->next;
   else rt.alive = ts->next;
@@ -95,7 +100,7 @@ void tl_runtime_remove(tl_tstate *ts) {
   rt.alive_count--;
   if (!ts->daemon) rt.non_daemon_count--;
   atomic_store(&ts->ended, true);
-  pthread_cond_broadcast(&rt.changed);
+  tl_wait_broadcast(&rt.changed);
   pthread_mutex_unlock(&rt.mutex);
   tl_blocked_note_exit();
 }
@@ -119,9 +124,10 @@ static void update_cpu(tl_tstate *ts) {
   clockid_t clock;
   struct timespec t;
   if (atomic_load(&ts->ended) || !atomic_load_explicit(&ts->bound, memory_order_acquire)) return;
-  if (ts == tl_tstate_self()) atomic_store(&ts->stats.cpu_ns, thread_cpu_ns());
+  long long start = atomic_load(&ts->stats.cpu_start_ns);
+  if (ts == tl_tstate_self()) atomic_store(&ts->stats.cpu_ns, thread_cpu_ns() - start);
   else if (pthread_getcpuclockid(ts->pthread, &clock) == 0 && clock_gettime(clock, &t) == 0)
-    atomic_store(&ts->stats.cpu_ns, (long long)t.tv_sec * 1000000000LL + t.tv_nsec);
+    atomic_store(&ts->stats.cpu_ns, (long long)t.tv_sec * 1000000000LL + t.tv_nsec - start);
 }
 
 void tl_runtime_foreach_all(void (*fn)(tl_tstate *ts, void *ud), void *ud) {

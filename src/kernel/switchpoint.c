@@ -28,6 +28,10 @@
 ** With -X switchpoints=line (tlua before 0.2): a line event, i.e. the
 ** start of any new line, a backward jump or a function entry.
 **
+** Under the deterministic scheduler (sched.c) the same points are its
+** preemption points: a hook with those masks stays on every state while
+** two threads or more are alive.
+**
 ** The legacy GIL instead sets a count hook on every state, permanently:
 ** every N VM instructions (-X checkinterval, default 100) the holder
 ** releases and re-takes the GIL (gil.c).  That hook costs every
@@ -135,9 +139,35 @@ static void check_hook(lua_State *L, lua_Debug *ar) {
   tl_gil_legacy_check();
 }
 
+/* --- the scheduler's preemption ------------------------------------------ */
+
+/* Under a deterministic schedule, every switch point of Lua code is a
+** schedule point (sched.c counts them against the quantum).  The hook
+** stays while another thread lives; alone, a state takes it off itself. */
+static void sched_hook(lua_State *L, lua_Debug *ar) {
+  if (!tl_sched_active() || tl_sched_live_count() < 2) {
+    lua_sethook(L, NULL, 0, 0);
+    return;
+  }
+  bool point = tl_switchpoint_mode() == TL_SWITCHPOINTS_CPYTHON ? at_cpython_point(L, ar)
+                                                                 : ar->event == LUA_HOOKLINE;
+  if (point) tl_sched_preempt(L);
+}
+
 void tl_switchpoint_prepare_state(lua_State *L) {
-  bool legacy = tl_gil_get_mode() == TL_GIL_LEGACY;
+  if (L == NULL) return;
+  tl_gil_mode mode = tl_gil_get_mode();
   lua_Hook h = lua_gethook(L);
-  if (legacy && h == NULL) lua_sethook(L, check_hook, LUA_MASKCOUNT, (int)tl_gil_check_interval());
-  else if (!legacy && h == check_hook) lua_sethook(L, NULL, 0, 0);
+  bool ours = h == NULL || h == check_hook || h == sched_hook; /* never replace a user's hook */
+  if (!ours) return;
+  if (mode == TL_GIL_LEGACY) {
+    if (h != check_hook) lua_sethook(L, check_hook, LUA_MASKCOUNT, (int)tl_gil_check_interval());
+  } else if (mode == TL_GIL_SCHED && tl_sched_live_count() >= 2) {
+    if (h != sched_hook) {
+      last_line.activation = NULL;
+      lua_sethook(L, sched_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE, 0);
+    }
+  } else if (h != NULL) {
+    lua_sethook(L, NULL, 0, 0);
+  }
 }

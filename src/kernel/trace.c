@@ -50,11 +50,9 @@ static atomic_int next_thread_id;
 
 bool tl_trace_on(void) { return atomic_load_explicit(&tracing, memory_order_relaxed); }
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+/* Real time, or the scheduler's virtual time: a deterministic schedule
+** then gives the same trace, byte for byte. */
+static uint64_t now_ns(void) { return (uint64_t)tl_clock_now_ns(); }
 
 static void record_value(int32_t thread, tl_trace_state state, const char *detail, double value) {
   size_t slot = atomic_fetch_add_explicit(&next_slot, 1, memory_order_relaxed);
@@ -117,6 +115,20 @@ void tl_trace_event(tl_trace_state state, const char *detail) {
   if (atomic_load_explicit(&counting, memory_order_relaxed)) count(state);
   if (!tl_trace_on()) return;
   record(self_id(), state, detail);
+}
+
+void tl_trace_restart(void) {
+  if (atomic_load(&counting) && tl_tstate_self() != NULL) { /* the shares too: a new clock */
+    tl_tstate_count_reset(tl_tstate_self());
+    count(TL_TRACE_RUN);
+  }
+  if (!tl_trace_on()) return;
+  atomic_store(&next_slot, 0);
+  atomic_store(&next_thread_id, 0);
+  tl_tstate *self = tl_tstate_self();
+  if (self != NULL) atomic_store(&self->trace_id, 0);
+  memset(events, 0, TRACE_MAX * sizeof *events);
+  tl_trace_event(TL_TRACE_RUN, NULL);
 }
 
 void tl_trace_start(void) {

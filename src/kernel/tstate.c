@@ -65,6 +65,9 @@ void tl_tstate_bind(tl_tstate *ts, lua_State *L) {
     ts->ident = (lua_Integer)(uintptr_t)pthread_self();
     ts->native_id = (lua_Integer)syscall(SYS_gettid);
     ts->pthread = pthread_self();
+    struct timespec cpu;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
+      atomic_store(&ts->stats.cpu_start_ns, (long long)cpu.tv_sec * 1000000000LL + cpu.tv_nsec);
     atomic_store_explicit(&ts->bound, true, memory_order_release);
   }
   self_ts = ts;
@@ -147,6 +150,12 @@ void tl_tstate_count(tl_tstate *ts, int share, uint64_t now) {
   if (share < 0) atomic_store_explicit(&st->end_ns, now, memory_order_relaxed);
   atomic_store_explicit(&st->since_ns, now, memory_order_relaxed);
   atomic_store_explicit(&st->share, share < 0 ? TL_SHARES + 1 : share + 1, memory_order_release);
+}
+
+void tl_tstate_count_reset(tl_tstate *ts) {
+  tl_tstate_stats *st = &ts->stats;
+  for (int k = 0; k < TL_SHARES; k++) atomic_store_explicit(&st->share_ns[k], 0, memory_order_relaxed);
+  atomic_store_explicit(&st->share, 0, memory_order_release);
 }
 
 uint64_t tl_tstate_shares(tl_tstate *ts, uint64_t now, uint64_t ns[TL_SHARES]) {

@@ -15,7 +15,9 @@
 ** Ctrl-C is seen even while it is blocked (signals do not wake condition
 ** variables); other threads sleep for the whole wait.  A wait with no
 ** timeout marks the thread as blocked for good (blocked.c) until it runs
-** again.
+** again.  Under a deterministic schedule a wait is the scheduler's
+** (sched.c): the thread gives the baton on instead of sleeping in the OS,
+** and signals go to the scheduler (tl_wait_signal, tl_wait_broadcast).
 **
 ** While it waits on the condition or sleeps, the thread is parked
 ** (tstate.c): the SIGQUIT dump may read its Lua stack meanwhile.
@@ -36,6 +38,7 @@
 
 tl_wait_result tl_wait_cond(pthread_cond_t *cond, pthread_mutex_t *mutex, const tl_deadline *d) {
   if (d->overflow) return TL_WAIT_OVERFLOW;
+  if (tl_sched_active()) return tl_sched_block(cond, d, mutex);
   if (d->infinite) tl_blocked_mark();
   if (tl_tstate_is_main()) {
     if (tl_interrupt_pending()) return TL_WAIT_INTERRUPTED;
@@ -51,6 +54,26 @@ tl_wait_result tl_wait_cond(pthread_cond_t *cond, pthread_mutex_t *mutex, const 
   int rc = d->infinite ? pthread_cond_wait(cond, mutex) : pthread_cond_timedwait(cond, mutex, &d->at);
   tl_tstate_unpark();
   return (rc == ETIMEDOUT && !d->infinite) ? TL_WAIT_TIMEOUT : TL_WAIT_OK;
+}
+
+void tl_wait_cond_uninterruptible(pthread_cond_t *cond, pthread_mutex_t *mutex) {
+  if (tl_sched_active()) {
+    tl_deadline forever = tl_clock_deadline(-1);
+    tl_sched_block(cond, &forever, mutex); /* (an aborted run still takes the lock back) */
+    return;
+  }
+  tl_blocked_mark(); /* tl_wait_end clears it */
+  pthread_cond_wait(cond, mutex);
+}
+
+void tl_wait_signal(pthread_cond_t *cond) {
+  if (tl_sched_active()) tl_sched_wake(cond, false);
+  else pthread_cond_signal(cond);
+}
+
+void tl_wait_broadcast(pthread_cond_t *cond) {
+  if (tl_sched_active()) tl_sched_wake(cond, true);
+  else pthread_cond_broadcast(cond);
 }
 
 void tl_wait_begin(tl_waiting *w, const char *what, void *obj) {
@@ -78,9 +101,21 @@ void tl_wait_check(lua_State *L, tl_wait_result r) {
     luaL_error(L, "interrupted!");
   }
   if (r == TL_WAIT_OVERFLOW) luaL_error(L, "OverflowError: timeout value is too large");
+  if (r == TL_WAIT_ABORTED) luaL_error(L, "threading.check: run aborted (a deadlock, or threads left at its end)");
 }
 
 void tl_wait_sleep(lua_State *L, double seconds) {
+  if (tl_sched_active()) { /* the virtual clock's sleep: a schedule point, or a deadline */
+    tl_sched_point(L, "sleep", NULL);
+    if (seconds <= 0) return;
+    tl_waiting w;
+    tl_wait_begin(&w, "sleep", NULL);
+    tl_deadline d = tl_clock_deadline(seconds);
+    tl_wait_result r = tl_sched_block(NULL, &d, NULL);
+    tl_wait_end(&w);
+    tl_wait_check(L, r == TL_WAIT_TIMEOUT ? TL_WAIT_OK : r);
+    return;
+  }
   tl_waiting w;
   tl_wait_begin(&w, "sleep", NULL);
   tl_wait_result r = TL_WAIT_OK;

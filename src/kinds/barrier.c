@@ -68,13 +68,13 @@ static void leave(tl_barrier *br) {
   br->count--;
   if (br->count == 0 && (br->state == DRAINING || br->state == RESETTING)) {
     br->state = FILLING;
-    pthread_cond_broadcast(&br->cond);
+    tl_wait_broadcast(&br->cond);
   }
 }
 
 static void set_state(tl_barrier *br, barrier_state state) {
   br->state = state;
-  pthread_cond_broadcast(&br->cond);
+  tl_wait_broadcast(&br->cond);
 }
 
 /* Decodes and calls the action (in protected mode, argument: the barrier). */
@@ -119,6 +119,7 @@ static tl_deadline default_deadline(tl_barrier *br) {
 static int barrier_wait(lua_State *L) {
   tl_barrier *br = check_barrier(L);
   tl_deadline d = lua_isnoneornil(L, 2) ? default_deadline(br) : tl_args_timeout(L, 2);
+  tl_sched_point(L, "Barrier.wait", NULL);
   tl_deadline forever = tl_clock_deadline(-1);
   tl_waiting b;
   tl_wait_begin(&b, "Barrier", &br->obj);
@@ -176,6 +177,7 @@ static int barrier_wait(lua_State *L) {
 
 static int barrier_reset(lua_State *L) {
   tl_barrier *br = check_barrier(L);
+  tl_sched_point(L, "Barrier.reset", NULL);
   pthread_mutex_lock(&br->mutex);
   if (br->count == 0) set_state(br, FILLING);
   else if (br->state == FILLING || br->state == BROKEN) set_state(br, RESETTING);
@@ -185,6 +187,7 @@ static int barrier_reset(lua_State *L) {
 
 static int barrier_abort(lua_State *L) {
   tl_barrier *br = check_barrier(L);
+  tl_sched_point(L, "Barrier.abort", NULL);
   pthread_mutex_lock(&br->mutex);
   set_state(br, BROKEN);
   pthread_mutex_unlock(&br->mutex);

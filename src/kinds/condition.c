@@ -122,6 +122,7 @@ static int condition_wait(lua_State *L) {
   tl_condition *c = check_condition(L);
   tl_deadline d = tl_args_timeout(L, 2);
   check_owned(L, c, "wait");
+  tl_sched_point(L, "Condition.wait", NULL);
   lua_pushboolean(L, wait_notified(L, c, &d));
   return 1;
 }
@@ -134,6 +135,7 @@ static int condition_wait_for(lua_State *L) {
   tl_args_check_callable(L, 2);
   tl_deadline d = tl_args_timeout(L, 3);
   check_owned(L, c, "wait");
+  tl_sched_point(L, "Condition.wait_for", NULL);
   lua_settop(L, 2);
   for (;;) {
     lua_pushvalue(L, 2);
@@ -153,7 +155,7 @@ static void notify(lua_State *L, tl_condition *c, lua_Integer n) {
     if (c->head == NULL) c->tail = NULL;
     c->n_waiting--;
     w->notified = true;
-    pthread_cond_signal(&w->cond); /* w is destroyed only after 'mutex' is free */
+    tl_wait_signal(&w->cond); /* w is destroyed only after 'mutex' is free */
   }
   pthread_mutex_unlock(&c->mutex);
 }
@@ -162,11 +164,13 @@ static int condition_notify(lua_State *L) {
   tl_condition *c = check_condition(L);
   lua_Integer n = luaL_optinteger(L, 2, 1);
   if (n < 0) return luaL_argerror(L, 2, "ValueError: n must be a non-negative integer");
+  tl_sched_point(L, "Condition.notify", NULL);
   notify(L, c, n);
   return 0;
 }
 
 static int condition_notify_all(lua_State *L) {
+  tl_sched_point(L, "Condition.notify_all", NULL);
   notify(L, check_condition(L), LUA_MAXINTEGER);
   return 0;
 }

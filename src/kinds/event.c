@@ -38,11 +38,12 @@ static tl_event *check_event(lua_State *L) {
 
 static int event_set(lua_State *L) {
   tl_event *e = check_event(L);
+  tl_sched_point(L, "Event.set", NULL);
   pthread_mutex_lock(&e->mutex);
   if (!e->flag) {
     e->flag = true;
     e->sets++;
-    pthread_cond_broadcast(&e->cond);
+    tl_wait_broadcast(&e->cond);
   }
   pthread_mutex_unlock(&e->mutex);
   return 0;
@@ -50,6 +51,7 @@ static int event_set(lua_State *L) {
 
 static int event_clear(lua_State *L) {
   tl_event *e = check_event(L);
+  tl_sched_point(L, "Event.clear", NULL);
   pthread_mutex_lock(&e->mutex);
   e->flag = false;
   pthread_mutex_unlock(&e->mutex);
@@ -58,6 +60,7 @@ static int event_clear(lua_State *L) {
 
 static int event_is_set(lua_State *L) {
   tl_event *e = check_event(L);
+  tl_sched_point(L, "Event.is_set", NULL);
   pthread_mutex_lock(&e->mutex);
   bool flag = e->flag;
   pthread_mutex_unlock(&e->mutex);
@@ -68,6 +71,7 @@ static int event_is_set(lua_State *L) {
 static int event_wait(lua_State *L) {
   tl_event *e = check_event(L);
   tl_deadline d = tl_args_timeout(L, 2);
+  tl_sched_point(L, "Event.wait", NULL);
   pthread_mutex_lock(&e->mutex);
   bool flag = e->flag;
   unsigned long seen = e->sets;

@@ -139,7 +139,7 @@ static bool complete(lua_State *L, tl_future *f, future_state st, bool failed, t
     waiters = f->waiters;
     memset(&f->callbacks, 0, sizeof f->callbacks);
     memset(&f->waiters, 0, sizeof f->waiters);
-    pthread_cond_broadcast(&f->done_cond);
+    tl_wait_broadcast(&f->done_cond);
   }
   pthread_mutex_unlock(&f->mutex);
   if (!ok) {
@@ -210,6 +210,7 @@ static outcome wait_outcome(lua_State *L, tl_future *f) {
 
 static int future_result(lua_State *L) {
   tl_future *f = check_future(L);
+  tl_sched_point(L, "Future.result", NULL);
   outcome o = wait_outcome(L, f);
   lua_settop(L, 0);
   if (o.traceback != NULL) {
@@ -226,6 +227,7 @@ static int future_result(lua_State *L) {
 /* exception([timeout]) -> the error value and the traceback text, or nil. */
 static int future_exception(lua_State *L) {
   tl_future *f = check_future(L);
+  tl_sched_point(L, "Future.exception", NULL);
   outcome o = wait_outcome(L, f);
   if (!o.failed) {
     tl_blob_free(o.result);
@@ -248,6 +250,7 @@ static future_state get_state(tl_future *f) {
 }
 
 static int future_done(lua_State *L) {
+  tl_sched_point(L, "Future.done", NULL);
   lua_pushboolean(L, is_done(get_state(check_future(L))));
   return 1;
 }
@@ -264,6 +267,7 @@ static int future_cancelled(lua_State *L) {
 
 static int future_cancel(lua_State *L) {
   tl_future *f = check_future(L);
+  tl_sched_point(L, "Future.cancel", NULL);
   lua_settop(L, 1);
   future_state st = get_state(f);
   if (st == F_PENDING && complete(L, f, F_CANCELLED, false, NULL, NULL)) st = F_PENDING;
@@ -295,6 +299,7 @@ static int future_add_done_callback(lua_State *L) {
 ** running, false if it was cancelled. */
 static int future_set_running(lua_State *L) {
   tl_future *f = check_future(L);
+  tl_sched_point(L, "Future.set_running_or_notify_cancel", NULL);
   pthread_mutex_lock(&f->mutex);
   future_state st = f->state;
   if (st == F_PENDING) f->state = F_RUNNING;
@@ -307,6 +312,7 @@ static int future_set_running(lua_State *L) {
 
 static int future_set_result(lua_State *L) {
   tl_future *f = check_future(L);
+  tl_sched_point(L, "Future.set_result", NULL);
   tl_blob *res = tl_blob_encode(L, 2, lua_gettop(L) - 1, "result");
   lua_settop(L, 1);
   if (!complete(L, f, F_FINISHED, false, res, NULL))
@@ -323,6 +329,7 @@ static int encode_error(lua_State *L) {
 ** as its text. */
 static int future_set_exception(lua_State *L) {
   tl_future *f = check_future(L);
+  tl_sched_point(L, "Future.set_exception", NULL);
   luaL_checkany(L, 2);
   lua_settop(L, 3);
   const char *tb = luaL_tolstring(L, lua_isnil(L, 3) ? 2 : 3, NULL);

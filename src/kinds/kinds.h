@@ -99,7 +99,15 @@ int tl_atexit_register(lua_State *L);
 void tl_atexit_run(lua_State *L);
 void tl_atexit_shut_down(void);
 
+/* threading.check: while capturing, reports are kept (in order) instead of
+** written; take returns them (malloc'd, NULL if none) and stops. */
+void tl_report_capture(void);
+char *tl_report_take_captured(void);
+
 /* --- the end of the process (thread.c) --------------------------------- */
+
+/* How many threads have ended with an uncaught error, ever. */
+long tl_thread_failed_count(void);
 
 /* Python's threading._shutdown, at the end of the main chunk (L: the main
 ** state): no more atexit registrations, the main thread's atexit

@@ -48,7 +48,7 @@ static tl_tstate *give_up(tl_lockcore *c) {
   tl_tstate *owner = c->owner;
   c->count = 0;
   c->owner = NULL;
-  if (c->waiters) pthread_cond_signal(&c->cond);
+  if (c->waiters) tl_wait_signal(&c->cond);
   return owner;
 }
 
@@ -60,6 +60,7 @@ bool tl_lock_acquire(lua_State *L, tl_lockobj *l, int idx) {
   tl_lockcore *c = &l->core;
   tl_deadline d;
   bool blocking = tl_args_lock_timeout(L, idx, &d);
+  tl_sched_point(L, c->recursive ? "RLock.acquire" : "Lock.acquire", NULL);
   pthread_mutex_lock(&c->mutex);
   if (c->count == 0) {
     take(c, 1);
@@ -92,6 +93,7 @@ bool tl_lock_acquire(lua_State *L, tl_lockobj *l, int idx) {
 
 void tl_lock_release(lua_State *L, tl_lockobj *l) {
   tl_lockcore *c = &l->core;
+  tl_sched_point(L, c->recursive ? "RLock.release" : "Lock.release", NULL);
   pthread_mutex_lock(&c->mutex);
   const char *error = NULL;
   if (c->recursive && !owned_by_caller(c))
@@ -135,8 +137,7 @@ void tl_lock_acquire_restore(tl_lockobj *l, long count) {
   tl_lockcore *c = &l->core;
   pthread_mutex_lock(&c->mutex);
   c->waiters++;
-  if (c->count > 0) tl_blocked_mark(); /* tl_wait_end clears it */
-  while (c->count > 0) pthread_cond_wait(&c->cond, &c->mutex);
+  while (c->count > 0) tl_wait_cond_uninterruptible(&c->cond, &c->mutex);
   c->waiters--;
   take(c, count);
   pthread_mutex_unlock(&c->mutex);

@@ -9,15 +9,60 @@
 ** Also the message handler that makes the tracebacks of those reports,
 ** and the process-wide excepthook.
 **
-** Locking: 'hook.mutex' guards the excepthook blob; a leaf lock.  Writing
-** takes stderr's stdio lock (state/blocking_io.c).
+** threading.check can capture the reports of a run instead (they make the
+** run fail, and its error shows them).
+**
+** Locking: 'hook.mutex' guards the excepthook blob, 'capture.mutex' the
+** capture; leaf locks.  Writing takes stderr's stdio lock
+** (state/blocking_io.c).
 */
 #include <stdlib.h>
 #include <string.h>
 
 #include "kinds.h"
 
+/* threading.check's capture of the reports of a run. */
+static struct {
+  pthread_mutex_t mutex;
+  bool on;
+  char *buf;
+  size_t len;
+} capture = {.mutex = PTHREAD_MUTEX_INITIALIZER};
+
+void tl_report_capture(void) {
+  pthread_mutex_lock(&capture.mutex);
+  capture.on = true;
+  pthread_mutex_unlock(&capture.mutex);
+}
+
+char *tl_report_take_captured(void) {
+  pthread_mutex_lock(&capture.mutex);
+  char *text = capture.buf;
+  capture.buf = NULL;
+  capture.len = 0;
+  capture.on = false;
+  pthread_mutex_unlock(&capture.mutex);
+  return text;
+}
+
+/* Appends "headline\ntext\n" to the capture, if on; false if off. */
+static bool captured(const char *headline, const char *text) {
+  pthread_mutex_lock(&capture.mutex);
+  bool on = capture.on;
+  if (on) {
+    size_t hl = strlen(headline), tl = strlen(text);
+    char *nb = realloc(capture.buf, capture.len + hl + tl + 3);
+    if (nb != NULL) {
+      capture.buf = nb;
+      capture.len += (size_t)snprintf(nb + capture.len, hl + tl + 3, "%s\n%s\n", headline, text);
+    }
+  }
+  pthread_mutex_unlock(&capture.mutex);
+  return on;
+}
+
 void tl_report_write(const char *headline, const char *text) {
+  if (captured(headline, text)) return;
   size_t hl = strlen(headline), tl = strlen(text);
   char *buf = malloc(hl + tl + 2);
   if (buf == NULL) { /* two writes rather than none */

@@ -48,6 +48,7 @@ static int semaphore_acquire(lua_State *L) {
   tl_semaphore *s = check_semaphore(L);
   tl_deadline d;
   bool blocking = tl_args_semaphore_timeout(L, 2, &d);
+  tl_sched_point(L, "Semaphore.acquire", NULL);
   pthread_mutex_lock(&s->mutex);
   bool got = s->value > 0;
   if (got) s->value--;
@@ -76,6 +77,7 @@ static int semaphore_release(lua_State *L) {
   tl_semaphore *s = check_semaphore(L);
   lua_Integer n = luaL_optinteger(L, 2, 1);
   if (n < 1) return tl_error(L, "ValueError", "n must be one or more");
+  tl_sched_point(L, "Semaphore.release", NULL);
   const char *error = NULL;
   pthread_mutex_lock(&s->mutex);
   if (s->bound >= 0 && (n > s->bound || s->value > s->bound - n))
@@ -84,8 +86,8 @@ static int semaphore_release(lua_State *L) {
     error = "OverflowError: semaphore value too large";
   if (error == NULL) {
     s->value += n;
-    if (s->waiters > 0 && n == 1) pthread_cond_signal(&s->cond);
-    else if (s->waiters > 0) pthread_cond_broadcast(&s->cond);
+    if (s->waiters > 0 && n == 1) tl_wait_signal(&s->cond);
+    else if (s->waiters > 0) tl_wait_broadcast(&s->cond);
   }
   pthread_mutex_unlock(&s->mutex);
   if (error) return luaL_error(L, "%s", error);

@@ -264,9 +264,21 @@ static void load(lua_State *L, tl_shared *s, const keybuf *k) {
   tl_blob_decode_release(L, v);
 }
 
+/* A schedule point naming the key: "shared 'n' read", "shared [3] write". */
+static void sched_point(lua_State *L, const char *access) {
+  if (!tl_sched_active()) return;
+  char detail[96];
+  if (lua_type(L, 2) == LUA_TSTRING) snprintf(detail, sizeof detail, "'%.64s' %s", lua_tostring(L, 2), access);
+  else if (lua_type(L, 2) == LUA_TNUMBER && lua_isinteger(L, 2))
+    snprintf(detail, sizeof detail, "[%lld] %s", (long long)lua_tointeger(L, 2), access);
+  else snprintf(detail, sizeof detail, "%s", access);
+  tl_sched_point(L, "shared", detail);
+}
+
 static int shared_index(lua_State *L) {
   tl_shared *s = check_shared(L);
   keybuf k;
+  sched_point(L, "read");
   if (lua_isnil(L, 2) || is_nan_key(L, 2)) { /* never stored: nil, as Lua */
     lua_pushnil(L);
     return 1;
@@ -280,6 +292,7 @@ static int shared_newindex(lua_State *L) {
   tl_shared *s = check_shared(L);
   if (lua_isnil(L, 2)) return luaL_error(L, "shared table index is nil");
   if (is_nan_key(L, 2)) return luaL_error(L, "shared table index is NaN");
+  sched_point(L, "write");
   keybuf k;
   make_key(L, 2, &k);
   tl_blob *v = lua_isnil(L, 3) ? NULL : tl_blob_encode(L, 3, 1, "value");
@@ -301,6 +314,7 @@ static bool has_index(tl_shared *s, lua_Integer i) {
 /* #s: a border, found as Lua's own unbound search does. */
 static int shared_len(lua_State *L) {
   tl_shared *s = check_shared(L);
+  tl_sched_point(L, "shared", "length");
   pthread_mutex_lock(&s->mutex);
   lua_Integer i = 0, j = 1;
   while (has_index(s, j)) {
@@ -373,6 +387,7 @@ static int push_snapshot(lua_State *L) {
 ** entries are copied under the mutex, decoded after it (rule 3). */
 static int shared_pairs(lua_State *L) {
   tl_shared *s = check_shared(L);
+  tl_sched_point(L, "shared", "pairs");
   snapshot snap = {0, NULL};
   bool nomem = false;
   pthread_mutex_lock(&s->mutex);

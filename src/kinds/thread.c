@@ -6,7 +6,8 @@
 **
 ** Thread{target=f, args={...}, name=, daemon=} or Thread(f, ...) copies the
 ** target and its arguments into a blob when the object is made.  start()
-** makes the thread's record (kernel tl_tstate), then a detached pthread,
+** makes the thread's record (kernel tl_tstate), then runs on an OS thread
+** (a new one, or one an ended thread left idle: kernel/osthread.c),
 ** which makes a fresh state, decodes the target, calls it, and keeps its
 ** results (a blob) or its error (a blob plus the traceback).  The thread
 ** then closes its state, leaves the runtime's alive list, marks itself DONE
@@ -34,6 +35,9 @@
 static const char NO_STATE[] = "not enough memory to create the thread's Lua state";
 
 static atomic_long thread_counter; /* for the default names "Thread-N" */
+static atomic_long failed_count;   /* threads that ended with an uncaught error */
+
+long tl_thread_failed_count(void) { return atomic_load(&failed_count); }
 
 static tl_thread *check_thread(lua_State *L, int idx) {
   return (tl_thread *)tl_object_check(L, idx, &tl_thread_kind);
@@ -231,7 +235,7 @@ static void stop_main_thread(void) {
   if (t != NULL) {
     pthread_mutex_lock(&t->mutex);
     t->state = TL_THREAD_DONE;
-    pthread_cond_broadcast(&t->done_cond);
+    tl_wait_broadcast(&t->done_cond);
     pthread_mutex_unlock(&t->mutex);
   }
   pthread_mutex_unlock(&main_obj.mutex);
@@ -323,6 +327,7 @@ static int record_error(lua_State *L) {
   }
   tl_blob *value = (tl_blob *)lua_touserdata(L, -1);
   char *traceback = strdup(lua_tostring(L, tb));
+  atomic_fetch_add(&failed_count, 1);
   pthread_mutex_lock(&t->mutex);
   t->failed = true;
   t->result = value;
@@ -347,19 +352,21 @@ static void report_by_name(tl_thread *t, const char *what) {
 static void *thread_main(void *arg) {
   tl_thread *t = (tl_thread *)arg;
   tl_tstate *ts = t->ts;
-  lua_State *L = tl_state_new(t->memory_limit);
+  lua_State *L = tl_state_new_thread(t->memory_limit);
   tl_tstate_bind(ts, L);
   pthread_mutex_lock(&t->mutex);
   t->native_id = ts->native_id;
   t->ident = ts->ident; /* before any Lua code reads it */
+  t->bound = true;
+  pthread_cond_broadcast(&t->done_cond); /* (start() under a schedule) */
   pthread_mutex_unlock(&t->mutex);
+  tl_gil_enter();
   if (L == NULL) {
     pthread_mutex_lock(&t->mutex);
     t->failed = true; /* with no result: t:result() raises NO_STATE */
     pthread_mutex_unlock(&t->mutex);
     report_by_name(t, NO_STATE);
   } else {
-    tl_gil_enter();
     lua_pushcfunction(L, run_body);
     lua_pushlightuserdata(L, t);
     if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
@@ -373,14 +380,16 @@ static void *thread_main(void *arg) {
     tl_tstate_forget_state(); /* no GIL signal may touch it while it closes */
     tl_state_close(L);
   }
-  tl_trace_event(TL_TRACE_END, NULL); /* before the GIL goes to another thread */
-  tl_gil_release();
+  /* Ended, joiners woken, and only then the GIL (or the scheduler's baton)
+  ** given up, so a schedule sees the end before it picks the next thread. */
+  tl_trace_event(TL_TRACE_END, NULL);
   tl_runtime_remove(ts);
   ts->owner = NULL; /* read only by this thread (current_thread) and under the runtime mutex */
   pthread_mutex_lock(&t->mutex);
   t->state = TL_THREAD_DONE;
-  pthread_cond_broadcast(&t->done_cond);
+  tl_wait_broadcast(&t->done_cond);
   pthread_mutex_unlock(&t->mutex);
+  tl_gil_leave();
   tl_tstate_unbind();
   tl_object_decref(&t->obj);
   return NULL;
@@ -413,22 +422,18 @@ static void start(lua_State *L, tl_thread *t) {
   pthread_mutex_lock(&t->mutex);
   t->ts = ts; /* the object's reference */
   pthread_mutex_unlock(&t->mutex);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  size_t stack = tl_runtime_stack_size();
-  if (stack) pthread_attr_setstacksize(&attr, stack);
-  /* The new thread must not take Ctrl-C: block SIGINT while creating it. */
+  /* The new thread must not take Ctrl-C: block SIGINT while creating it
+  ** (an OS thread kept from an earlier thread has it blocked already). */
   sigset_t block, old;
   sigemptyset(&block);
   sigaddset(&block, SIGINT);
   pthread_sigmask(SIG_BLOCK, &block, &old);
   tl_object_incref(&t->obj); /* the running thread's reference */
   tl_runtime_add(ts);
-  int rc = pthread_create(&t->pthread, &attr, thread_main, t);
+  int rc = tl_osthread_start(thread_main, t, tl_runtime_stack_size());
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  pthread_attr_destroy(&attr);
   if (rc != 0) {
+    tl_sched_cancel(ts);
     tl_runtime_remove(ts);
     pthread_mutex_lock(&t->mutex);
     t->state = TL_THREAD_NEW;
@@ -438,16 +443,18 @@ static void start(lua_State *L, tl_thread *t) {
     tl_object_decref(&t->obj);
     tl_error(L, "RuntimeError", "can't start new thread (%s)", strerror(rc));
   }
-  /* Wait until the thread runs (or has already ended), GIL released. */
+  /* Wait until the thread runs (or has already ended), GIL released.
+  ** Under a schedule it runs only when picked: wait until it is bound. */
+  bool scheduled = tl_sched_active();
   tl_waiting w;
   tl_wait_begin(&w, "start", &t->obj);
   pthread_mutex_lock(&t->mutex);
-  if (t->ident == 0) t->ident = (lua_Integer)(uintptr_t)t->pthread;
-  while (!t->running && t->state != TL_THREAD_DONE) {
+  while (!(scheduled ? t->bound : t->running) && t->state != TL_THREAD_DONE) {
     pthread_cond_wait(&t->done_cond, &t->mutex); /* short: no interrupt slicing needed */
   }
   pthread_mutex_unlock(&t->mutex);
   tl_wait_end(&w);
+  tl_sched_point(L, "Thread.start", NULL);
 }
 
 /* --- methods ---------------------------------------------------------- */
@@ -461,6 +468,7 @@ static int thread_start(lua_State *L) {
 static int thread_join(lua_State *L) {
   tl_thread *t = check_thread(L, 1);
   tl_deadline d = tl_args_timeout(L, 2);
+  tl_sched_point(L, "Thread.join", NULL);
   pthread_mutex_lock(&t->mutex);
   tl_thread_state st = t->state;
   bool self = t->ts != NULL && t->ts == tl_tstate_self();
@@ -482,6 +490,7 @@ static int thread_join(lua_State *L) {
 
 static int thread_is_alive(lua_State *L) {
   tl_thread *t = check_thread(L, 1);
+  tl_sched_point(L, "Thread.is_alive", NULL);
   pthread_mutex_lock(&t->mutex);
   bool alive = t->state == TL_THREAD_STARTED;
   pthread_mutex_unlock(&t->mutex);

@@ -21,6 +21,8 @@ typedef struct tl_thread {
   bool daemon;
   tl_thread_state state;
   bool running;              /* has begun running (start() waits for it) */
+  bool bound;                /* its record is bound, its ids known (under a schedule,
+                                start() waits for this only: the thread runs when picked) */
   lua_Integer ident;         /* pthread_self() as an integer, 0 before start */
   lua_Integer native_id;     /* the kernel's thread id, 0 before start */
   tl_tstate *ts;             /* its record from start() on (a reference) */
@@ -29,7 +31,6 @@ typedef struct tl_thread {
   char *traceback;           /* message and traceback if 'failed' */
   bool failed;
   size_t memory_limit;       /* bytes for its Lua state, 0: no limit */
-  pthread_t pthread;
   /* Run in the new thread before the target (a Timer's wait); returning
   ** false skips the target; may raise.  NULL for a plain Thread. */
   bool (*prelude)(lua_State *L, struct tl_thread *t);

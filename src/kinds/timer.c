@@ -41,9 +41,10 @@ static bool timer_wait(lua_State *L, tl_thread *t) {
 
 static int timer_cancel(lua_State *L) {
   tl_timer *tm = (tl_timer *)tl_object_check(L, 1, &timer_kind);
+  tl_sched_point(L, "Timer.cancel", NULL);
   pthread_mutex_lock(&tm->thread.mutex);
   tm->cancelled = true;
-  pthread_cond_broadcast(&tm->thread.done_cond);
+  tl_wait_broadcast(&tm->thread.done_cond);
   pthread_mutex_unlock(&tm->thread.mutex);
   return 0;
 }

@@ -5,7 +5,7 @@
 **
 **   TLUA_GIL=0|1|legacy        as -X gil= (an option given later wins)
 **   TLUA_DEADLOCK=0|1|on|off   as -X deadlock=
-**   TLUA_SCHED=...             reserved for the deterministic scheduler
+**   TLUA_SCHED=random[:SEED]|pct[:SEED[:DEPTH]]|rr   as -X sched= (check.c)
 **
 ** tl_env_check raises an error naming the variable for a value outside
 ** these, before the runtime starts (as CPython rejects a bad PYTHON_GIL);
@@ -37,30 +37,10 @@ static void reject(lua_State *L, const char *name, const char *value, const char
   luaL_error(L, "invalid %s '%s' (expected %s)", name, value, expected);
 }
 
-/* TLUA_SCHED: the scheduler's grammar is not settled yet; until it is,
-** this accepts the shape of the contract's -X sched= values,
-** random|pct|rr[:SEED[:PARAM]] (SEED an integer, PARAM a number), and
-** "off".  TODO(sched): apply the value, and share its parser with -X sched=. */
+/* TLUA_SCHED: the scheduler's own grammar (kernel/sched.c), as -X sched=. */
 bool tl_env_sched(const char *value) {
-  static const char *const policies[] = {"off", "random", "pct", "rr", NULL};
-  char policy[8];
-  size_t len = strcspn(value, ":");
-  if (len >= sizeof policy) return false;
-  memcpy(policy, value, len);
-  policy[len] = '\0';
-  int p = word_index(policy, policies);
-  if (p < 0) return false;
-  const char *rest = value + len;
-  if (*rest == '\0') return true;
-  if (p == 0) return false; /* "off" takes nothing */
-  char *end;
-  strtoll(rest + 1, &end, 10);
-  if (end == rest + 1) return false;
-  if (*end == '\0') return true;
-  if (*end != ':') return false;
-  const char *param = end + 1;
-  strtod(param, &end);
-  return end != param && *end == '\0';
+  tl_sched_config cfg;
+  return tl_sched_parse(value, &cfg);
 }
 
 static const char *const gil_words[] = {"0", "1", "legacy", NULL};
@@ -73,7 +53,7 @@ void tl_env_check(lua_State *L) {
   if (gil && word_index(gil, gil_words) < 0) reject(L, "TLUA_GIL", gil, "0, 1 or legacy");
   if (deadlock && word_index(deadlock, deadlock_words) < 0)
     reject(L, "TLUA_DEADLOCK", deadlock, "0, 1, on or off");
-  if (sched && !tl_env_sched(sched)) reject(L, "TLUA_SCHED", sched, "random, pct or rr[:SEED[:PARAM]], or off");
+  if (sched && !tl_env_sched(sched)) reject(L, "TLUA_SCHED", sched, "random[:SEED], pct[:SEED[:DEPTH]] or rr");
 }
 
 void tl_env_apply(lua_State *L) {
@@ -84,4 +64,6 @@ void tl_env_apply(lua_State *L) {
     tl_blocked_set_enabled(word_index(deadlock, deadlock_words) >= 2);
   if (g >= 0) tl_gil_set_mode(g == 0 ? TL_GIL_OFF : g == 1 ? TL_GIL_NEW : TL_GIL_LEGACY);
   tl_switchpoint_prepare_state(L);
+  const char *sched = variable("TLUA_SCHED");
+  if (sched != NULL) tl_module_schedule(L, sched); /* (checked by tl_env_check) */
 }

@@ -38,6 +38,8 @@ static int set_gil(lua_State *L) {
   if (lua_type(L, 1) == LUA_TSTRING) mode = (tl_gil_mode)luaL_checkoption(L, 1, NULL, mode_names);
   else if (lua_type(L, 1) == LUA_TNUMBER) mode = lua_tonumber(L, 1) != 0 ? TL_GIL_NEW : TL_GIL_OFF;
   else mode = lua_toboolean(L, 1) ? TL_GIL_NEW : TL_GIL_OFF;
+  if (tl_sched_active())
+    return tl_error(L, "RuntimeError", "set_gil() cannot change the GIL under a deterministic schedule");
   if (mode != tl_gil_get_mode() && tl_runtime_alive_count() > 1)
     return tl_error(L, "RuntimeError", "set_gil() needs a single thread alive (%d are)",
                     tl_runtime_alive_count());

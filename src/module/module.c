@@ -102,6 +102,7 @@ int luaopen_threading(lua_State *L) {
   if (init_process(L, true)) { /* the main state of stock lua5.4 */
     tl_lua_parts_open(L);
     tl_blocking_io_open(L);
+    tl_blocking_io_open_print(L);
     tl_coroutine_open(L);
     install_exit_wait(L);
   }
@@ -122,6 +123,7 @@ int luaopen_threading(lua_State *L) {
   tl_internals_open(L);
   tl_trace_api_open(L);
   tl_hint_open(L);
+  tl_check_open(L);
   lua_pushliteral(L, TL_VERSION);
   lua_setfield(L, -2, "_VERSION");
   lua_createtable(L, 0, 2);

@@ -22,8 +22,7 @@ void tl_module_init_host(lua_State *L, bool use_env);
 
 /* The environment (env.c): check raises "invalid TLUA_GIL 'on' (expected
 ** 0, 1 or legacy)" for a bad TLUA_GIL, TLUA_DEADLOCK or TLUA_SCHED;
-** apply sets what they say.  tl_env_sched: is the value a TLUA_SCHED
-** value (a placeholder until the scheduler defines its grammar)? */
+** apply sets what they say.  tl_env_sched: is the value a schedule? */
 void tl_env_check(lua_State *L);
 void tl_env_apply(lua_State *L);
 bool tl_env_sched(const char *value);
@@ -33,5 +32,9 @@ void tl_gil_api_open(lua_State *L);
 void tl_time_api_open(lua_State *L);
 void tl_internals_open(lua_State *L);
 void tl_trace_api_open(lua_State *L);
+void tl_check_open(lua_State *L);
+/* Puts the whole process under one deterministic schedule ("pct:41:3":
+** -X sched, TLUA_SCHED); false if the spec is bad.  L: the main state. */
+bool tl_module_schedule(lua_State *L, const char *spec);
 
 #endif

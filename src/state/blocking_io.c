@@ -178,6 +178,7 @@ static int blocking_call(lua_State *L) {
   bool own_frame = direct != NULL && lua_getupvalue(L, lua_upvalueindex(1), 1) == NULL;
   if (!own_frame && direct != NULL) lua_pop(L, 1); /* (the upvalue lua_getupvalue pushed) */
   int nargs = lua_gettop(L);
+  tl_sched_point(L, call->what, NULL);
   if (own_frame && call->mode == IO_BLOCKS && !tl_gil_held() && !tl_trace_wanted()) {
     int n = direct(L); /* lua5.4's own call, in this frame: its messages are exact */
     if (call->returns_lines && n >= 1 && lua_isfunction(L, -n)) wrap_at(L, lua_gettop(L) - n + 1, &lines_iterator);
@@ -237,6 +238,7 @@ void tl_blocking_io_write_whole(FILE *f, const char *s, size_t len) {
 /* print: the whole line is formatted first, then written in one piece. */
 static int atomic_print(lua_State *L) {
   int n = lua_gettop(L);
+  tl_sched_point(L, "print", NULL);
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   for (int i = 1; i <= n; i++) {
@@ -266,12 +268,16 @@ void tl_blocking_io_wrap_io(lua_State *L, int io) {
 
 void tl_blocking_io_wrap_os(lua_State *L, int os) { wrap_fields(L, lua_absindex(L, os), os_calls); }
 
-/* print, and io and os if they are open already; and the C API for C
-** modules (which release the GIL around their own blocking calls). */
-void tl_blocking_io_open(lua_State *L) {
-  tl_capi_open(L);
+/* print, whole lines; set after the base library opens (it sets its own). */
+void tl_blocking_io_open_print(lua_State *L) {
   lua_pushcfunction(L, atomic_print);
   lua_setglobal(L, "print");
+}
+
+/* io and os if they are open already; and the C API for C modules (which
+** release the GIL around their own blocking calls). */
+void tl_blocking_io_open(lua_State *L) {
+  tl_capi_open(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   if (lua_getfield(L, -1, LUA_IOLIBNAME) == LUA_TTABLE) tl_blocking_io_wrap_io(L, -1);
   lua_pop(L, 1);

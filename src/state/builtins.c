@@ -28,7 +28,7 @@ typedef struct builtin {
 static const builtin builtins[] = {
     {LUA_STRLIBNAME, luaopen_string, NULL},
     {LUA_TABLIBNAME, luaopen_table, NULL},
-    {LUA_MATHLIBNAME, luaopen_math, NULL},
+    {LUA_MATHLIBNAME, luaopen_math, tl_state_seed_random},
     {LUA_IOLIBNAME, luaopen_io, tl_blocking_io_wrap_io},
     {LUA_OSLIBNAME, luaopen_os, tl_blocking_io_wrap_os},
     {LUA_COLIBNAME, luaopen_coroutine, tl_coroutine_wrap_lib},

@@ -11,6 +11,10 @@
 ** built-in module -- the standard libraries, threading and its Lua parts
 ** -- is opened on first use:
 **
+**  - the base library itself, on the first read of any global (_G starts
+**    empty, with a metatable: lazy_base).  A thread that only waits never
+**    reads one, and the base library is a quarter of an idle thread's
+**    heap (1.8 of 7.9 KiB);
 **  - reading a missing global such as `math`, `string`, `package` or
 **    `require` (a metatable on _G, see lazy_global);
 **  - indexing a string (`s:upper()`) or doing arithmetic on one: the
@@ -27,7 +31,10 @@
 ** one.  Visible differences from the main state, written down in
 ** docs/api-threads.md: pairs(_G) and package.loaded list a library only
 ** once it is open, and a script that replaces _G's metatable in a thread
-** should first touch the libraries it needs.
+** should first touch the libraries it needs.  (Lua code cannot see that
+** the base library is late: reaching _G at all -- rawget, next, pairs,
+** _G, _ENV.x -- reads a global first.  C code that rawgets from the
+** globals table before any global was read would.)
 **
 ** Locking: none.  A state belongs to the one OS thread that runs it.
 */
@@ -113,17 +120,48 @@ static int getmetatable_opening_string(lua_State *L) {
   return 1;
 }
 
-void tl_state_open_thread(lua_State *L) {
-  luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+/* _G's first __index: opens the base library (with tlua's print and
+** getmetatable), hands later misses to lazy_global, and reads the key
+** again.  Arguments: _G, key. */
+static int lazy_base(lua_State *L) {
+  lua_settop(L, 2);
+  luaL_requiref(L, LUA_GNAME, luaopen_base, 0);
   lua_pushcfunction(L, getmetatable_opening_string);
   lua_setfield(L, -2, "getmetatable");
-  lua_createtable(L, 0, 1);
+  lua_pop(L, 1);
+  tl_blocking_io_open_print(L);
+  lua_getmetatable(L, 1);
   lua_pushcfunction(L, lazy_global);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, 1) != LUA_TNIL) return 1;
+  lua_pop(L, 1);
+  return lazy_global(L);
+}
+
+void tl_state_open_thread(lua_State *L) {
+  lua_pushglobaltable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, lazy_base);
   lua_setfield(L, -2, "__index");
   lua_setmetatable(L, -2);
   lua_pop(L, 1);
   set_lazy_string_metatable(L);
   tl_blocking_io_open(L);
+}
+
+void tl_state_seed_random(lua_State *L, int idx) {
+  lua_Integer x, y;
+  if (!tl_sched_random_seed(&x, &y)) return;
+  idx = lua_absindex(L, idx);
+  if (lua_getfield(L, idx, "randomseed") == LUA_TFUNCTION) {
+    lua_pushinteger(L, x);
+    lua_pushinteger(L, y);
+    lua_call(L, 2, 0);
+  } else {
+    lua_pop(L, 1);
+  }
 }
 
 /* --- the main state ------------------------------------------------------- */
@@ -146,6 +184,7 @@ void tl_state_open_tool(lua_State *L) {
 void tl_state_open_main(lua_State *L) {
   tl_state_open_tool(L);
   tl_blocking_io_open(L);
+  tl_blocking_io_open_print(L);
   tl_coroutine_open(L);
 }
 
@@ -238,15 +277,29 @@ lua_State *tl_state_new(size_t limit) {
   return L;
 }
 
+lua_State *tl_state_new_thread(size_t limit) {
+  tl_arena *a;
+  lua_State *L = tl_arena_newstate(limit, &a);
+  if (L == NULL) return NULL;
+  lua_atpanic(L, panic);
+  tl_state_setwarnf(L, false);
+  return L;
+}
+
 void tl_state_lift_limit(lua_State *L) {
   void *ud;
+  tl_arena *a;
   if (lua_getallocf(L, &ud) == alloc_limited) ((limited_alloc *)ud)->limit = 0;
+  else if (tl_arena_of(L, &a)) tl_arena_lift_limit(a);
 }
 
 void tl_state_close(lua_State *L) {
   void *ud;
+  tl_arena *a = NULL;
   bool limited = lua_getallocf(L, &ud) == alloc_limited;
+  bool arena = tl_arena_of(L, &a);
   lua_close(L);
   if (limited) free(ud);
+  if (arena) tl_arena_free(a);
 }
 

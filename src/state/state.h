@@ -23,6 +23,8 @@
 ** of memory.  Close it with tl_state_close.  lift_limit removes the cap
 ** (reporting an error needs memory, even after a memory error). */
 lua_State *tl_state_new(size_t limit);
+/* The same for a thread's state, on an arena of its own (alloc.c). */
+lua_State *tl_state_new_thread(size_t limit);
 void tl_state_close(lua_State *L);
 void tl_state_lift_limit(lua_State *L);
 /* Lua warnings (warn()) to stderr, off until "@on" as in lua.c. */
@@ -38,6 +40,14 @@ void tl_state_open_tool(lua_State *L);
 ** other built-in modules when first used. */
 void tl_state_open_thread(lua_State *L);
 
+/* --- the allocator of thread states (alloc.c) --------------------------- */
+
+typedef struct tl_arena tl_arena;
+lua_State *tl_arena_newstate(size_t limit, tl_arena **arena);
+bool tl_arena_of(lua_State *L, tl_arena **arena); /* false: not an arena state */
+void tl_arena_lift_limit(tl_arena *a);
+void tl_arena_free(tl_arena *a);                  /* after lua_close */
+
 /* --- built-in modules (builtins.c) ------------------------------------ */
 
 /* The module layer hands over luaopen_threading before any state needs it
@@ -52,6 +62,10 @@ const char *tl_builtins_name(int i);
 /* The built-in named 'name' that is not the threading module, if any. */
 bool tl_builtins_is_library(const char *name);
 
+/* Under a deterministic schedule, seeds math.random of L (the table at
+** idx is the math library) from the schedule: the same numbers each run. */
+void tl_state_seed_random(lua_State *L, int idx);
+
 /* --- coroutines (coroutine.c) ---------------------------------------- */
 
 /* Replaces resume and wrap in the coroutine table at idx; opens them in
@@ -61,7 +75,8 @@ void tl_coroutine_open(lua_State *L);
 
 /* --- standard I/O (blocking_io.c) ------------------------------------ */
 
-void tl_blocking_io_open(lua_State *L); /* wraps print, and io/os if open */
+void tl_blocking_io_open(lua_State *L); /* wraps io/os if open; C API */
+void tl_blocking_io_open_print(lua_State *L); /* print: whole lines */
 void tl_blocking_io_wrap_io(lua_State *L, int idx); /* the io table at idx */
 void tl_blocking_io_wrap_os(lua_State *L, int idx); /* the os table at idx */
 /* Writes the buffer to f in one piece (stdio lock held), GIL released. */

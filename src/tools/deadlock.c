@@ -153,18 +153,53 @@ static void add_thread(tl_text *t, const node *x) {
   if (x->ts->waiting_state != NULL) tl_dump_add_traceback(t, x->ts->waiting_state);
 }
 
-static void report_and_exit(void) {
+/* The report: the summary line, then every thread, what it waits for,
+** what it holds. */
+static void build_report(tl_text *t) {
   graph g = {NULL, 0, 0};
-  tl_text t = {NULL, 0, 0};
   tl_runtime_foreach(collect, &g);
-  tl_text_add(&t, "deadlock: all threads are blocked\n");
-  add_summary(&t, &g);
-  for (int i = 0; i < g.n; i++) add_thread(&t, &g.nodes[i]);
-  tl_text_add(&t, "\n(tlua exits with status 3; -X deadlock=off or TLUA_DEADLOCK=0 disables this check)\n");
-  tl_text_write(&t);
+  tl_text_add(t, "deadlock: all threads are blocked\n");
+  add_summary(t, &g);
+  for (int i = 0; i < g.n; i++) add_thread(t, &g.nodes[i]);
+  for (int i = 0; i < g.n; i++) tl_tstate_decref(g.nodes[i].w.holder);
+  free(g.nodes);
+}
+
+static void write_and_exit(tl_text *t) {
+  tl_text_write(t);
   tl_outputs_write(); /* --trace, --stats...: the trace shows who blocked on what */
   _exit(3);
 }
+
+static void report_and_exit(void) {
+  tl_text t = {NULL, 0, 0};
+  build_report(&t);
+  tl_text_add(&t, "\n(tlua exits with status 3; -X deadlock=off or TLUA_DEADLOCK=0 disables this check)\n");
+  write_and_exit(&t);
+}
+
+char *tl_deadlock_report_text(void) {
+  tl_text t = {NULL, 0, 0};
+  build_report(&t);
+  return t.buf;
+}
+
+/* Under a deterministic schedule the scheduler itself sees the deadlock,
+** at once: the same report, with the schedule and how to replay it. */
+static void report_scheduled_and_exit(void *ud) {
+  (void)ud;
+  tl_text t = {NULL, 0, 0};
+  build_report(&t);
+  char spec[128], replay[512];
+  tl_sched_describe(spec, sizeof spec);
+  tl_sched_get_replay(replay, sizeof replay);
+  tl_text_add(&t, "\nschedule: %s (step %ld)\n", spec, tl_sched_steps());
+  if (replay[0]) tl_text_add(&t, "replay: %s\n", replay);
+  tl_text_add(&t, "(tlua exits with status 3)\n");
+  write_and_exit(&t);
+}
+
+void tl_deadlock_watch_schedules(void) { tl_sched_set_deadlock_handler(report_scheduled_and_exit, NULL); }
 
 /* --- the watchdog thread --------------------------------------------- */
 
@@ -173,8 +208,8 @@ static void *watchdog(void *arg) {
   for (;;) {
     tl_blocked_await_all();
     unsigned long before = tl_blocked_progress();
-    struct timespec grace = tl_clock_after(GRACE);
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &grace, NULL) == EINTR) {
+    struct timespec grace = {(time_t)GRACE, (long)((GRACE - (double)(time_t)GRACE) * 1e9)};
+    while (nanosleep(&grace, &grace) == -1 && errno == EINTR) { /* real time, even under a schedule */
     }
     /* (A suspicion raised during the grace period stays set: if this check
     ** fails because of progress, the loop checks again at once.) */

@@ -130,6 +130,7 @@ static bool write_rusage(void) {
   bool ok = f != NULL && getrusage(RUSAGE_SELF, &ru) == 0 &&
             fprintf(f, "%.6f\n", (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                                      (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6) > 0;
+  if (ok && tl_sched_active()) ok = fprintf(f, "steps %ld\n", tl_sched_steps()) > 0; /* (--explore) */
   if (f != NULL && fclose(f) != 0) ok = false;
   if (!ok) fprintf(stderr, "%s: cannot write the CPU time: %s: %s\n", out.cfg.progname, out.cfg.rusage, strerror(errno));
   return ok;

@@ -59,7 +59,7 @@ void tl_stats_print(FILE *f) {
           "blocked", "sleeping", "CPU s", "GIL taken", "forced");
   tl_runtime_foreach_all(print_one, &p);
   tl_gil_stats s = tl_gil_get_stats();
-  static const char *const modes[] = {"off", "on", "legacy"};
+  static const char *const modes[] = {"off", "on", "legacy", "scheduled"};
   fprintf(f, "(Lua, GIL wait, blocked, sleeping: shares of the thread's wall time)\n");
   fprintf(f, "GIL %s, switch interval %.3f s", modes[tl_gil_get_mode()], tl_gil_interval());
   if (tl_gil_get_mode() == TL_GIL_LEGACY)

@@ -78,6 +78,12 @@ void tl_dump_threads(void);
 /* Starts the watchdog thread once, unless reports are disabled
 ** (-X deadlock=off, TLUA_DEADLOCK=0: tl_blocked_set_enabled(false)). */
 void tl_deadlock_start(void);
+/* The report, as text (malloc'd; NULL on out of memory).  Every thread it
+** names must be parked (the watchdog's or the scheduler's verdict). */
+char *tl_deadlock_report_text(void);
+/* Makes a deadlock under a deterministic schedule report and exit 3, with
+** the schedule and how to replay it. */
+void tl_deadlock_watch_schedules(void);
 
 /* --stats: keep the figures of ended threads (call before any thread
 ** starts), and print them all, with the main thread's, on f. */
