@@ -45,8 +45,29 @@ bool tl_spec_unpack(lua_State *L, const char *const fields[]) {
   return true;
 }
 
+/* "created at SRC:LINE", malloc'd; built by hand, as snprintf alone
+** was two thirds of the label's cost (and a third of a Lock()'s). */
+static char *site_label(const char *src, int line) {
+  static const char prefix[] = "created at ";
+  char digits[16];
+  int nd = 0;
+  unsigned u = line > 0 ? (unsigned)line : 0;
+  do digits[nd++] = (char)('0' + u % 10); while ((u /= 10) != 0 && nd < (int)sizeof digits);
+  size_t ls = strlen(src), lp = sizeof prefix - 1;
+  char *label = malloc(lp + ls + 1 + (size_t)nd + 1);
+  if (label == NULL) return NULL;
+  char *p = label;
+  memcpy(p, prefix, lp);
+  p += lp;
+  memcpy(p, src, ls);
+  p += ls;
+  *p++ = ':';
+  while (nd > 0) *p++ = digits[--nd];
+  *p = '\0';
+  return label;
+}
+
 char *tl_spec_label(lua_State *L, int spec) {
-  char buf[LUA_IDSIZE + 40];
   if (spec != 0 && lua_getfield(L, spec, "name") == LUA_TSTRING) {
     size_t len;
     const char *name = lua_tolstring(L, -1, &len);
@@ -64,8 +85,7 @@ char *tl_spec_label(lua_State *L, int spec) {
   lua_Debug ar;
   for (int level = 1; lua_getstack(L, level, &ar); level++) { /* the nearest Lua caller */
     if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0) continue;
-    snprintf(buf, sizeof buf, "created at %s:%d", ar.short_src, ar.currentline);
-    return strdup(buf);
+    return site_label(ar.short_src, ar.currentline);
   }
   return NULL;
 }
