@@ -484,6 +484,13 @@ t:join()
     assert.truthy((tlua("-v", "TLUA_GIL=legacy")):match("^" .. version .. "legacy\n"))
   end)
 
+  it("the REPL's banner says the same (on a terminal, through script(1) when it is installed)", function()
+    if not os.execute("command -v script >/dev/null 2>&1") then return pending("no script(1)") end
+    local out = helpers.execute("printf 'os.exit()\\n' | script -qec " .. q(q(TLUA) .. " -X gil=1") .. " /dev/null")
+    assert.truthy(out:find("tlua " .. require("threading")._VERSION .. " (Lua 5.4.", 1, true), out)
+    assert.truthy(out:find("%), GIL on\r?\nLua 5%.4%.%d+  Copyright"), out)
+  end)
+
   it("--help lists tlua's own options on stdout", function()
     local out, err, code = tlua("--help")
     assert.equal(0, code, err)
