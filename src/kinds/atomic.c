@@ -13,15 +13,15 @@
 ** Functions, not methods: a shared table answers every key through its
 ** __index, so a method s:add would hide a user's key "add".
 **
-** add and compare_and_set are done in C under the table's mutex.  update
+** add and compare_and_set are done in C under the table's lock.  update
 ** runs Lua code (f), so it holds the table's update gate instead (shared.h):
 ** writes by other threads wait, with the GIL released, until f has
 ** returned or raised and its result is stored; reads go on.  Each
 ** operation is one schedule point, before it acts.
 **
-** Locking: the table's mutex (shared.h), held for C work only: values are
-** prepared before it, pushed and released after it; no mutex is held
-** while f runs.
+** Locking: the table's lock (shared.h), held for C work only: values are
+** prepared before it, pushed and released after it; no lock is held
+** while f runs (only the gate, which is no lock of the OS).
 */
 #include <math.h>
 #include <string.h>
@@ -36,55 +36,60 @@ static tl_shared *check_args(lua_State *L, tl_skey *k) {
 }
 
 /* tl_shared_lock_write, raising when the wait was interrupted. */
-static void lock_write(lua_State *L, tl_shared *s) { tl_wait_check(L, tl_shared_lock_write(s)); }
+static void lock_write(lua_State *L, tl_shared *s) {
+  tl_wait_result r = tl_shared_lock_write(s);
+  if (r != TL_WAIT_OK) tl_wait_check(L, r);
+}
 
 /* --- add ---------------------------------------------------------------------- */
 
 static int atomic_add(lua_State *L) {
   tl_skey k;
   tl_shared *s = check_args(L, &k);
-  tl_svalue n;
-  if (lua_isnoneornil(L, 3)) {
-    n.type = TL_SV_INT;
-    n.u.i = 1;
-  } else {
-    if (lua_type(L, 3) != LUA_TNUMBER) luaL_typeerror(L, 3, "number");
-    tl_svalue_set(L, 3, &n, "n");
+  bool isint = true; /* n: an integer ni, or a float nf */
+  lua_Integer ni = 1;
+  lua_Number nf = 0;
+  int t = lua_type(L, 3);
+  if (t == LUA_TNUMBER) {
+    isint = lua_isinteger(L, 3);
+    if (isint) ni = lua_tointeger(L, 3);
+    else nf = lua_tonumber(L, 3);
+  } else if (t != LUA_TNONE && t != LUA_TNIL) {
+    luaL_typeerror(L, 3, "number");
   }
   tl_shared_sched_point(L, 2, "atomic.add", "");
   lock_write(L, s);
   tl_svalue *slot = tl_shared_find(s, &k);
-  if (slot != NULL && slot->type != TL_SV_INT && slot->type != TL_SV_FLOAT) {
-    tl_svalue v; /* not a number: raise, naming its type */
+  if (slot == NULL) { /* absent: 0 + n */
+    tl_svalue v, old;
+    v.type = isint ? TL_SV_INT : TL_SV_FLOAT;
+    if (isint) v.u.i = ni;
+    else v.u.f = (lua_Number)0 + nf; /* (0 + -0.0 is 0.0) */
+    bool ok = tl_shared_store(s, &k, &v, &old);
+    tl_shared_unlock(s);
+    if (!ok) return luaL_error(L, "not enough memory");
+  } else if (slot->type == TL_SV_INT && isint) { /* wraps around, as Lua's + */
+    ni = slot->u.i = (lua_Integer)((lua_Unsigned)slot->u.i + (lua_Unsigned)ni);
+    tl_shared_unlock(s);
+  } else if (slot->type == TL_SV_INT || slot->type == TL_SV_FLOAT) {
+    lua_Number a = slot->type == TL_SV_INT ? (lua_Number)slot->u.i : slot->u.f;
+    nf = a + (isint ? (lua_Number)ni : nf);
+    isint = false;
+    slot->type = TL_SV_FLOAT;
+    slot->u.f = nf;
+    tl_shared_unlock(s);
+  } else { /* not a number: raise, naming its type */
+    tl_svalue v;
     tl_svalue_copy(&v, slot);
-    pthread_mutex_unlock(&s->mutex);
+    tl_shared_unlock(s);
     tl_svalue_push_release(L, &v);
     const char *type = luaL_typename(L, -1);
     const char *q = lua_type(L, 2) == LUA_TSTRING ? "'" : "";
     return tl_error(L, "TypeError", "threading.atomic.add: the value of key %s%s%s is a %s, not a number", q,
                     luaL_tolstring(L, 2, NULL), q, type);
   }
-  tl_svalue sum = n;
-  if (slot != NULL) {
-    if (slot->type == TL_SV_INT && n.type == TL_SV_INT) { /* wraps around, as Lua's + */
-      sum.u.i = (lua_Integer)((lua_Unsigned)slot->u.i + (lua_Unsigned)n.u.i);
-    } else {
-      lua_Number a = slot->type == TL_SV_INT ? (lua_Number)slot->u.i : slot->u.f;
-      lua_Number b = n.type == TL_SV_INT ? (lua_Number)n.u.i : n.u.f;
-      sum.type = TL_SV_FLOAT;
-      sum.u.f = a + b;
-    }
-    *slot = sum; /* a number replaces a number: nothing to release */
-  } else {
-    tl_svalue old;
-    if (!tl_shared_store(s, &k, &sum, &old)) {
-      pthread_mutex_unlock(&s->mutex);
-      return luaL_error(L, "not enough memory");
-    }
-  }
-  pthread_mutex_unlock(&s->mutex);
-  if (sum.type == TL_SV_INT) lua_pushinteger(L, sum.u.i);
-  else lua_pushnumber(L, sum.u.f);
+  if (isint) lua_pushinteger(L, ni);
+  else lua_pushnumber(L, nf);
   return 1;
 }
 
@@ -101,19 +106,19 @@ typedef struct update_call {
 static int update_protected(lua_State *L) {
   const update_call *c = (const update_call *)lua_touserdata(L, 1);
   tl_svalue old;
-  pthread_mutex_lock(&c->s->mutex);
+  tl_shared_lock(c->s);
   tl_svalue *slot = tl_shared_find(c->s, c->k);
   if (slot) tl_svalue_copy(&old, slot);
   else old.type = TL_SV_NONE;
-  pthread_mutex_unlock(&c->s->mutex);
+  tl_shared_unlock(c->s);
   tl_svalue_push_release(L, &old);
   lua_insert(L, 3);
   lua_call(L, lua_gettop(L) - 2, 1);
   tl_svalue v, replaced;
   tl_svalue_set(L, -1, &v, "value");
-  pthread_mutex_lock(&c->s->mutex); /* (the gate is ours: no wait) */
+  tl_shared_lock(c->s); /* (the gate is ours: no wait) */
   bool ok = tl_shared_store(c->s, c->k, &v, &replaced);
-  pthread_mutex_unlock(&c->s->mutex);
+  tl_shared_unlock(c->s);
   tl_svalue_release(&replaced);
   if (!ok) {
     tl_svalue_release(&v);
@@ -134,10 +139,7 @@ static int atomic_update(lua_State *L) {
   tl_shared_sched_point(L, 2, "atomic.update", "");
   tl_wait_check(L, tl_shared_begin_update(s));
   int status = lua_pcall(L, top - 1, 1, 0);
-  pthread_mutex_lock(&s->mutex);
-  tl_tstate *updater = tl_shared_end_update(s);
-  pthread_mutex_unlock(&s->mutex);
-  if (updater) tl_tstate_decref(updater);
+  tl_shared_end_update(s);
   if (status != LUA_OK) return lua_error(L);
   return 1;
 }
@@ -190,7 +192,7 @@ static int atomic_compare_and_set(lua_State *L) {
       ok = tl_shared_store(s, &k, &v, &replaced);
       done = ok;
     }
-    pthread_mutex_unlock(&s->mutex);
+    tl_shared_unlock(s);
   }
   tl_svalue_release(&replaced);
   tl_svalue_release(&expected);

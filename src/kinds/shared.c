@@ -17,13 +17,14 @@
 ** strings and threading objects inline, other values as blobs.  Writes
 ** wait while another thread holds the table's update gate (shared.h).
 **
-** Locking: 'mutex' guards the hash table, the insertion list and the
-** gate.  Blobs are encoded before and decoded after the mutex is held
-** (kernel.h rule 3); readers copy the value under the mutex (taking a
-** reference to a blob or an object), and what a write replaces is
-** released after it.
+** Locking: 'lock', a spin lock (shared.h), guards the hash table, the
+** insertion list and the gate.  Blobs are encoded before and decoded
+** after it is held (kernel.h rule 3); readers copy the value under it
+** (taking a reference to a blob or an object), and what a write replaces
+** is released after it.
 */
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,8 +137,7 @@ static bool key_matches(const entry *e, const tl_skey *k) {
 }
 
 /* A schedule point naming the key: "shared 'n' read", "shared [3] write". */
-void tl_shared_sched_point(lua_State *L, int keyidx, const char *what, const char *access) {
-  if (!tl_sched_active()) return;
+void tl_shared_sched_point_at(lua_State *L, int keyidx, const char *what, const char *access) {
   char detail[96];
   const char *sep = access[0] ? " " : "";
   if (lua_type(L, keyidx) == LUA_TSTRING)
@@ -232,7 +232,29 @@ void tl_svalue_copy(tl_svalue *dst, const tl_svalue *src) {
   else if (src->type == TL_SV_BLOB) tl_blob_incref(src->u.blob);
 }
 
-/* --- the hash table (mutex held) ------------------------------------------- */
+/* --- the lock --------------------------------------------------------------- */
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* The lock was taken: spin while its holder finishes its few dozen
+** instructions, then give the core away (the holder may be preempted). */
+void tl_shared_lock_contended(tl_shared *s) {
+  for (unsigned n = 0;; n++) {
+    if (!atomic_load_explicit(&s->lock, memory_order_relaxed) &&
+        !atomic_exchange_explicit(&s->lock, true, memory_order_acquire))
+      return;
+    if (n < 100) cpu_relax();
+    else sched_yield();
+  }
+}
+
+/* --- the hash table (locked) ------------------------------------------------ */
 
 static entry *find(tl_shared *s, const tl_skey *k) {
   if (s->nbuckets == 0) return NULL;
@@ -247,6 +269,7 @@ tl_svalue *tl_shared_find(tl_shared *s, const tl_skey *k) {
 }
 
 static void unlink_entry(tl_shared *s, entry *e) {
+  s->keybytes -= e->keylen;
   entry **pp = &s->buckets[e->hash & (s->nbuckets - 1)];
   while (*pp != e) pp = &(*pp)->chain;
   *pp = e->chain;
@@ -326,12 +349,13 @@ bool tl_shared_store(tl_shared *s, const tl_skey *k, tl_svalue *v, tl_svalue *ol
   else s->first = e;
   s->last = e;
   s->count++;
+  s->keybytes += e->keylen;
   return true;
 }
 
 /* --- the update gate ------------------------------------------------------- */
 
-/* May the calling thread write?  (mutex held) */
+/* May the calling thread write?  (locked) */
 static bool gate_open(const tl_shared *s) {
   if (s->updates == 0) return true;
   tl_tstate *self = tl_tstate_self();
@@ -339,27 +363,34 @@ static bool gate_open(const tl_shared *s) {
   return pthread_equal(s->updater_id, pthread_self());
 }
 
-/* Waits (GIL released, no mutex held on entry or return) until the gate
+static bool gate_looks_open(tl_shared *s) {
+  tl_shared_lock(s);
+  bool open = gate_open(s);
+  tl_shared_unlock(s);
+  return open;
+}
+
+/* Waits (GIL released, no lock held on entry or return) until the gate
 ** looks open. */
 static tl_wait_result wait_gate(tl_shared *s) {
   tl_waiting w;
   tl_wait_begin(&w, "shared table (atomic.update)", &s->obj);
   tl_deadline forever = tl_clock_deadline(-1);
   tl_wait_result r = TL_WAIT_OK;
-  pthread_mutex_lock(&s->mutex);
+  pthread_mutex_lock(&s->gate_mutex);
   s->gate_waiters++;
-  while (!gate_open(s) && r == TL_WAIT_OK) r = tl_wait_cond(&s->gate, &s->mutex, &forever);
+  while (!gate_looks_open(s) && r == TL_WAIT_OK) r = tl_wait_cond(&s->gate, &s->gate_mutex, &forever);
   s->gate_waiters--;
-  pthread_mutex_unlock(&s->mutex);
+  pthread_mutex_unlock(&s->gate_mutex);
   tl_wait_end(&w);
   return r;
 }
 
 tl_wait_result tl_shared_lock_write(tl_shared *s) {
   for (;;) {
-    pthread_mutex_lock(&s->mutex);
+    tl_shared_lock(s);
     if (gate_open(s)) return TL_WAIT_OK;
-    pthread_mutex_unlock(&s->mutex);
+    tl_shared_unlock(s);
     tl_wait_result r = wait_gate(s);
     if (r != TL_WAIT_OK) return r;
   }
@@ -373,16 +404,21 @@ tl_wait_result tl_shared_begin_update(tl_shared *s) {
     s->updater = tl_tstate_self();
     if (s->updater) tl_tstate_incref(s->updater);
   }
-  pthread_mutex_unlock(&s->mutex);
+  tl_shared_unlock(s);
   return TL_WAIT_OK;
 }
 
-tl_tstate *tl_shared_end_update(tl_shared *s) {
-  if (--s->updates > 0) return NULL;
-  tl_tstate *old = s->updater;
-  s->updater = NULL;
+void tl_shared_end_update(tl_shared *s) {
+  tl_shared_lock(s);
+  bool opened = --s->updates == 0;
+  tl_tstate *old = opened ? s->updater : NULL;
+  if (opened) s->updater = NULL;
+  tl_shared_unlock(s);
+  if (!opened) return;
+  if (old) tl_tstate_decref(old);
+  pthread_mutex_lock(&s->gate_mutex);
   if (s->gate_waiters) tl_wait_broadcast(&s->gate);
-  return old;
+  pthread_mutex_unlock(&s->gate_mutex);
 }
 
 /* --- the table's operations ------------------------------------------------ */
@@ -398,7 +434,7 @@ static void shared_destroy(tl_object *o) {
   }
   free(s->buckets);
   if (s->updater) tl_tstate_decref(s->updater);
-  pthread_mutex_destroy(&s->mutex);
+  pthread_mutex_destroy(&s->gate_mutex);
   pthread_cond_destroy(&s->gate);
   free(s);
 }
@@ -407,9 +443,9 @@ static void shared_destroy(tl_object *o) {
 ** atomic.update on it, if any. */
 static void shared_describe(tl_object *o, char *buf, size_t size, tl_tstate **holder) {
   tl_shared *s = (tl_shared *)o;
-  pthread_mutex_lock(&s->mutex);
+  tl_shared_lock(s);
   *holder = s->updates > 0 ? s->updater : NULL;
-  pthread_mutex_unlock(&s->mutex);
+  tl_shared_unlock(s);
   snprintf(buf, size, "shared table %p", (void *)o);
 }
 
@@ -424,7 +460,7 @@ static void store_value(lua_State *L, tl_shared *s, const tl_skey *k, int validx
     return;
   }
   bool ok = tl_shared_store(s, k, &v, &old);
-  pthread_mutex_unlock(&s->mutex);
+  tl_shared_unlock(s);
   tl_svalue_release(&old);
   if (!ok) {
     tl_svalue_release(&v);
@@ -443,11 +479,11 @@ static int shared_index(lua_State *L) {
     lua_pushnil(L);
     return 1;
   }
-  pthread_mutex_lock(&s->mutex);
+  tl_shared_lock(s);
   entry *e = find(s, &k);
   if (e) tl_svalue_copy(&v, &e->value);
   else v.type = TL_SV_NONE;
-  pthread_mutex_unlock(&s->mutex);
+  tl_shared_unlock(s);
   tl_svalue_push_release(L, &v);
   return 1;
 }
@@ -476,7 +512,7 @@ static bool has_index(tl_shared *s, lua_Integer i) {
 static int shared_len(lua_State *L) {
   tl_shared *s = tl_shared_check(L, 1);
   tl_sched_point(L, "shared", "length");
-  pthread_mutex_lock(&s->mutex);
+  tl_shared_lock(s);
   lua_Integer i = 0, j = 1;
   while (has_index(s, j)) {
     i = j;
@@ -488,7 +524,7 @@ static int shared_len(lua_State *L) {
     if (has_index(s, m)) i = m;
     else j = m;
   }
-  pthread_mutex_unlock(&s->mutex);
+  tl_shared_unlock(s);
   lua_pushinteger(L, i);
   return 1;
 }
@@ -524,10 +560,11 @@ static int snapshot_next(lua_State *L) {
 typedef struct snapshot {
   size_t n;
   struct snapshot_item {
-    char *key;
+    const char *key; /* into 'keys' */
     size_t len;
     tl_svalue v;
   } *items;
+  char *keys; /* every key's bytes */
 } snapshot;
 
 /* In protected mode: the keys and values of the snapshot as two lists. */
@@ -544,42 +581,53 @@ static int push_snapshot(lua_State *L) {
   return 2;
 }
 
+/* Copies the entries into snap (locked), if its room (n items, nkeys
+** bytes of keys) is enough; else returns false. */
+static bool take_snapshot(tl_shared *s, snapshot *snap, size_t n, size_t nkeys) {
+  if (s->count > n || s->keybytes > nkeys) return false;
+  char *key = snap->keys;
+  for (entry *e = s->first; e != NULL; e = e->next) {
+    struct snapshot_item *it = &snap->items[snap->n++];
+    memcpy(key, entry_key(e), e->keylen);
+    it->key = key;
+    it->len = e->keylen;
+    key += e->keylen;
+    tl_svalue_copy(&it->v, &e->value);
+  }
+  return true;
+}
+
 /* pairs(s): a snapshot of the keys and values, in insertion order.  The
-** entries are copied under the mutex, decoded after it (rule 3). */
+** entries are copied under the lock into memory allocated before it, and
+** decoded after it (rule 3). */
 static int shared_pairs(lua_State *L) {
   tl_shared *s = tl_shared_check(L, 1);
   tl_sched_point(L, "shared", "pairs");
-  snapshot snap = {0, NULL};
-  bool nomem = false;
-  pthread_mutex_lock(&s->mutex);
-  size_t cap = s->count;
-  snap.items = cap ? malloc(cap * sizeof *snap.items) : NULL;
-  if (cap && snap.items == NULL) nomem = true;
-  for (entry *e = s->first; !nomem && e != NULL; e = e->next) {
-    struct snapshot_item *it = &snap.items[snap.n];
-    it->key = malloc(e->keylen);
-    if (it->key == NULL) {
-      nomem = true;
-      break;
+  snapshot snap = {0, NULL, NULL};
+  for (;;) {
+    tl_shared_lock(s);
+    size_t n = s->count, nkeys = s->keybytes;
+    tl_shared_unlock(s);
+    snap.items = malloc(n * sizeof *snap.items + 1);
+    snap.keys = malloc(nkeys + 1);
+    if (snap.items == NULL || snap.keys == NULL) {
+      free(snap.items);
+      free(snap.keys);
+      return luaL_error(L, "not enough memory");
     }
-    memcpy(it->key, entry_key(e), e->keylen);
-    it->len = e->keylen;
-    tl_svalue_copy(&it->v, &e->value);
-    snap.n++;
+    tl_shared_lock(s);
+    bool taken = take_snapshot(s, &snap, n, nkeys);
+    tl_shared_unlock(s);
+    if (taken) break;
+    free(snap.items); /* it grew meanwhile: again */
+    free(snap.keys);
   }
-  pthread_mutex_unlock(&s->mutex);
-  int status = LUA_OK;
-  if (!nomem) {
-    lua_pushcfunction(L, push_snapshot);
-    lua_pushlightuserdata(L, &snap);
-    status = lua_pcall(L, 1, 2, 0);
-  }
-  for (size_t i = 0; i < snap.n; i++) {
-    free(snap.items[i].key);
-    tl_svalue_release(&snap.items[i].v);
-  }
+  lua_pushcfunction(L, push_snapshot);
+  lua_pushlightuserdata(L, &snap);
+  int status = lua_pcall(L, 1, 2, 0);
+  for (size_t i = 0; i < snap.n; i++) tl_svalue_release(&snap.items[i].v);
   free(snap.items);
-  if (nomem) return luaL_error(L, "not enough memory");
+  free(snap.keys);
   if (status != LUA_OK) return lua_error(L);
   lua_pushinteger(L, 0);
   lua_pushcclosure(L, snapshot_next, 3);
@@ -590,9 +638,9 @@ static int shared_pairs(lua_State *L) {
 
 static int shared_tostring(lua_State *L) {
   tl_shared *s = tl_shared_check(L, 1);
-  pthread_mutex_lock(&s->mutex);
+  tl_shared_lock(s);
   size_t n = s->count;
-  pthread_mutex_unlock(&s->mutex);
+  tl_shared_unlock(s);
   lua_pushfstring(L, "shared(%d keys): %p", (int)n, (void *)s);
   return 1;
 }
@@ -617,7 +665,7 @@ static int new_shared(lua_State *L) {
   if (!lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TTABLE);
   tl_shared *s = calloc(1, sizeof *s);
   if (s == NULL) return luaL_error(L, "not enough memory");
-  pthread_mutex_init(&s->mutex, NULL);
+  pthread_mutex_init(&s->gate_mutex, NULL);
   tl_clock_cond_init(&s->gate);
   tl_object_init(&s->obj, &shared_kind);
   tl_object_push_new(L, &s->obj);

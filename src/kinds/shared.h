@@ -14,10 +14,17 @@
 ** reads do not wait.  It is a lock with an owner and a count, as a lock
 ** core, kept in the table's own fields.
 **
-** Locking: 'mutex' guards every field below it; it is a leaf lock
-** (kernel.h rules): no Lua API call, no blob encoded or decoded, no object
-** or blob released while it is held (tl_svalue_release after unlocking).
-** Functions marked "(mutex held)" are called with it held and keep it.
+** Locking: 'lock' guards the entries and the gate's fields.  It is a spin
+** lock (a test-and-set word; CPython's free-threaded build guards a
+** dict with a one-byte PyMutex): a read or a write holds it for a few dozen
+** instructions, and pthread_mutex_lock and unlock cost twice that.  It is
+** a leaf lock (kernel.h rules): no Lua API call, no blob encoded or
+** decoded, no object or blob released, no other lock taken and no wait
+** while it is held (tl_svalue_release after unlocking).  Functions marked
+** "(locked)" are called with it held and keep it.  'gate_mutex' and
+** 'gate' serve only the threads waiting for the gate to open (a waiter
+** holds gate_mutex while it takes 'lock' to look at the gate; whoever
+** opens the gate releases 'lock' first, then broadcasts under gate_mutex).
 */
 #ifndef TLUA_SHARED_H
 #define TLUA_SHARED_H
@@ -60,17 +67,26 @@ typedef struct tl_sentry tl_sentry; /* an entry (shared.c) */
 
 typedef struct tl_shared {
   tl_object obj;
-  pthread_mutex_t mutex;
+  atomic_bool lock;
   tl_sentry **buckets;
   size_t nbuckets, count;
+  size_t keybytes;         /* the keys' bytes, all entries together (pairs) */
   tl_sentry *first, *last; /* insertion order */
   /* the update gate */
   long updates;          /* levels held (nested updates); 0: open */
   tl_tstate *updater;    /* a reference, or NULL (a thread tlua does not know) */
   pthread_t updater_id;  /* valid while updates > 0 */
-  int gate_waiters;
-  pthread_cond_t gate;   /* signalled when the gate opens */
+  pthread_mutex_t gate_mutex;
+  int gate_waiters;      /* guarded by gate_mutex */
+  pthread_cond_t gate;   /* broadcast when the gate opens */
 } tl_shared;
+
+/* The table's spin lock (see Locking above). */
+void tl_shared_lock_contended(tl_shared *s);
+static inline void tl_shared_lock(tl_shared *s) {
+  if (atomic_exchange_explicit(&s->lock, true, memory_order_acquire)) tl_shared_lock_contended(s);
+}
+static inline void tl_shared_unlock(tl_shared *s) { atomic_store_explicit(&s->lock, false, memory_order_release); }
 
 /* The shared table at idx, or a Lua error naming the argument. */
 tl_shared *tl_shared_check(lua_State *L, int idx);
@@ -80,35 +96,37 @@ tl_shared *tl_shared_check(lua_State *L, int idx);
 void tl_shared_key(lua_State *L, int idx, tl_skey *k, bool arg);
 /* A schedule point before an operation on key idx, named 'what' with
 ** 'access' after the key ("shared" "'n' write", "atomic.add" "'n'"). */
-void tl_shared_sched_point(lua_State *L, int keyidx, const char *what, const char *access);
+void tl_shared_sched_point_at(lua_State *L, int keyidx, const char *what, const char *access);
+static inline void tl_shared_sched_point(lua_State *L, int keyidx, const char *what, const char *access) {
+  if (tl_sched_active()) tl_shared_sched_point_at(L, keyidx, what, access);
+}
 
 /* Values.  set: the value at idx, encoded if it needs a blob ('what'
-** names it in errors); no mutex held.  push_release: pushes it and drops
-** its references (also when decoding raises).  release: drops them (no
-** mutex held).  copy: *dst = *src with new references (mutex held: only
+** names it in errors); the lock not held.  push_release: pushes it and drops
+** its references (also when decoding raises).  release: drops them (the
+** lock not held).  copy: *dst = *src with new references (locked: only
 ** atomic counts change). */
 void tl_svalue_set(lua_State *L, int idx, tl_svalue *v, const char *what);
 void tl_svalue_push_release(lua_State *L, tl_svalue *v);
 void tl_svalue_release(tl_svalue *v);
 void tl_svalue_copy(tl_svalue *dst, const tl_svalue *src);
 
-/* Takes the mutex for a write: waits first (GIL released) while another
-** thread holds the update gate.  TL_WAIT_OK: the mutex is held; else it
+/* Takes the lock for a write: waits first (GIL released) while another
+** thread holds the update gate.  TL_WAIT_OK: the lock is held; else it
 ** is not (interrupted or aborted: tl_wait_check raises). */
 tl_wait_result tl_shared_lock_write(tl_shared *s);
 /* The update gate: begin waits as lock_write does, then holds the gate
-** (nested levels allowed) and releases the mutex; end gives a level back
-** (mutex held; returns the updater's record, to drop with
-** tl_tstate_decref once the mutex is released, or NULL). */
+** (nested levels allowed) and releases the lock; end gives a level back.
+** Both take the lock themselves. */
 tl_wait_result tl_shared_begin_update(tl_shared *s);
-tl_tstate *tl_shared_end_update(tl_shared *s);
+void tl_shared_end_update(tl_shared *s);
 
-/* The value slot of key k, or NULL (mutex held). */
+/* The value slot of key k, or NULL (locked). */
 tl_svalue *tl_shared_find(tl_shared *s, const tl_skey *k);
 /* Stores *v under k (TL_SV_NONE removes the key), taking over its
 ** references; the value it replaces is moved into *old, to release after
 ** unlocking.  False when out of memory (nothing changed; *v is the
-** caller's still).  (mutex held) */
+** caller's still).  (locked) */
 bool tl_shared_store(tl_shared *s, const tl_skey *k, tl_svalue *v, tl_svalue *old);
 
 #endif
