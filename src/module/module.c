@@ -113,6 +113,7 @@ int luaopen_threading(lua_State *L) {
   if (init_process(L, true)) { /* the main state of stock lua5.4 */
     tl_lua_parts_open(L);
     tl_blocking_io_open(L);
+    tl_blocking_io_open_print(L);
     tl_coroutine_open(L);
     install_exit_wait(L);
   }

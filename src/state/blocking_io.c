@@ -268,12 +268,16 @@ void tl_blocking_io_wrap_io(lua_State *L, int io) {
 
 void tl_blocking_io_wrap_os(lua_State *L, int os) { wrap_fields(L, lua_absindex(L, os), os_calls); }
 
-/* print, and io and os if they are open already; and the C API for C
-** modules (which release the GIL around their own blocking calls). */
-void tl_blocking_io_open(lua_State *L) {
-  tl_capi_open(L);
+/* print, whole lines; set after the base library opens (it sets its own). */
+void tl_blocking_io_open_print(lua_State *L) {
   lua_pushcfunction(L, atomic_print);
   lua_setglobal(L, "print");
+}
+
+/* io and os if they are open already; and the C API for C modules (which
+** release the GIL around their own blocking calls). */
+void tl_blocking_io_open(lua_State *L) {
+  tl_capi_open(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   if (lua_getfield(L, -1, LUA_IOLIBNAME) == LUA_TTABLE) tl_blocking_io_wrap_io(L, -1);
   lua_pop(L, 1);

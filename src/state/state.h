@@ -71,7 +71,8 @@ void tl_coroutine_open(lua_State *L);
 
 /* --- standard I/O (blocking_io.c) ------------------------------------ */
 
-void tl_blocking_io_open(lua_State *L); /* wraps print, and io/os if open */
+void tl_blocking_io_open(lua_State *L); /* wraps io/os if open; C API */
+void tl_blocking_io_open_print(lua_State *L); /* print: whole lines */
 void tl_blocking_io_wrap_io(lua_State *L, int idx); /* the io table at idx */
 void tl_blocking_io_wrap_os(lua_State *L, int idx); /* the os table at idx */
 /* Writes the buffer to f in one piece (stdio lock held), GIL released. */
