@@ -227,6 +227,32 @@ describe("threading.atomic", function()
     assert.equal(10, s.n)
   end)
 
+  it("makes each operation one schedule point, named with its key (tlua --schedule-log)", function()
+    if os.getenv("TLUA_HOST") == "lua5.4" then return pending("--schedule-log is an option of tlua") end
+    local path = os.tmpname()
+    helpers.write_file(path, [[
+      local threading = require "threading"
+      local s = threading.shared()
+      local function f(s)
+        threading.atomic.add(s, "n")
+        threading.atomic.update(s, "u", function(v) return (v or 0) + 1 end)
+        threading.atomic.compare_and_set(s, "c", nil, 1)
+      end
+      local a, b = threading.Thread(f, s):start(), threading.Thread(f, s):start()
+      a:join() b:join()
+      print("result", s.n, s.u, s.c)
+    ]])
+    local out, err, status = helpers.execute(("%s -X sched=rr --schedule-log - %s"):format(
+      helpers.shell_quote(helpers.interpreter()), helpers.shell_quote(path)))
+    os.remove(path)
+    assert.equal(0, status, err)
+    assert.matches("result%s+2%s+2%s+1", out)
+    local log = out .. err
+    for _, point in ipairs{"atomic.add 'n'", "atomic.update 'u'", "atomic.compare_and_set 'c'"} do
+      assert.truthy(log:find("at " .. point, 1, true), point .. " missing from:\n" .. log)
+    end
+  end)
+
   it("keeps the table's keys its own: no method hides a key", function()
     local s = threading.shared{add = 1, update = 2, compare_and_set = 3}
     assert.equal(1, s.add)
