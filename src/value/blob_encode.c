@@ -17,8 +17,8 @@
 **     required there if need be;
 **   the sender's global table, wherever it appears, as the receiver's;
 **   C functions found in the standard library tables (_G included) and in
-**     threading, by name ("string.format"), required in the receiver if
-**     need be;
+**     threading (and its sub-tables), by name ("string.format",
+**     "threading.atomic.add"), required in the receiver if need be;
 **   threading objects, by reference (the blob holds a reference).
 **
 ** Anything else raises an error naming the type and where it was found:
@@ -358,6 +358,27 @@ static void encode_lua_function(encoder *e, int idx, const path *p, int depth) {
   }
 }
 
+/* cnames[f] = "prefix.key" for the C functions f of the table on top,
+** and of its sub-tables down to 'depth' levels ("threading.atomic.add"). */
+static void add_cnames(lua_State *L, int cnames, const char *prefix, int depth) {
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    if (lua_type(L, -2) != LUA_TSTRING) {
+      lua_pop(L, 1);
+    } else if (lua_iscfunction(L, -1)) {
+      lua_pushfstring(L, "%s.%s", prefix, lua_tostring(L, -2));
+      lua_rawset(L, cnames); /* cnames[function] = name */
+    } else if (depth > 0 && lua_istable(L, -1)) {
+      const char *name = lua_pushfstring(L, "%s.%s", prefix, lua_tostring(L, -2));
+      lua_insert(L, -2);
+      add_cnames(L, cnames, name, depth - 1);
+      lua_pop(L, 2);
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+}
+
 /* Names of the C functions that may cross: those of the standard
 ** libraries and of threading, as "module.name" ("_G.print"). */
 static void make_cnames(encoder *e) {
@@ -371,17 +392,8 @@ static void make_cnames(encoder *e) {
   for (int i = -1;; i++) {
     const char *lib = i < 0 ? LUA_GNAME : tl_builtins_name(i); /* _G, then the built-ins */
     if (lib == NULL) break;
-    if (lua_getfield(L, -1, lib) == LUA_TTABLE) {
-      lua_pushnil(L);
-      while (lua_next(L, -2)) {
-        if (lua_iscfunction(L, -1) && lua_type(L, -2) == LUA_TSTRING) {
-          lua_pushfstring(L, "%s.%s", lib, lua_tostring(L, -2));
-          lua_rawset(L, e->cnames); /* cnames[function] = name */
-        } else {
-          lua_pop(L, 1);
-        }
-      }
-    }
+    if (lua_getfield(L, -1, lib) == LUA_TTABLE) /* threading: its sub-tables too */
+      add_cnames(L, e->cnames, lib, strcmp(lib, TL_MODNAME) == 0 ? 1 : 0);
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
