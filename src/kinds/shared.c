@@ -445,6 +445,7 @@ static void shared_describe(tl_object *o, char *buf, size_t size, tl_tstate **ho
   tl_shared *s = (tl_shared *)o;
   tl_shared_lock(s);
   *holder = s->updates > 0 ? s->updater : NULL;
+  if (*holder) tl_tstate_incref(*holder); /* (the caller drops it: value.h) */
   tl_shared_unlock(s);
   snprintf(buf, size, "shared table %p", (void *)o);
 }
