@@ -56,7 +56,8 @@ local USER_COLOR = "#7b3fa0" -- the user's spans and counters
 -- first set: {{name, points = {{ns, value, thread id}...}}...}.
 function M.spans(events)
   events = events or threading._trace_events()
-  table.sort(events, function(a, b) return a[1] < b[1] end)
+  for k, e in ipairs(events) do e.seq = k end -- equal times keep the order of recording
+  table.sort(events, function(a, b) return a[1] < b[1] or (a[1] == b[1] and a.seq < b.seq) end)
   local threads, order = {}, {}
   local t0, t1 = math.huge, 0
   local function thread(id, ns)

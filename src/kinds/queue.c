@@ -102,7 +102,8 @@ static tl_wait_result wait_until(tl_queue *q, bool (*ready)(const tl_queue *), p
 }
 
 /* When tracing, a queue's size is a counter of the trace, at every put
-** and get. */
+** and get; recorded with the mutex held (no Lua, no lock: kernel/trace.c)
+** so that the events come in the order of the changes. */
 static void trace_size(tl_queue *q, size_t n) {
   if (q->trace_name != NULL && tl_trace_on()) tl_trace_user(TL_TRACE_COUNTER, q->trace_name, (double)n);
 }
@@ -133,9 +134,8 @@ static int do_put(lua_State *L, tl_queue *q, bool blocking, const tl_deadline *d
     q->unfinished++;
     if (q->getters) tl_wait_signal(&q->not_empty);
   }
-  size_t size = tl_items_count(&q->items);
+  if (st == PUT_OK) trace_size(q, tl_items_count(&q->items)); /* (under the mutex: in the order of changes) */
   pthread_mutex_unlock(&q->mutex);
-  if (st == PUT_OK) trace_size(q, size);
   if (waited) tl_wait_end(&b);
   if (st == PUT_OK) {
     lua_pushboolean(L, 1);
@@ -210,9 +210,8 @@ static get_status do_get(lua_State *L, tl_queue *q, bool blocking, const tl_dead
   } else {
     st = q->shutdown ? GET_SHUTDOWN : GET_EMPTY;
   }
-  size_t size = tl_items_count(&q->items);
+  if (st == GET_OK) trace_size(q, tl_items_count(&q->items));
   pthread_mutex_unlock(&q->mutex);
-  if (st == GET_OK) trace_size(q, size);
   if (waited) tl_wait_end(&b);
   if (st != GET_OK) {
     if (st == GET_EMPTY) tl_wait_check(L, r);
