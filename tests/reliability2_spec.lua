@@ -351,7 +351,7 @@ describe("#9: a huge switch interval", function()
     return tostring(value_or_err):find("OverflowError") ~= nil
   end
 
-  defect(9, "#9: setswitchinterval(1e10 / 1e300 / inf) is kept, clamped or an OverflowError, never 1e-06", function()
+  it("#9: setswitchinterval(1e10 / 1e300 / inf) is kept, clamped or an OverflowError, never 1e-06", function()
     local old = threading.getswitchinterval()
     local bad = {}
     for _, v in ipairs{1e10, 1e300, math.huge} do
@@ -363,7 +363,7 @@ describe("#9: a huge switch interval", function()
     assert(#bad == 0, table.concat(bad, ", "))
   end)
 
-  defect(9, "#9: -X switchinterval=inf and =1e300 are rejected or kept, never 1e-06", function()
+  it("#9: -X switchinterval=inf and =1e300 are rejected or kept, never 1e-06", function()
     if HOST ~= "tlua" then
       pending("-X is an option of the tlua command: runs under TLUA_HOST=tlua")
       return
@@ -467,7 +467,7 @@ describe("#13: the exit of the deadlock detector", function()
 end)
 
 describe("#14: an RLock left held by a thread that ended", function()
-  defect(14, "#14: is not owned by a later thread that reuses the pthread id", function()
+  it("#14: is not owned by a later thread that reuses the pthread id", function()
     local r = threading.RLock()
     local c = threading.Condition(threading.Lock())
     local a = helpers.spawn(function(r, c) r:acquire() c:acquire() end, r, c)
@@ -493,7 +493,7 @@ describe("#14: an RLock left held by a thread that ended", function()
 end)
 
 describe("#15: a thread started by a finalizer at exit", function()
-  defect(15, "#15: start() raises RuntimeError: can't create new thread at interpreter shutdown", function()
+  it("#15: start() raises RuntimeError: can't create new thread at interpreter shutdown", function()
     local path = os.tmpname()
     os.remove(path)
     -- made before require "threading": under lua5.4 it is finalized after
@@ -686,7 +686,7 @@ describe("class of #12 (what threads do not inherit)", function()
 end)
 
 describe("class of #15 (starting threads at shutdown)", function()
-  defect("15.1", "#15.1: a Timer started by a finalizer at exit raises RuntimeError", function()
+  it("#15.1: a Timer started by a finalizer at exit raises RuntimeError", function()
     local out, status = run([[
       local keep = setmetatable({}, {__gc = function()
         local ok, err = pcall(function() require("threading").Timer(0, print, "TIMER RAN"):start() end)
