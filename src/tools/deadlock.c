@@ -138,7 +138,7 @@ static void build_report(report *r) {
 }
 
 static void write_and_exit(report *r) {
-  fflush(stdout);
+  fflush(NULL); /* every stdio stream: what io.open'ed files hold too, as os.exit does */
   if (r->buf) {
     ssize_t ignored = write(STDERR_FILENO, r->buf, r->len);
     (void)ignored;
