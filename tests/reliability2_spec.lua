@@ -288,7 +288,7 @@ describe("#6: stock lua5.4, GIL on", function()
 end)
 
 describe("#7: a thread whose error cannot be reported as usual", function()
-  defect(7, "#7: is still failed when the error object cannot be copied nor turned into text", function()
+  it("#7: is still failed when the error object cannot be copied nor turned into text", function()
     local out, status = run([[
       local threading = require "threading"
       local t = threading.Thread(function()
@@ -302,7 +302,7 @@ describe("#7: a thread whose error cannot be reported as usual", function()
     assert_not_matches("not enough memory", out)
   end)
 
-  defect(7, "#7: an excepthook that cannot be received: stderr says why, and shows the original error", function()
+  it("#7: an excepthook that cannot be received: stderr says why, and shows the original error", function()
     local out, status = run([[
       local threading = require "threading"
       package.loaded["hook_helpers"] = {say = function(s) io.stderr:write("HOOK ", s, "\n") end}
@@ -586,7 +586,7 @@ describe("class of #11 (modules as values)", function()
 end)
 
 describe("class of #7 (error paths losing the error)", function()
-  defect("7.1", "#7.1: an excepthook that raises an error with no text: stderr says so, not 'not enough memory'", function()
+  it("#7.1: an excepthook that raises an error with no text: stderr says so, not 'not enough memory'", function()
     local out, status = run([[
       local threading = require "threading"
       threading.excepthook = function() error(setmetatable({}, {__tostring = function() return {} end})) end
@@ -600,7 +600,7 @@ describe("class of #7 (error paths losing the error)", function()
     assert_not_matches("not enough memory", out)
   end)
 
-  defect("7.2", "#7.2: an atexit callback whose error has no text neither fails the thread nor skips the others", function()
+  it("#7.2: an atexit callback whose error has no text neither fails the thread nor skips the others", function()
     local out, status = run([[
       local threading = require "threading"
       local t = threading.Thread(function()
@@ -618,7 +618,7 @@ describe("class of #7 (error paths losing the error)", function()
     assert_matches("Exception in threading atexit callback", out)
   end)
 
-  defect("7.3", "#7.3: Future:set_exception takes any error value (else the future stays pending)", function()
+  it("#7.3: Future:set_exception takes any error value (else the future stays pending)", function()
     local f = threading.Future()
     local err = setmetatable({}, {__tostring = function() return {} end})
     assert.is_true(f:set_running_or_notify_cancel())

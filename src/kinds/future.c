@@ -326,13 +326,15 @@ static int encode_error(lua_State *L) {
 }
 
 /* set_exception(err [, traceback]): an error that cannot be copied is kept
-** as its text. */
+** as its text; any value is taken (its text is "(error object is a table
+** value)" if its __tostring gives none). */
 static int future_set_exception(lua_State *L) {
   tl_future *f = check_future(L);
   tl_sched_point(L, "Future.set_exception", NULL);
   luaL_checkany(L, 2);
   lua_settop(L, 3);
-  const char *tb = luaL_tolstring(L, lua_isnil(L, 3) ? 2 : 3, NULL);
+  const char *tb = lua_type(L, 3) == LUA_TSTRING ? (lua_pushvalue(L, 3), lua_tostring(L, -1))
+                                                 : tl_report_push_message(L, 2);
   lua_pushcfunction(L, encode_error);
   lua_pushvalue(L, 2);
   if (lua_pcall(L, 1, 1, 0) != LUA_OK) {

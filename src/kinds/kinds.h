@@ -50,7 +50,8 @@ double tl_args_check_overflow(lua_State *L, double t, const char *what);
 /* Writes "headline\ntext\n" to stderr in one piece (GIL released). */
 void tl_report_write(const char *headline, const char *text);
 /* Pushes the message of the error value at idx: the string, its
-** __tostring, or "(error object is a X value)". */
+** __tostring, or "(error object is a X value)" (also when __tostring
+** raises or gives no string: only a memory error can escape). */
 const char *tl_report_push_message(lua_State *L, int idx);
 /* Message handlers for lua_pcall.  traceback: returns message plus
 ** traceback.  keep_traceback: returns the error value untouched and keeps
@@ -64,6 +65,12 @@ void tl_report_take_traceback(lua_State *L);
 ** (nil: the default hook, which calls tl_report_write). */
 void tl_report_push_excepthook(lua_State *L);
 void tl_report_set_excepthook(lua_State *L, int idx);
+/* Calls threading.excepthook(info table at idx) in protected mode: a hook
+** that raises is reported ("Exception in threading.excepthook:" and its
+** traceback); one that cannot be received in this state is reported with
+** the reason, and the default hook reports the error instead.  Raises
+** only memory errors. */
+void tl_report_call_excepthook(lua_State *L, int info);
 
 /* --- a thread's end of work (atexit.c) -------------------------------- */
 

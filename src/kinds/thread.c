@@ -286,9 +286,9 @@ static int run_body(lua_State *L) {
   return 0;
 }
 
-/* Calls threading.excepthook(info) in this thread's state. */
+/* Calls threading.excepthook(info) in this thread's state (never raises
+** but for memory errors: report.c). */
 static void call_excepthook(lua_State *L, tl_thread *t, int errvalue, const char *tb) {
-  tl_report_push_excepthook(L);
   lua_createtable(L, 0, 4);
   push_name(L, t);
   lua_setfield(L, -2, "thread_name");
@@ -298,8 +298,8 @@ static void call_excepthook(lua_State *L, tl_thread *t, int errvalue, const char
   lua_setfield(L, -2, "traceback");
   tl_object_push(L, &t->obj);
   lua_setfield(L, -2, "thread");
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK)
-    tl_report_write("Exception in threading.excepthook:", luaL_tolstring(L, -1, NULL));
+  tl_report_call_excepthook(L, lua_gettop(L));
+  lua_pop(L, 1);
 }
 
 static int encode_error_value(lua_State *L) {
@@ -308,28 +308,27 @@ static int encode_error_value(lua_State *L) {
 }
 
 /* In protected mode, arguments (thread, error value): records the error
-** (a copy of the value, or its text if it cannot cross) and reports it. */
+** (a copy of the value, or its text if it cannot cross) and reports it.
+** The thread is marked failed already (thread_main). */
 static int record_error(lua_State *L) {
   tl_thread *t = (tl_thread *)lua_touserdata(L, 1);
   tl_report_take_traceback(L);
   if (lua_type(L, -1) != LUA_TSTRING) {
     lua_pop(L, 1);
-    luaL_tolstring(L, 2, NULL);
+    tl_report_push_message(L, 2); /* (never raises but for memory) */
   }
   int tb = lua_gettop(L);
   lua_pushcfunction(L, encode_error_value);
   lua_pushvalue(L, 2);
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) { /* it cannot cross: its text does */
     lua_pop(L, 1);
     lua_pushcfunction(L, encode_error_value);
-    luaL_tolstring(L, 2, NULL);
+    tl_report_push_message(L, 2);
     lua_call(L, 1, 1);
   }
   tl_blob *value = (tl_blob *)lua_touserdata(L, -1);
   char *traceback = strdup(lua_tostring(L, tb));
-  atomic_fetch_add(&failed_count, 1);
   pthread_mutex_lock(&t->mutex);
-  t->failed = true;
   t->result = value;
   t->traceback = traceback;
   pthread_mutex_unlock(&t->mutex);
@@ -347,6 +346,24 @@ static void report_by_name(tl_thread *t, const char *what) {
   snprintf(headline, sizeof headline, "Exception in thread %s:", name ? name : "?");
   tl_report_write(headline, what);
   free(name);
+}
+
+/* The error could not be recorded nor reported as usual (record_error
+** itself failed: out of memory): says so, and what the reason was, on
+** stderr and in what t:result() raises. */
+static void record_failure(tl_thread *t, const char *why) {
+  char text[256];
+  snprintf(text, sizeof text, "(the thread failed, and its error could not be recorded: %s)",
+           why ? why : "not enough memory");
+  char *copy = strdup(text);
+  pthread_mutex_lock(&t->mutex);
+  if (t->traceback == NULL) {
+    t->traceback = copy;
+    copy = NULL;
+  }
+  pthread_mutex_unlock(&t->mutex);
+  free(copy);
+  report_by_name(t, text);
 }
 
 static void *thread_main(void *arg) {
@@ -371,11 +388,14 @@ static void *thread_main(void *arg) {
     lua_pushlightuserdata(L, t);
     if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
       tl_state_lift_limit(L); /* reporting needs memory, even after a memory error */
+      atomic_fetch_add(&failed_count, 1);
+      pthread_mutex_lock(&t->mutex);
+      t->failed = true; /* whatever happens next, t:result() raises */
+      pthread_mutex_unlock(&t->mutex);
       lua_pushcfunction(L, record_error);
       lua_pushlightuserdata(L, t);
       lua_pushvalue(L, -3);
-      if (lua_pcall(L, 2, 0, 0) != LUA_OK)
-        report_by_name(t, "(not enough memory to report the error)");
+      if (lua_pcall(L, 2, 0, 0) != LUA_OK) record_failure(t, lua_tostring(L, -1));
     }
     tl_tstate_forget_state(); /* no GIL signal may touch it while it closes */
     tl_state_close(L);
@@ -512,24 +532,21 @@ static int thread_result(lua_State *L) {
     free(tb);
     return tl_error(L, "RuntimeError", "thread has not finished (join it first)");
   }
-  if (res == NULL) { /* nothing returned, or failed without a state */
-    free(tb);
-    if (!failed) return 0;
-    return luaL_error(L, "%s", NO_STATE);
-  }
   lua_settop(L, 0);
-  int n = tl_blob_decode(L, res);
-  tl_blob_free(res);
-  if (failed) {
-    if (tb != NULL && lua_type(L, -1) == LUA_TSTRING) {
-      lua_pushstring(L, tb);
-      free(tb);
-      return lua_error(L);
-    }
+  if (tb != NULL) { /* on the stack, so that a raising decode cannot leak it */
+    lua_pushstring(L, tb);
     free(tb);
+  }
+  if (res == NULL) { /* nothing returned, or failed without a state (or a record) */
+    if (!failed) return 0;
+    if (lua_gettop(L) == 0) lua_pushstring(L, NO_STATE);
     return lua_error(L);
   }
-  return n;
+  int n = tl_blob_decode_release(L, res); /* (frees it, even if decoding raises) */
+  if (!failed) return n;
+  /* A string error is raised as its message plus traceback. */
+  if (lua_type(L, -1) == LUA_TSTRING && lua_gettop(L) == 2) lua_settop(L, 1);
+  return lua_error(L);
 }
 
 static int thread_tostring(lua_State *L) {
