@@ -285,9 +285,19 @@ local function distinct(fs)
   return list
 end
 
+-- A closing value that takes 'waiter' back from the futures of 'list'
+-- still pending (those done dropped it already): a loop that returns,
+-- breaks or times out leaves nothing behind on them.
+local function waiter_remover(list, waiter)
+  return setmetatable({}, {__close = function()
+    for _, f in ipairs(list) do f:_remove_waiter(waiter) end
+  end})
+end
+
 -- as_completed(futures [, timeout]): an iterator yielding each future as it
 -- completes (those already done first); raises "TimeoutError: N (of M)
--- futures unfinished" if they are not all done in time.
+-- futures unfinished" if they are not all done in time.  Its fourth value
+-- closes it: a for loop that ends early takes its waiter back.
 function M.as_completed(fs, timeout)
   local deadline = deadline_after(timeout, 2)
   local list = distinct(fs)
@@ -306,7 +316,7 @@ function M.as_completed(fs, timeout)
     end
     npending = npending - 1
     return f
-  end
+  end, nil, nil, waiter_remover(list, waiter)
 end
 
 local return_whens = {FIRST_COMPLETED = true, FIRST_EXCEPTION = true, ALL_COMPLETED = true}
@@ -326,8 +336,9 @@ function M.wait(fs, timeout, return_when)
     ndone = ndone + 1
     if f._failed then nfailed = nfailed + 1 end
   end
-  local waiter = threading.Queue()
-  for _, f in ipairs(distinct(fs)) do
+  local waiter, list = threading.Queue(), distinct(fs)
+  local _ <close> = waiter_remover(list, waiter)
+  for _, f in ipairs(list) do
     if f:_add_waiter(waiter) then
       not_done[f] = true
       npending = npending + 1

@@ -17,6 +17,8 @@
 **                              for executors (Python's names)
 **   _add_waiter(queue)         puts the future into 'queue' when it completes;
 **                              false if already done (wait(), as_completed())
+**   _remove_waiter(queue)      takes it back (wait(), as_completed() returning
+**                              before the future completes)
 **   fields: _state ("pending"...), _failed
 **
 ** Values are copied (blobs): the results once by the worker, decoded by
@@ -370,6 +372,25 @@ static int future_add_waiter(lua_State *L) {
   return 1;
 }
 
+/* _remove_waiter(queue) -> whether it was there: wait() and as_completed()
+** take their queue back from the futures still pending when they return. */
+static int future_remove_waiter(lua_State *L) {
+  tl_future *f = check_future(L);
+  tl_object *q = tl_object_test(L, 2, NULL);
+  luaL_argexpected(L, q != NULL && tl_queue_is(q), 2, "Queue");
+  bool found = false;
+  pthread_mutex_lock(&f->mutex);
+  for (size_t i = 0; i < f->waiters.n && !found; i++) {
+    if (f->waiters.items[i] != q) continue;
+    f->waiters.items[i] = f->waiters.items[--f->waiters.n];
+    found = true;
+  }
+  pthread_mutex_unlock(&f->mutex);
+  if (found) tl_object_decref(q); /* (the caller's box holds another) */
+  lua_pushboolean(L, found);
+  return 1;
+}
+
 static int future_tostring(lua_State *L) {
   tl_future *f = check_future(L);
   pthread_mutex_lock(&f->mutex);
@@ -404,6 +425,7 @@ static const luaL_Reg future_methods[] = {
     {"set_result", future_set_result},
     {"set_exception", future_set_exception},
     {"_add_waiter", future_add_waiter},
+    {"_remove_waiter", future_remove_waiter},
     {"__tostring", future_tostring},
     {NULL, NULL},
 };
