@@ -43,6 +43,11 @@ struct tl_blob {
 #define DUMPS_KEY "tlua.dumps" /* function -> its bytecode (sender) */
 #define LOADS_KEY "tlua.loads" /* bytecode -> function, closed ones (receiver) */
 
+/* Fills the table at 'names' with C function -> "lib.name" for the C
+** functions of L's standard libraries and threading: canonical names
+** first, aliases only for functions without one (cnames.c). */
+void tl_cnames_fill(lua_State *L, int names);
+
 /* An identity map in C memory (ptrmap.c): no Lua table per encode. */
 typedef struct tl_ptrmap {
   const void **keys;

@@ -17,7 +17,8 @@
 **     required there if need be;
 **   the sender's global table, wherever it appears, as the receiver's;
 **   C functions found in the standard library tables (_G included) and in
-**     threading, by name ("string.format"), required in the receiver if
+**     threading, by their canonical name ("string.format", whatever
+**     aliases the sender made: cnames.c), required in the receiver if
 **     need be;
 **   threading objects, by reference (the blob holds a reference).
 **
@@ -359,7 +360,8 @@ static void encode_lua_function(encoder *e, int idx, const path *p, int depth) {
 }
 
 /* Names of the C functions that may cross: those of the standard
-** libraries and of threading, as "module.name" ("_G.print"). */
+** libraries and of threading, as "module.name" ("_G.print"), canonical
+** names before aliases (cnames.c). */
 static void make_cnames(encoder *e) {
   lua_State *L = e->L;
   if (lua_istable(L, e->cnames)) return;
@@ -367,24 +369,7 @@ static void make_cnames(encoder *e) {
   ** the stack would break an enclosing lua_next traversal. */
   lua_newtable(L);
   lua_replace(L, e->cnames);
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  for (int i = -1;; i++) {
-    const char *lib = i < 0 ? LUA_GNAME : tl_builtins_name(i); /* _G, then the built-ins */
-    if (lib == NULL) break;
-    if (lua_getfield(L, -1, lib) == LUA_TTABLE) {
-      lua_pushnil(L);
-      while (lua_next(L, -2)) {
-        if (lua_iscfunction(L, -1) && lua_type(L, -2) == LUA_TSTRING) {
-          lua_pushfstring(L, "%s.%s", lib, lua_tostring(L, -2));
-          lua_rawset(L, e->cnames); /* cnames[function] = name */
-        } else {
-          lua_pop(L, 1);
-        }
-      }
-    }
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
+  tl_cnames_fill(L, e->cnames);
 }
 
 static void encode_c_function(encoder *e, int idx, const path *p) {
