@@ -432,7 +432,7 @@ describe("#11: the threading module as a value", function()
 end)
 
 describe("#12: a thread's package.path and package.cpath", function()
-  defect(12, "#12: are the creating state's, so modules found through an added path can be received and required", function()
+  it("#12: are the creating state's, so modules found through an added path can be received and required", function()
     local dir = tmpdir()
     write_file(dir .. "/extra_path_module.lua", "return {value = function() return 'from the added path' end}")
     local out, status = run([[
@@ -662,7 +662,7 @@ describe("class of #10 (leaks): reference cycles through threading objects", fun
 end)
 
 describe("class of #12 (what threads do not inherit)", function()
-  defect("12.1", "#12.1: modules registered in package.preload can be received and required in threads", function()
+  it("#12.1: modules registered in package.preload can be received and required in threads", function()
     local out, status = run([[
       local threading = require "threading"
       package.preload["preloaded_module"] = function() return {v = 7} end
@@ -675,7 +675,7 @@ describe("class of #12 (what threads do not inherit)", function()
     assert_matches("RESULT\ttrue\t7\t7", out)
   end)
 
-  defect("12.2", "#12.2: warnings turned on (-W, warn('@on')) are on in threads too", function()
+  it("#12.2: warnings turned on (-W, warn('@on')) are on in threads too", function()
     local out, status = run([[
       warn("@on")
       local threading = require "threading"

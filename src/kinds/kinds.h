@@ -72,6 +72,16 @@ void tl_report_set_excepthook(lua_State *L, int idx);
 ** only memory errors. */
 void tl_report_call_excepthook(lua_State *L, int info);
 
+/* --- a thread's package.preload (preload.c) --------------------------- */
+
+/* The loaders of L's package.preload that can be sent (NULL: none); raises
+** only memory errors.  apply decodes them into the new state's
+** package.preload (those it cannot receive are left out). */
+typedef struct tl_preload tl_preload;
+tl_preload *tl_preload_capture(lua_State *L);
+void tl_preload_apply(lua_State *L, const tl_preload *p);
+void tl_preload_free(tl_preload *p);
+
 /* --- a thread's end of work (atexit.c) -------------------------------- */
 
 /* threading._register_atexit(fn) (a lua_CFunction), and running them:

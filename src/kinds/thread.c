@@ -48,6 +48,8 @@ void tl_thread_destroy(tl_object *o) {
   tl_blob_free(t->target);
   tl_blob_free(t->result);
   tl_tstate_decref(t->ts);
+  tl_state_inherit_free(&t->inherit);
+  tl_preload_free(t->preload);
   free(t->traceback);
   free(t->name);
   pthread_mutex_destroy(&t->mutex);
@@ -267,6 +269,8 @@ static int run_body(lua_State *L) {
   tl_thread *t = (tl_thread *)lua_touserdata(L, 1);
   lua_settop(L, 0);
   tl_state_open_thread(L);
+  tl_state_inherit_apply(L, &t->inherit);
+  tl_preload_apply(L, t->preload);
   tl_switchpoint_prepare_state(L);
   mark_running(t);
   if (t->prelude != NULL && !t->prelude(L, t)) return 0;
@@ -399,6 +403,7 @@ static void *thread_main(void *arg) {
     }
     tl_tstate_forget_state(); /* no GIL signal may touch it while it closes */
     tl_state_close(L);
+    tl_state_inherit_apply(NULL, NULL);
   }
   /* Ended, joiners woken, and only then the GIL (or the scheduler's baton)
   ** given up, so a schedule sees the end before it picks the next thread. */
@@ -416,12 +421,28 @@ static void *thread_main(void *arg) {
 }
 
 static void start(lua_State *L, tl_thread *t) {
+  /* What the thread inherits from this state, as it is now (issue 13, #12). */
+  tl_preload *preload = tl_preload_capture(L);
+  tl_inherit inherit;
+  if (!tl_state_inherit_capture(L, &inherit)) {
+    tl_preload_free(preload);
+    luaL_error(L, "not enough memory");
+  }
   pthread_mutex_lock(&t->mutex);
   bool fresh = t->state == TL_THREAD_NEW && t->ts == NULL;
   if (fresh) t->state = TL_THREAD_STARTED;
   char *name = fresh ? strdup(t->name) : NULL;
   pthread_mutex_unlock(&t->mutex);
-  if (!fresh) tl_error(L, "RuntimeError", "threads can only be started once");
+  if (fresh) { /* (a start that failed before may have left its own) */
+    tl_state_inherit_free(&t->inherit);
+    tl_preload_free(t->preload);
+    t->inherit = inherit;
+    t->preload = preload;
+  } else {
+    tl_state_inherit_free(&inherit);
+    tl_preload_free(preload);
+    tl_error(L, "RuntimeError", "threads can only be started once");
+  }
   if (tl_runtime_finalizing()) {
     free(name);
     pthread_mutex_lock(&t->mutex);

@@ -111,6 +111,7 @@ void tl_module_init_host(lua_State *L, bool use_env) { init_process(L, use_env);
 
 int luaopen_threading(lua_State *L) {
   if (init_process(L, true)) { /* the main state of stock lua5.4 */
+    tl_state_adopt_warnings(L);
     tl_lua_parts_open(L);
     tl_blocking_io_open(L);
     tl_coroutine_open(L);

@@ -78,6 +78,7 @@ static int load_builtin(lua_State *L) {
 ** require finds the ones not open yet. */
 static int open_package(lua_State *L) {
   luaopen_package(L);
+  tl_state_inherit_package(L, -1); /* a thread's: the paths of the state that started it */
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   for (const builtin *b = builtins; b->name != NULL; b++) {
     if (b->open == open_package) continue;
