@@ -158,7 +158,13 @@ describe("releasing the GIL around a foreign blocking call", function()
     if not ok then return pending("test module not built: " .. tostring(mod)) end
     if not threading.gil_enabled() then return pending("GIL on only") end
     mod.reset()
-    local t = threading.Thread(function() return require("tlua_test_blocking").block(0.3) end):start()
+    local ready = threading.Event()
+    local t = threading.Thread(function(ready)
+      local m = require("tlua_test_blocking") -- (require's searchers release the GIL: before)
+      ready:set()
+      return m.block(0.3)
+    end, ready):start()
+    ready:wait()
     mod.unblock() -- main runs again only once t has let the GIL go: after its block
     local unblocked = helpers.finish(t)
     assert.is_false(unblocked)

@@ -34,7 +34,7 @@ static const builtin builtins[] = {
     {LUA_COLIBNAME, luaopen_coroutine, tl_coroutine_wrap_lib},
     {LUA_UTF8LIBNAME, luaopen_utf8, NULL},
     {LUA_DBLIBNAME, luaopen_debug, open_string_too}, /* debug.getmetatable("") */
-    {LUA_LOADLIBNAME, open_package, NULL},
+    {LUA_LOADLIBNAME, open_package, tl_blocking_io_wrap_package},
     {TL_MODNAME, NULL, NULL},
     {NULL, NULL, NULL},
 };

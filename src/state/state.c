@@ -123,7 +123,7 @@ void tl_state_open_thread(lua_State *L) {
   lua_setmetatable(L, -2);
   lua_pop(L, 1);
   set_lazy_string_metatable(L);
-  tl_blocking_io_open(L);
+  tl_blocking_io_open_thread(L);
 }
 
 void tl_state_seed_random(lua_State *L, int idx) {

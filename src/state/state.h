@@ -92,9 +92,11 @@ void tl_coroutine_open(lua_State *L);
 
 /* --- standard I/O (blocking_io.c) ------------------------------------ */
 
-void tl_blocking_io_open(lua_State *L); /* wraps print, and io/os if open */
+void tl_blocking_io_open(lua_State *L); /* wraps print, loadfile..., and io/os/package if open */
+void tl_blocking_io_open_thread(lua_State *L); /* the same, a thread's state: base alone, just opened */
 void tl_blocking_io_wrap_io(lua_State *L, int idx); /* the io table at idx */
 void tl_blocking_io_wrap_os(lua_State *L, int idx); /* the os table at idx */
+void tl_blocking_io_wrap_package(lua_State *L, int idx); /* the package table at idx */
 /* Writes the buffer to f in one piece (stdio lock held), GIL released. */
 void tl_blocking_io_write_whole(FILE *f, const char *s, size_t len);
 
