@@ -48,6 +48,11 @@ struct tl_blob {
 ** first, aliases only for functions without one (cnames.c). */
 void tl_cnames_fill(lua_State *L, int names);
 
+/* Pushes L's cache of its modules (modules.c).  tl_modules_name: if the
+** table at idx is a module, pushes and returns its name, else NULL. */
+void tl_modules_push_cache(lua_State *L);
+const char *tl_modules_name(lua_State *L, int cache, int idx);
+
 /* An identity map in C memory (ptrmap.c): no Lua table per encode. */
 typedef struct tl_ptrmap {
   const void **keys;

@@ -12,9 +12,10 @@
 **   Lua functions, as bytecode plus their upvalues; upvalues shared by
 **     several functions of one blob stay shared; the upvalue _ENV (whatever
 **     table it holds: the globals, a test runner's environment) becomes the
-**     receiver's globals, and an upvalue holding a loaded module
-**     (package.loaded[name]) becomes the receiver's own copy of that module,
-**     required there if need be;
+**     receiver's globals;
+**   modules: a table in package.loaded (string, threading, threading.log,
+**     a script's own module), as a value or an upvalue, by name: the
+**     receiver gets its own module of that name, required there if need be;
 **   the sender's global table, wherever it appears, as the receiver's;
 **   C functions found in the standard library tables (_G included) and in
 **     threading, by their canonical name ("string.format", whatever
@@ -55,6 +56,7 @@ typedef struct encoder {
   size_t nobjs, capobjs;
   tl_ptrmap ids;    /* table/function (lua_topointer) -> id */
   tl_ptrmap upvals; /* upvalue (lua_upvalueid) -> func id * 256 + n */
+  int modules;     /* stack index of the state's module cache (nil until needed) */
   int cnames;     /* stack index of the C function name table (nil until needed) */
   int next_id;
   const void *globals;
@@ -269,28 +271,22 @@ static int dump_writer(lua_State *L, const void *b, size_t size, void *ud) {
   return 0;
 }
 
-/* A table in package.loaded (a module) is sent by name.  Only checked
-** for upvalues: that is how a function reaches its modules. */
+/* A table in package.loaded (a module: string, threading, threading.log, a
+** script's own) is sent by name (modules.c): the receiver gets its own
+** module of that name, required there if need be. */
 static bool encode_module(encoder *e, int idx) {
   lua_State *L = e->L;
-  if (!luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE)) {
-    lua_pop(L, 1);
-    return false;
+  if (!lua_isuserdata(L, e->modules)) { /* in its reserved slot, as cnames */
+    tl_modules_push_cache(L);
+    lua_replace(L, e->modules);
   }
-  lua_pushnil(L);
-  while (lua_next(L, -2)) {
-    if (lua_rawequal(L, -1, idx) && lua_type(L, -2) == LUA_TSTRING) {
-      size_t n;
-      const char *name = lua_tolstring(L, -2, &n);
-      put_tag(e, T_MODULE);
-      put_string(e, name, n);
-      lua_pop(L, 3);
-      return true;
-    }
-    lua_pop(L, 1);
-  }
+  const char *name = tl_modules_name(L, e->modules, idx);
+  if (name == NULL) return false;
+  size_t n = lua_rawlen(L, -1);
+  put_tag(e, T_MODULE);
+  put_string(e, name, n);
   lua_pop(L, 1);
-  return false;
+  return true;
 }
 
 static void encode_lua_function(encoder *e, int idx, const path *p, int depth) {
@@ -352,8 +348,7 @@ static void encode_lua_function(encoder *e, int idx, const path *p, int depth) {
     path up = {p, P_UPVALUE, 0, (name && *name) ? name : "?"};
     if (name != NULL && strcmp(name, "_ENV") == 0 && lua_type(L, v) == LUA_TTABLE)
       put_tag(e, T_GLOBALS); /* whatever environment it had (busted's, a sandbox) */
-    else if (!(lua_type(L, v) == LUA_TTABLE && lua_topointer(L, v) != e->globals &&
-               encode_module(e, v)))
+    else
       encode_value(e, v, &up, depth + 1);
     lua_pop(L, 1);
   }
@@ -399,7 +394,7 @@ static void encode_value(encoder *e, int idx, const path *p, int depth) {
   switch (type) {
     case LUA_TTABLE:
       if (lua_topointer(L, idx) == e->globals) put_tag(e, T_GLOBALS);
-      else encode_table(e, idx, p, depth);
+      else if (!encode_module(e, idx)) encode_table(e, idx, p, depth);
       break;
     case LUA_TFUNCTION:
       if (lua_iscfunction(L, idx)) encode_c_function(e, idx, p);
@@ -438,6 +433,8 @@ static int encode_protected(lua_State *L) {
   e->L = L;
   lua_pushnil(L); /* the C function names, made when needed */
   e->cnames = lua_gettop(L);
+  lua_pushnil(L); /* the module cache, fetched when needed */
+  e->modules = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
   e->globals = lua_topointer(L, -1);
   lua_pop(L, 1);
