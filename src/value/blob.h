@@ -21,7 +21,8 @@
 enum {
   T_NIL, T_FALSE, T_TRUE, T_INT, T_FLOAT, T_STR, T_TABLE, T_END, T_REF,
   T_LFUNC, T_UPREF, T_CFUNC, T_OBJECT, T_GLOBALS, T_MODULE,
-  T_NEXT /* in a table: the value of the next index (previous one + 1) */
+  T_NEXT, /* in a table: the value of the next index (previous one + 1) */
+  T_REDUCED /* a table sent as a call made by the receiver (its metatable's __reduce) */
 };
 
 struct tl_blob {

@@ -21,7 +21,9 @@
 **     threading, by their canonical name ("string.format", whatever
 **     aliases the sender made: cnames.c), required in the receiver if
 **     need be;
-**   threading objects, by reference (the blob holds a reference).
+**   threading objects, by reference (the blob holds a reference);
+**   a table whose metatable has __reduce, as the call it names, made by
+**     the receiver (threading.log's loggers: the receiver's of that name).
 **
 ** Anything else raises an error naming the type and where it was found:
 ** "args[2].conn: cannot send userdata".
@@ -43,7 +45,7 @@
 /* Where a value sits, for error messages: a chain from leaf to root. */
 typedef struct path {
   const struct path *parent;
-  enum { P_ROOT, P_INDEX, P_KEY, P_UPVALUE, P_METATABLE, P_TABLEKEY } kind;
+  enum { P_ROOT, P_INDEX, P_KEY, P_UPVALUE, P_METATABLE, P_TABLEKEY, P_REDUCED } kind;
   int key;          /* P_KEY: stack index of the key; P_INDEX: the index */
   const char *name; /* P_ROOT: the root name; P_UPVALUE: upvalue name */
 } path;
@@ -157,6 +159,7 @@ static void push_path(lua_State *L, const path *p) {
     case P_UPVALUE: lua_pushfstring(L, "<upvalue %s>", p->name); break;
     case P_METATABLE: lua_pushliteral(L, "<metatable>"); break;
     case P_TABLEKEY: lua_pushliteral(L, "<key>"); break;
+    case P_REDUCED: lua_pushliteral(L, "<__reduce>"); break;
   }
   lua_concat(L, 2);
 }
@@ -289,6 +292,56 @@ static bool encode_module(encoder *e, int idx) {
   return true;
 }
 
+/* A table whose metatable has a __reduce function crosses as a call the
+** receiver makes (Python's __reduce__): __reduce(t) returns a module
+** name, the name of a function of that module and its arguments, and the
+** receiver gets require(module)[name](arguments...).  threading.log's
+** loggers cross so, as the receiver's logger of the same name.  Its id is
+** taken after its arguments', as the decoder registers it after the call. */
+static bool encode_reduced(encoder *e, int idx, const path *p, int depth) {
+  lua_State *L = e->L;
+  if (!lua_getmetatable(L, idx)) return false;
+  lua_pushliteral(L, "__reduce");
+  if (lua_rawget(L, -2) != LUA_TFUNCTION) {
+    lua_pop(L, 2);
+    return false;
+  }
+  lua_remove(L, -2);
+  const void *key = lua_topointer(L, idx);
+  long *id = tl_ptrmap_find(&e->ids, key);
+  if (id != NULL) { /* met before: the same value */
+    lua_pop(L, 1);
+    unsigned int ref = (unsigned int)*id;
+    put_tag(e, T_REF);
+    e->has_refs = true;
+    put(e, &ref, sizeof ref);
+    return true;
+  }
+  int top = lua_gettop(L) - 1;
+  lua_pushvalue(L, idx);
+  lua_call(L, 1, LUA_MULTRET);
+  int n = lua_gettop(L) - top;
+  if (n < 2 || lua_type(L, top + 1) != LUA_TSTRING || lua_type(L, top + 2) != LUA_TSTRING || n - 2 > 250) {
+    push_path(L, p);
+    luaL_error(L, "%s: cannot send a table whose __reduce does not return a module name, a function name "
+               "and at most 250 arguments", lua_tostring(L, -1));
+  }
+  if (!lua_checkstack(L, 8)) luaL_error(L, "stack overflow while copying a value");
+  put_tag(e, T_REDUCED);
+  for (int i = 1; i <= 2; i++) {
+    size_t len;
+    const char *s = lua_tolstring(L, top + i, &len);
+    put_string(e, s, len);
+  }
+  unsigned char nargs = (unsigned char)(n - 2);
+  put(e, &nargs, 1);
+  path rp = {p, P_REDUCED, 0, NULL};
+  for (int i = 3; i <= n; i++) encode_value(e, top + i, &rp, depth + 1);
+  remember(e, &e->ids, key, ++e->next_id);
+  lua_settop(L, top);
+  return true;
+}
+
 static void encode_lua_function(encoder *e, int idx, const path *p, int depth) {
   lua_State *L = e->L;
   if (!lua_checkstack(L, 8)) luaL_error(L, "stack overflow while copying a value");
@@ -394,7 +447,7 @@ static void encode_value(encoder *e, int idx, const path *p, int depth) {
   switch (type) {
     case LUA_TTABLE:
       if (lua_topointer(L, idx) == e->globals) put_tag(e, T_GLOBALS);
-      else if (!encode_module(e, idx)) encode_table(e, idx, p, depth);
+      else if (!encode_module(e, idx) && !encode_reduced(e, idx, p, depth)) encode_table(e, idx, p, depth);
       break;
     case LUA_TFUNCTION:
       if (lua_iscfunction(L, idx)) encode_c_function(e, idx, p);

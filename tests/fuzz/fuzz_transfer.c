@@ -247,6 +247,11 @@ static void push_library_value(program *pr, input *in) {
   lua_State *A = pr->A;
   uint8_t how = byte(in);
   if (how % 6 == 0) {
+    if (how & 64) { /* a logger: crosses as the receiver's of that name (its __reduce) */
+      if (luaL_dostring(A, "return require('threading.log').getLogger('fuzz')") != LUA_OK)
+        fail_check("logger", lua_tostring(A, -1));
+      return;
+    }
     lua_rawgeti(A, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
     return;
   }
@@ -354,6 +359,23 @@ static bool is_module(lua_State *L, int idx) {
 
 static bool is_globals(lua_State *L, int idx);
 
+/* If the table at idx has a metatable with a __reduce function: pushes
+** what __reduce(t) returns, then their number, and returns true.  (A
+** __reduce that raises pushes nothing but the count 0.) */
+static bool call_reduce(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  int type = luaL_getmetafield(L, idx, "__reduce"); /* (a raw read) */
+  if (type != LUA_TFUNCTION) {
+    if (type != LUA_TNIL) lua_pop(L, 1);
+    return false;
+  }
+  int top = lua_gettop(L) - 1;
+  lua_pushvalue(L, idx);
+  if (lua_pcall(L, 1, LUA_MULTRET, 0) != LUA_OK) lua_settop(L, top);
+  lua_pushinteger(L, lua_gettop(L) - top);
+  return true;
+}
+
 /* If the table at idx is a module, pushes its name and returns true. */
 static bool push_module_name(lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
@@ -420,6 +442,14 @@ static bool sendable(lua_State *L, int idx, int seen) {
     return true;
   }
   lua_pop(L, 1);
+  if (lua_istable(L, idx) && call_reduce(L, idx)) { /* sent as the call __reduce names */
+    int n = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    bool ok = n >= 2 && n - 2 <= 250 && lua_type(L, -n) == LUA_TSTRING && lua_type(L, -n + 1) == LUA_TSTRING;
+    for (int i = 3; ok && i <= n; i++) ok = sendable(L, -n + i - 1, seen);
+    lua_pop(L, n);
+    return ok;
+  }
   lua_pushvalue(L, idx);
   lua_pushboolean(L, 1);
   lua_rawset(L, seen);
@@ -467,6 +497,12 @@ static const char SIGNATURE[] =
     "  if rawequal(v, _G) then return 'G' end\n"
     "  if t == 'table' then\n"
     "    for name, m in next, package.loaded do if rawequal(m, v) then return 'M' .. name end end\n"
+    "    local mt = getmetatable(v)\n"
+    "    if type(mt) == 'table' and type(rawget(mt, '__reduce')) == 'function' then\n"
+    "      local parts = {'R'}\n"
+    "      for _, x in ipairs(table.pack(pcall(rawget(mt, '__reduce'), v))) do parts[#parts + 1] = sig(x, 1) end\n"
+    "      return table.concat(parts, '\\0')\n"
+    "    end\n"
     "  end\n"
     "  if depth == 0 then return t:sub(1, 2) end\n"
     "  if t == 'function' then\n"
@@ -572,6 +608,34 @@ static void push_entry_signature(side *s, int k, int v) {
 
 static void equal(compare *c, int ia, int ib);
 
+/* If A's table at ia is sent as a call (__reduce), pushes onto B what B's
+** call gives (the arguments the oracle knows how to copy: scalars) and
+** returns true. */
+static bool push_reduced(compare *c, int ia) {
+  lua_State *A = c->a.L, *B = c->b.L;
+  if (!call_reduce(A, ia)) return false;
+  int n = (int)lua_tointeger(A, -1);
+  lua_pop(A, 1);
+  if (n < 2) mismatch(c, "a table whose __reduce failed was sent");
+  int base = lua_gettop(A) - n;
+  luaL_getsubtable(B, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(B, -1, lua_tostring(A, base + 1));
+  lua_getfield(B, -1, lua_tostring(A, base + 2));
+  for (int i = 3; i <= n; i++) {
+    switch (lua_type(A, base + i)) {
+      case LUA_TSTRING: lua_pushstring(B, lua_tostring(A, base + i)); break;
+      case LUA_TNUMBER: lua_pushnumber(B, lua_tonumber(A, base + i)); break;
+      case LUA_TBOOLEAN: lua_pushboolean(B, lua_toboolean(A, base + i)); break;
+      default: lua_pushnil(B); break;
+    }
+  }
+  if (lua_pcall(B, n - 2, 1, 0) != LUA_OK) mismatch(c, "the receiver's __reduce call fails");
+  lua_replace(B, -3);
+  lua_pop(B, 1);
+  lua_settop(A, base);
+  return true;
+}
+
 /* Pushes onto B the key matching A's key at ka, or returns false when it
 ** is a table/function not met yet (paired later by signature). */
 static bool push_matching_key(compare *c, int ka) {
@@ -604,6 +668,7 @@ static bool push_matching_key(compare *c, int ka) {
     lua_rawgeti(B, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
     return true;
   }
+  if (lua_istable(A, ka) && push_reduced(c, ka)) return true;
   if (lua_istable(A, ka) && push_module_name(A, ka)) { /* B's module of that name */
     luaL_getsubtable(B, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     lua_getfield(B, -1, lua_tostring(A, -1));
@@ -633,6 +698,10 @@ static int count_entries(lua_State *L, int t) {
 
 static bool is_reference(lua_State *L, int idx) {
   int t = lua_type(L, idx);
+  if (t == LUA_TTABLE && call_reduce(L, idx)) {
+    lua_pop(L, 1 + (int)lua_tointeger(L, -1));
+    return false;
+  }
   return (t == LUA_TTABLE && !is_globals(L, idx) && !is_module(L, idx)) ||
          (t == LUA_TFUNCTION && !lua_iscfunction(L, idx));
 }
@@ -829,6 +898,11 @@ static void equal(compare *c, int ia, int ib) {
     if (!lua_rawequal(B, -1, ib)) mismatch(c, "a module did not become the receiver's module");
     lua_pop(B, 2);
     lua_pop(A, 1);
+    return;
+  }
+  if (t == LUA_TTABLE && push_reduced(c, ia)) {
+    if (!lua_rawequal(B, -1, ib)) mismatch(c, "a table with __reduce is not the receiver's call's value");
+    lua_pop(B, 1);
     return;
   }
   if (t != lua_type(B, ib)) mismatch(c, "types differ");
