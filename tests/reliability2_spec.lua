@@ -22,14 +22,14 @@ local HOST = os.getenv("TLUA_HOST") or "lua5.4"
 -- --- the defects -------------------------------------------------------------
 
 describe("#1: an executor passed to its own tasks", function()
-  defect(1, "#1: is shared by reference: a queue hands back the same executor", function()
+  it("#1: is shared by reference: a queue hands back the same executor", function()
     local ex <close> = threading.ThreadPoolExecutor(1)
     local q = threading.Queue()
     q:put(ex)
     assert.equal(ex, q:get(true, 5))
   end)
 
-  defect(1, "#1: a worker that collects the executor it was given does not shut it down", function()
+  it("#1: a worker that collects the executor it was given does not shut it down", function()
     local out, status = run([[
       local threading = require "threading"
       local ex = threading.ThreadPoolExecutor(1)
@@ -45,7 +45,7 @@ describe("#1: an executor passed to its own tasks", function()
     assert_matches("END", out)
   end)
 
-  defect(1, "#1: recursive fan-out through the executor it was given runs every task on max_workers threads", function()
+  it("#1: recursive fan-out through the executor it was given runs every task on max_workers threads", function()
     local out, status = run([[
       local threading = require "threading"
       local ex = threading.ThreadPoolExecutor(2)
@@ -130,7 +130,7 @@ describe("#3: a task that cannot be decoded in the worker", function()
     assert_matches("END", out)
   end)
 
-  defect(3, "#3: fails its future with the decode error", function()
+  it("#3: fails its future with the decode error", function()
     local out, status = run(script, "future")
     assert_exit(0, status, out)
     assert_matches("BAD\tfalse\t[^\n]*only_here", out)

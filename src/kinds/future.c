@@ -75,6 +75,8 @@ typedef struct tl_future {
 
 static const tl_kind future_kind;
 
+bool tl_future_is(const tl_object *o) { return o->kind == &future_kind; }
+
 static tl_future *check_future(lua_State *L) { return (tl_future *)tl_object_check(L, 1, &future_kind); }
 
 static bool is_done(future_state st) { return st == F_FINISHED || st == F_CANCELLED; }

@@ -109,6 +109,9 @@ long tl_thread_failed_count(void);
 ** no longer be started ("can't create new thread at interpreter
 ** shutdown").  Never raises. */
 void tl_thread_shutdown(lua_State *L, bool run_atexit);
+/* Every executor still open is shut down, and its queued tasks finish: no
+** new task anywhere after this (executor.c).  Waits with the GIL released. */
+void tl_executor_shutdown_all(void);
 
 /* --- the kinds: each adds its constructors to the table on top ---------- */
 
@@ -123,6 +126,9 @@ void tl_event_open(lua_State *L);
 void tl_barrier_open(lua_State *L);
 void tl_queue_open(lua_State *L);
 void tl_future_open(lua_State *L);
+void tl_executor_open(lua_State *L);
+/* Is 'o' a Future? (future.c) */
+bool tl_future_is(const tl_object *o);
 
 /* Methods every lock-like kind lists: obj:with(fn, ...) and obj:hold().
 ** They call the object's own "acquire" and "release" methods (context.c). */

@@ -245,7 +245,10 @@ static void stop_main_thread(void) {
 
 void tl_thread_shutdown(lua_State *L, bool run_atexit) {
   tl_atexit_shut_down();
-  if (run_atexit) tl_atexit_run(L);
+  if (run_atexit) {
+    tl_atexit_run(L);
+    tl_executor_shutdown_all(); /* every executor still open finishes its work (Python's _python_exit) */
+  }
   stop_main_thread();
   tl_runtime_wait_non_daemon();
   tl_runtime_finalize();

@@ -129,6 +129,7 @@ int luaopen_threading(lua_State *L) {
   tl_barrier_open(L);
   tl_queue_open(L);
   tl_future_open(L);
+  tl_executor_open(L);
   tl_gil_api_open(L);
   tl_time_api_open(L);
   tl_internals_open(L);

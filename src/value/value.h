@@ -40,6 +40,13 @@ typedef struct tl_kind {
   ** if any (no reference taken).  Called with no lock held; takes only
   ** the object's own mutex.  Kinds that have it are tracked while alive. */
   void (*describe)(tl_object *o, char *buf, size_t size, tl_tstate **holder);
+  /* Optional: methods written in Lua.  The module of that name (required
+  ** in each state when the kind's metatable is made there) has a field
+  ** '_methods', a table whose functions the box's metatable gets too
+  ** (metamethods such as __close included), after the C ones: the
+  ** ThreadPoolExecutor keeps its logic in lua/threading/executor.lua and
+  ** calls its C primitives for the parts that must be atomic. */
+  const char *lua_methods;
 } tl_kind;
 
 struct tl_object {
