@@ -259,7 +259,7 @@ end)
 describe("#6: stock lua5.4, GIL on", function()
   -- The main thread spins in Lua while another thread needs the GIL: it
   -- must be made to drop it (forced switch) within the deadline.
-  defect(6, "#6: the first require inside a coroutine keeps the main state, not the freed coroutine", function()
+  it("#6: the first require inside a coroutine keeps the main state, not the freed coroutine", function()
     local out, status = run([[
       local threading
       coroutine.wrap(function() threading = require "threading" end)()
