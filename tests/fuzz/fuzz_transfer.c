@@ -234,6 +234,8 @@ static void push_object(program *pr, input *in) {
       "return require('threading').RLock()",   "return require('threading').Queue(2)",
       "return require('threading').shared()",  "return require('threading').Semaphore(3)",
       "return require('threading').shared{1, x = 'y', [2.5] = {true}}",
+      "return require('threading').ThreadPoolExecutor(1)", /* shared by reference too, never started */
+      "return require('threading').Future()",
   };
   int i = byte(in) % (int)(sizeof makers / sizeof makers[0]);
   if (luaL_dostring(pr->A, makers[i]) != LUA_OK) fail_check("object", lua_tostring(pr->A, -1));
