@@ -469,7 +469,7 @@ describe("#13: the exit of the deadlock detector", function()
       local f = assert(io.open(arg[1], "w"))
       f:write("buffered data")
       threading.Event():wait() -- nobody sets it: every thread is blocked
-    ]], shell_quote(path))
+    ]], shell_quote(path), nil, "TLUA_DEADLOCK=1") -- (the detector on, whatever this run has)
     local text = read_file(path)
     os.remove(path)
     assert_exit(3, status, out)
@@ -642,7 +642,10 @@ end)
 
 describe("class of #10 (leaks): reference cycles through threading objects", function()
   -- Python's cycle collector frees these; tlua's reference counts across
-  -- states never drop to zero.
+  -- states never drop to zero.  A known limitation, kept pending: a correct
+  -- collector needs a consistent snapshot of every count and every object's
+  -- contents, which threads running at once never give (docs/reliability.md,
+  -- "Known limitation: cycles").
   local cases = {
     ["a Queue holding itself"] = function() local q = threading.Queue() q:put(q) end,
     ["two Queues holding each other"] = function()
