@@ -149,6 +149,20 @@ describe("ThreadPoolExecutor", function()
     end)
   end)
 
+  it("map's timeout cancels the tasks not started, the one waited for included", function()
+    local ex = threading.ThreadPoolExecutor(1)
+    local gate, ran = threading.Queue(), threading.shared{n = 0}
+    local blocker = ex:submit(gated, gate, true) -- the only worker is busy
+    local err = error_of(function()
+      for _ in ex:map(function() ran.n = ran.n + 1 end, {1, 2, 3}, 0.05) do end
+    end)
+    assert_contains(err, "TimeoutError")
+    gate:put(true)
+    assert.equal(true, blocker:result())
+    ex:shutdown()
+    assert.equal(0, ran.n)
+  end)
+
   describe("shutdown", function()
     it("waits for queued work, then refuses new work", function()
       local ex = threading.ThreadPoolExecutor(2)

@@ -75,6 +75,36 @@ describe("Queue", function()
     assert.equal("float", math.type((function() p:put(2.0) return p:get() end)()))
   end)
 
+  it("copies strings of every length, inside the item or not, in every kind", function()
+    local strs = {"", "a", ("x"):rep(15), ("y"):rep(16), ("z"):rep(17), "nul\0inside\0more-than-16",
+                  ("long"):rep(1000)}
+    for _, kind in ipairs{"Queue", "LifoQueue", "SimpleQueue"} do
+      local q = threading[kind]()
+      for _, v in ipairs(strs) do q:put(v) end
+      local out = {}
+      for i = 1, #strs do out[i] = q:get() end
+      if kind == "LifoQueue" then
+        for i = 1, #out // 2 do out[i], out[#out + 1 - i] = out[#out + 1 - i], out[i] end
+      end
+      assert.same(strs, out)
+    end
+    -- priorities read from long and short strings, the items' own or a table's [1]
+    local p = threading.PriorityQueue()
+    for _, v in ipairs{("b"):rep(40), ("a"):rep(40) .. "b", ("a"):rep(40), "a", ("a"):rep(16)} do p:put(v) end
+    assert.same({"a", ("a"):rep(16), ("a"):rep(40), ("a"):rep(40) .. "b", ("b"):rep(40)},
+                {p:get(), p:get(), p:get(), p:get(), p:get()})
+    p:put({("k"):rep(30) .. "2", "two"})
+    p:put({("k"):rep(30) .. "1", "one"})
+    assert.equal("one", p:get()[2])
+    assert.equal("two", p:get()[2])
+    -- left in a queue that is collected: freed (checked by the sanitizer builds)
+    local left = threading.PriorityQueue()
+    left:put({("k"):rep(30), {}})
+    left:put(("s"):rep(30))
+    left = nil
+    collectgarbage()
+  end)
+
   it("refuses nil and values that cannot cross", function()
     local q = threading.Queue()
     assert_contains(error_of(q.put, q, nil), "ValueError: cannot put nil into a Queue")
@@ -331,6 +361,33 @@ describe("PriorityQueue", function()
     local out = {}
     for _ = 1, 20 do out[#out + 1] = q:get()[2] end
     assert.same({3, 6, 9, 12, 15, 18, 1, 4, 7, 10, 13, 16, 19, 2, 5, 8, 11, 14, 17, 20}, out)
+  end)
+
+  it("takes items in (priority, insertion) order for any mix of puts and gets", function()
+    -- Items that arrive in order and items that do not take different paths
+    -- inside (a FIFO run and a heap): check both, and their mix, against a
+    -- reference that sorts by priority, then insertion order.
+    local rng_state = 12345
+    local function rand(n) rng_state = (rng_state * 1103515245 + 12345) % 2147483648 return rng_state % n end
+    for _, shape in ipairs{"rising", "equal", "random", "mixed"} do
+      local q, ref, seq = threading.PriorityQueue(), {}, 0
+      for step = 1, 2000 do
+        if rand(3) > 0 or #ref == 0 then
+          seq = seq + 1
+          local p = shape == "rising" and seq or shape == "equal" and 7 or
+                    shape == "random" and rand(50) or (step % 2 == 0 and seq or rand(50) + 0.5)
+          q:put({p, seq})
+          ref[#ref + 1] = {p, seq}
+        else
+          table.sort(ref, function(a, b) return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2]) end)
+          local want = table.remove(ref, 1)
+          assert.same(want, q:get())
+        end
+      end
+      table.sort(ref, function(a, b) return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2]) end)
+      for _, want in ipairs(ref) do assert.same(want, q:get()) end
+      assert.is_true(q:empty())
+    end
   end)
 
   it("compares integers and floats exactly, strings by bytes", function()

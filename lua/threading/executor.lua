@@ -141,7 +141,8 @@ end
 -- map(f, list [, timeout]): submits f(list[i]) for every i now; returns an
 -- iterator over the results in order, raising a task's error where it
 -- occurs, or "TimeoutError" once timeout seconds have passed since the call.
--- Leaving the loop early (break, error) cancels the tasks not yet started.
+-- Leaving the loop early (break, error, the timeout) cancels the tasks not
+-- yet started, the one waited for included (Python's _result_or_cancel).
 function Executor:map(f, list, timeout)
   check_self(self, "map")
   if type(list) ~= "table" then
@@ -152,7 +153,7 @@ function Executor:map(f, list, timeout)
   for i = 1, #list do futures[i] = self:submit(f, list[i]) end
   local i = 0
   local closer = setmetatable({}, {__close = function()
-    for j = i + 1, #futures do futures[j]:cancel() end
+    for j = math.max(i, 1), #futures do futures[j]:cancel() end
   end})
   local function next_result()
     i = i + 1

@@ -605,6 +605,28 @@ if wanted("queue") then
   section("Queue and executor throughput (median of runs)")
   throughput_rows("queue", "Queue items/s, 1 producer -> main", "queue_items", cfg.queue_count, 3, 0)
   throughput_rows("queue", "ThreadPoolExecutor(2) tasks/s", "executor_tasks", cfg.executor_count, 2, 2)
+  -- Every kind of tlua queue against CPython's fastest queue, the C SimpleQueue
+  -- (3.13's where there is one), for integers and short strings.
+  local bars = {}
+  for _, p in ipairs(pythons) do if p.label:find("3.13", 1, true) then bars = {p} end end
+  if #bars == 0 then bars = pythons end
+  local interps = {tlua_off, tlua_on}
+  for _, p in ipairs(bars) do interps[#interps + 1] = p end
+  for _, item in ipairs{"int", "str"} do
+    for _, kind in ipairs{"Queue", "LifoQueue", "PriorityQueue", "SimpleQueue"} do
+      local kinds = {[tlua_off] = kind, [tlua_on] = kind}
+      for _, p in ipairs(bars) do kinds[p] = "SimpleQueue" end
+      local res = alternate(interps, cfg.rounds, "queue_items", cfg.queue_count, 1, 0, kinds, item)
+      for _, it in ipairs{tlua_off, tlua_on} do
+        for _, p in ipairs(#bars > 0 and bars or {{}}) do
+          local v, pv = res[it].per_second, p.label and res[p].per_second
+          add{group = "queue", figure = string.format("%s %s items/s, %s", kind, item == "int" and "integer" or "short string", it.label),
+              value = v, unit = "/s", peer = p.label and p.label .. " SimpleQueue", peer_value = pv,
+              target = ">= 1x", met = v and pv and v >= pv, na = res[it].skip, notes = cores_note()}
+        end
+      end
+    end
+  end
   -- The same work counted in instructions (stable where the rates are not).
   local n = cfg.instruction_units
   local mine = instructions_per(tlua_on, "executor_tasks", n, 1, 2)

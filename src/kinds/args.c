@@ -93,6 +93,10 @@ bool tl_args_semaphore_timeout(lua_State *L, int idx, tl_deadline *d) {
 }
 
 bool tl_args_queue_timeout(lua_State *L, int idx, tl_deadline *d) {
+  if (lua_gettop(L) < idx) { /* the common call: q:put(item), q:get() */
+    *d = tl_clock_deadline(-1);
+    return true;
+  }
   bool block = opt_blocking(L, idx);
   double timeout = -1;
   if (!lua_isnoneornil(L, idx + 1)) {

@@ -14,21 +14,14 @@
 **   fields: maxsize, unfinished_tasks, is_shutdown
 ** SimpleQueue() has put/put_nowait/get/get_nowait/qsize/empty only.
 **
-** The four kinds share one struct and differ only in how 'items' is read:
-** a ring buffer used from the front (FIFO) or the back (LIFO), or a binary
-** heap ordered by (priority, sequence number) so that equal priorities
-** leave in insertion order.  A PriorityQueue item is a plain number or
-** string (its own priority) or a table whose [1] is the priority; the
-** priority is read in C at put time, before the item is encoded.  Numbers
-** compare with numbers, strings with strings (byte order); putting a
-** number into a queue holding strings (or the reverse) raises a TypeError.
-**
-** Items are copied: encoded into a blob before the mutex is taken, decoded
-** after it is released; numbers and booleans are kept in the item itself
-** (no blob to allocate in one thread and free in another).  A blocking
-** put/get first tries with the GIL held; if it has to wait it releases
-** the mutex, releases the GIL (tl_wait_begin), then waits on a
-** condition (kernel/wait.c), so Ctrl-C reaches a blocked main thread.
+** The four kinds share one struct and differ only in the order of their
+** items: the container and the items (copies of Lua values; numbers,
+** booleans and strings kept inside the item, other values encoded into a
+** blob) are queue_items.c.  Items are made before the mutex is taken and
+** pushed back after it is released.  A blocking put/get first tries with
+** the GIL held; if it has to wait it releases the mutex, releases the GIL
+** (tl_wait_begin), then waits on a condition (kernel/wait.c), so Ctrl-C
+** reaches a blocked main thread.
 **
 ** Locking: 'mutex' guards every field below it; it is a leaf lock (kernel.h
 ** rules).  Blobs are freed with no mutex held too, since freeing one may
@@ -39,42 +32,14 @@
 #include <string.h>
 
 #include "queue.h"
-
-typedef enum { ORDER_FIFO, ORDER_LIFO, ORDER_PRIORITY } queue_order;
-
-typedef enum { PRIO_NONE, PRIO_INT, PRIO_FLOAT, PRIO_STRING } priority_type;
-
-typedef struct queue_item {
-  tl_blob *blob; /* the item, copied; NULL for a number or boolean kept in 'value' */
-  int value_type; /* LUA_TNUMBER or LUA_TBOOLEAN when blob is NULL */
-  bool value_isint;
-  union {
-    lua_Integer i;
-    lua_Number f;
-    int b;
-  } value;
-  uint64_t seq; /* insertion order, for stable priorities */
-  priority_type ptype;
-  union {
-    lua_Integer i;
-    lua_Number f;
-    struct {
-      char *s; /* malloc'd copy */
-      size_t len;
-    } str;
-  } p;
-} queue_item;
+#include "queue_items.h"
 
 typedef struct tl_queue {
   tl_object obj;
   pthread_mutex_t mutex;
   pthread_cond_t not_empty, not_full, all_done;
-  queue_order order;
   lua_Integer maxsize; /* <= 0: unbounded */
-  queue_item *items;   /* ring buffer of 'cap' slots (heap: head is 0) */
-  size_t cap, head, count;
-  size_t nstrings;     /* items with a string priority */
-  uint64_t next_seq;
+  tl_items items;
   lua_Integer unfinished;
   bool shutdown;
   int getters, putters; /* threads waiting in get / put */
@@ -93,15 +58,9 @@ static tl_queue *check_queue(lua_State *L) {
   return (tl_queue *)o;
 }
 
-static void item_free(queue_item *it) {
-  tl_blob_free(it->blob);
-  if (it->ptype == PRIO_STRING) free(it->p.str.s);
-}
-
 static void queue_destroy(tl_object *o) {
   tl_queue *q = (tl_queue *)o;
-  for (size_t i = 0; i < q->count; i++) item_free(&q->items[(q->head + i) % q->cap]);
-  free(q->items);
+  tl_items_clear(&q->items);
   pthread_mutex_destroy(&q->mutex);
   pthread_cond_destroy(&q->not_empty);
   pthread_cond_destroy(&q->not_full);
@@ -109,109 +68,14 @@ static void queue_destroy(tl_object *o) {
   free(q);
 }
 
-/* --- the container (mutex held; no Lua calls) ----------------------- */
-
-static int cmp_priority(const queue_item *a, const queue_item *b) {
-  if (a->ptype == PRIO_STRING) {
-    size_t n = a->p.str.len < b->p.str.len ? a->p.str.len : b->p.str.len;
-    int c = memcmp(a->p.str.s, b->p.str.s, n);
-    if (c != 0) return c;
-    return a->p.str.len < b->p.str.len ? -1 : a->p.str.len > b->p.str.len;
-  }
-  if (a->ptype == PRIO_INT && b->ptype == PRIO_INT) return (a->p.i > b->p.i) - (a->p.i < b->p.i);
-  if (a->ptype == PRIO_FLOAT && b->ptype == PRIO_FLOAT) return (a->p.f > b->p.f) - (a->p.f < b->p.f);
-  /* An integer against a float, exactly (no rounding of large integers). */
-  bool swapped = a->ptype == PRIO_FLOAT;
-  lua_Integer i = swapped ? b->p.i : a->p.i;
-  lua_Number f = swapped ? a->p.f : b->p.f;
-  int c; /* sign of i - f */
-  if (f >= 9223372036854775808.0) c = -1;
-  else if (f < -9223372036854775808.0) c = 1;
-  else {
-    lua_Number fl = floor(f);
-    lua_Integer fi = (lua_Integer)fl;
-    c = i < fi ? -1 : i > fi ? 1 : (f > fl ? -1 : 0);
-  }
-  return swapped ? -c : c;
-}
-
-static bool item_before(const queue_item *a, const queue_item *b) {
-  int c = cmp_priority(a, b);
-  return c < 0 || (c == 0 && a->seq < b->seq);
-}
-
-static queue_item *slot(tl_queue *q, size_t i) { return &q->items[(q->head + i) % q->cap]; }
-
-static bool is_full(const tl_queue *q) { return q->maxsize > 0 && (lua_Integer)q->count >= q->maxsize; }
-
-/* Makes room for one more item; false when out of memory. */
-static bool reserve(tl_queue *q) {
-  if (q->count < q->cap) return true;
-  size_t cap = q->cap ? q->cap * 2 : 16;
-  queue_item *items = malloc(cap * sizeof *items);
-  if (items == NULL) return false;
-  for (size_t i = 0; i < q->count; i++) items[i] = *slot(q, i);
-  free(q->items);
-  q->items = items;
-  q->cap = cap;
-  q->head = 0;
-  return true;
-}
-
-static void heap_push(tl_queue *q, queue_item it) {
-  size_t i = q->count++;
-  while (i > 0) {
-    size_t parent = (i - 1) / 2;
-    if (!item_before(&it, &q->items[parent])) break;
-    q->items[i] = q->items[parent];
-    i = parent;
-  }
-  q->items[i] = it;
-}
-
-static queue_item heap_pop(tl_queue *q) {
-  queue_item top = q->items[0];
-  queue_item last = q->items[--q->count];
-  size_t i = 0, n = q->count;
-  for (;;) {
-    size_t child = 2 * i + 1;
-    if (child >= n) break;
-    if (child + 1 < n && item_before(&q->items[child + 1], &q->items[child])) child++;
-    if (!item_before(&q->items[child], &last)) break;
-    q->items[i] = q->items[child];
-    i = child;
-  }
-  if (n > 0) q->items[i] = last;
-  return top;
-}
-
-/* Adds the item (room reserved).  */
-static void push_item(tl_queue *q, queue_item it) {
-  it.seq = q->next_seq++;
-  if (it.ptype == PRIO_STRING) q->nstrings++;
-  if (q->order == ORDER_PRIORITY) heap_push(q, it);
-  else *slot(q, q->count++) = it;
-}
-
-static queue_item pop_item(tl_queue *q) {
-  queue_item it;
-  if (q->order == ORDER_PRIORITY) {
-    it = heap_pop(q);
-  } else if (q->order == ORDER_LIFO) {
-    it = *slot(q, --q->count);
-  } else {
-    it = q->items[q->head];
-    q->head = (q->head + 1) % q->cap;
-    q->count--;
-  }
-  if (it.ptype == PRIO_STRING) q->nstrings--;
-  return it;
+static bool is_full(const tl_queue *q) {
+  return q->maxsize > 0 && (lua_Integer)tl_items_count(&q->items) >= q->maxsize;
 }
 
 /* --- waiting (mutex held on entry and exit) --------------------------- */
 
 static bool can_put(const tl_queue *q) { return q->shutdown || !is_full(q); }
-static bool can_get(const tl_queue *q) { return q->shutdown || q->count > 0; }
+static bool can_get(const tl_queue *q) { return q->shutdown || tl_items_count(&q->items) > 0; }
 static bool all_done(const tl_queue *q) { return q->unfinished == 0; }
 
 /* Waits until ready(q) or the deadline.  Only when it must wait does it
@@ -235,73 +99,15 @@ static tl_wait_result wait_until(tl_queue *q, bool (*ready)(const tl_queue *), p
 
 /* --- put ---------------------------------------------------------------- */
 
-/* Reads the priority of the item at idx (PriorityQueue only); a string
-** priority is left pointing into the Lua string (copied later). */
-static void read_priority(lua_State *L, int idx, queue_item *it) {
-  int p = idx;
-  if (lua_type(L, idx) == LUA_TTABLE) {
-    lua_rawgeti(L, idx, 1);
-    p = lua_gettop(L);
-  }
-  switch (lua_type(L, p)) {
-    case LUA_TNUMBER:
-      if (lua_isinteger(L, p)) {
-        it->ptype = PRIO_INT;
-        it->p.i = lua_tointeger(L, p);
-      } else {
-        it->ptype = PRIO_FLOAT;
-        it->p.f = lua_tonumber(L, p);
-        if (isnan(it->p.f)) tl_error(L, "ValueError", "PriorityQueue priority is NaN");
-      }
-      break;
-    case LUA_TSTRING:
-      it->ptype = PRIO_STRING;
-      it->p.str.s = (char *)lua_tolstring(L, p, &it->p.str.len);
-      break;
-    default:
-      if (p == idx)
-        tl_error(L, "TypeError", "PriorityQueue items are numbers, strings or {priority, value} tables, not %s",
-                   luaL_typename(L, idx));
-      tl_error(L, "TypeError", "PriorityQueue priority (item[1]) must be a number or a string, not %s",
-                 luaL_typename(L, p));
-  }
-}
-
 typedef enum { PUT_OK, PUT_FULL, PUT_SHUTDOWN, PUT_MIXED, PUT_NOMEM } put_status;
-
-/* The item's priority kind against those already queued (mutex held). */
-static bool priority_mixes(const tl_queue *q, const queue_item *it) {
-  if (it->ptype == PRIO_NONE) return false;
-  bool string = it->ptype == PRIO_STRING;
-  return string ? q->nstrings < q->count : q->nstrings > 0;
-}
 
 static int do_put(lua_State *L, tl_queue *q, bool blocking, const tl_deadline *d) {
   if (lua_isnoneornil(L, 2))
     return tl_error(L, "ValueError", "cannot put nil into a %s", q->obj.kind->name);
   tl_sched_point(L, "Queue.put", NULL);
-  queue_item it;
+  tl_item it;
   memset(&it, 0, sizeof it);
-  if (q->order == ORDER_PRIORITY) read_priority(L, 2, &it);
-  it.value_type = lua_type(L, 2);
-  if (it.value_type == LUA_TNUMBER) {
-    it.value_isint = lua_isinteger(L, 2);
-    if (it.value_isint) it.value.i = lua_tointeger(L, 2);
-    else it.value.f = lua_tonumber(L, 2);
-  } else if (it.value_type == LUA_TBOOLEAN) {
-    it.value.b = lua_toboolean(L, 2);
-  } else {
-    it.blob = tl_blob_encode(L, 2, 1, "item");
-  }
-  if (it.ptype == PRIO_STRING) {
-    char *copy = malloc(it.p.str.len + 1);
-    if (copy == NULL) {
-      tl_blob_free(it.blob);
-      return luaL_error(L, "not enough memory");
-    }
-    memcpy(copy, it.p.str.s, it.p.str.len + 1);
-    it.p.str.s = copy;
-  }
+  tl_item_make(L, 2, q->items.order == TL_ITEMS_PRIORITY, &it);
   tl_waiting b;
   bool waited = false;
   tl_wait_result r = TL_WAIT_OK;
@@ -310,11 +116,10 @@ static int do_put(lua_State *L, tl_queue *q, bool blocking, const tl_deadline *d
   if (blocking) r = wait_until(q, can_put, &q->not_full, &q->putters, d, &b, &waited, "Queue.put");
   if (q->shutdown) st = PUT_SHUTDOWN;
   else if (is_full(q)) st = PUT_FULL;
-  else if (priority_mixes(q, &it)) st = PUT_MIXED;
-  else if (!reserve(q)) st = PUT_NOMEM;
+  else if (tl_items_mixes(&q->items, &it)) st = PUT_MIXED;
+  else if (!tl_items_add(&q->items, &it)) st = PUT_NOMEM;
   else {
     st = PUT_OK;
-    push_item(q, it);
     q->unfinished++;
     if (q->getters) tl_wait_signal(&q->not_empty);
   }
@@ -324,13 +129,12 @@ static int do_put(lua_State *L, tl_queue *q, bool blocking, const tl_deadline *d
     lua_pushboolean(L, 1);
     return 1;
   }
-  item_free(&it);
+  tl_item_free(&it);
   switch (st) {
     case PUT_SHUTDOWN: return luaL_error(L, "ShutDown");
     case PUT_MIXED:
       return tl_error(L, "TypeError", "'<' not supported between a %s priority and the %s priorities queued",
-                        it.ptype == PRIO_STRING ? "string" : "number",
-                        it.ptype == PRIO_STRING ? "number" : "string");
+                        it.prio_string ? "string" : "number", it.prio_string ? "number" : "string");
     case PUT_NOMEM: return luaL_error(L, "not enough memory");
     default:
       tl_wait_check(L, r);
@@ -356,15 +160,14 @@ static int queue_put_nowait(lua_State *L) {
 
 bool tl_queue_offer(tl_object *o, tl_blob *item) {
   tl_queue *q = (tl_queue *)o;
-  queue_item it;
+  tl_item it;
   memset(&it, 0, sizeof it);
   it.blob = item;
   bool ok = false;
-  if (q->order != ORDER_PRIORITY) {
+  if (q->items.order != TL_ITEMS_PRIORITY) {
     pthread_mutex_lock(&q->mutex);
-    ok = !q->shutdown && !is_full(q) && reserve(q);
+    ok = !q->shutdown && !is_full(q) && tl_items_add(&q->items, &it);
     if (ok) {
-      push_item(q, it);
       q->unfinished++;
       if (q->getters) tl_wait_signal(&q->not_empty);
     }
@@ -384,14 +187,13 @@ static get_status do_get(lua_State *L, tl_queue *q, bool blocking, const tl_dead
   tl_waiting b;
   bool waited = false;
   tl_wait_result r = TL_WAIT_OK;
-  queue_item it;
-  memset(&it, 0, sizeof it);
+  tl_item it;
   get_status st;
   pthread_mutex_lock(&q->mutex);
   if (blocking) r = wait_until(q, can_get, &q->not_empty, &q->getters, d, &b, &waited, "Queue.get");
-  if (q->count > 0) {
+  if (tl_items_count(&q->items) > 0) {
     st = GET_OK;
-    it = pop_item(q);
+    it = tl_items_take(&q->items);
     if (q->putters) tl_wait_signal(&q->not_full);
   } else {
     st = q->shutdown ? GET_SHUTDOWN : GET_EMPTY;
@@ -402,12 +204,7 @@ static get_status do_get(lua_State *L, tl_queue *q, bool blocking, const tl_dead
     if (st == GET_EMPTY) tl_wait_check(L, r);
     return st;
   }
-  if (it.ptype == PRIO_STRING) free(it.p.str.s);
-  if (it.blob != NULL) tl_blob_decode_release(L, it.blob);
-  else if (it.value_type == LUA_TBOOLEAN) lua_pushboolean(L, it.value.b);
-  else if (it.value_type != LUA_TNUMBER) lua_pushnil(L); /* (never queued) */
-  else if (it.value_isint) lua_pushinteger(L, it.value.i);
-  else lua_pushnumber(L, it.value.f);
+  tl_item_push(L, &it);
   return GET_OK;
 }
 
@@ -453,7 +250,7 @@ static int queue_qsize(lua_State *L) {
   tl_queue *q = check_queue(L);
   tl_sched_point(L, "Queue.qsize", NULL);
   pthread_mutex_lock(&q->mutex);
-  size_t n = q->count;
+  size_t n = tl_items_count(&q->items);
   pthread_mutex_unlock(&q->mutex);
   lua_pushinteger(L, (lua_Integer)n);
   return 1;
@@ -463,7 +260,7 @@ static int queue_empty(lua_State *L) {
   tl_queue *q = check_queue(L);
   tl_sched_point(L, "Queue.empty", NULL);
   pthread_mutex_lock(&q->mutex);
-  bool empty = q->count == 0;
+  bool empty = tl_items_count(&q->items) == 0;
   pthread_mutex_unlock(&q->mutex);
   lua_pushboolean(L, empty);
   return 1;
@@ -511,33 +308,28 @@ static int queue_shutdown(lua_State *L) {
   tl_queue *q = check_queue(L);
   bool immediate = lua_toboolean(L, 2);
   tl_sched_point(L, "Queue.shutdown", NULL);
-  queue_item *drained = NULL;
-  size_t ndrained = 0, cap = 0, head = 0;
+  tl_items drained;
+  tl_items_init(&drained, q->items.order);
   pthread_mutex_lock(&q->mutex);
   q->shutdown = true;
-  if (immediate && q->count > 0) {
-    /* Take the whole container; its items are freed after unlocking. */
-    drained = q->items;
-    ndrained = q->count;
-    cap = q->cap;
-    head = q->head;
-    q->unfinished -= q->unfinished < (lua_Integer)ndrained ? q->unfinished : (lua_Integer)ndrained;
-    q->items = NULL;
-    q->cap = q->count = q->head = q->nstrings = 0;
+  if (immediate) {
+    /* Take every item; they are freed after unlocking. */
+    lua_Integer n = (lua_Integer)tl_items_count(&q->items);
+    q->unfinished -= q->unfinished < n ? q->unfinished : n;
+    tl_items_move(&q->items, &drained);
   }
   if (immediate) tl_wait_broadcast(&q->all_done);
   tl_wait_broadcast(&q->not_empty);
   tl_wait_broadcast(&q->not_full);
   pthread_mutex_unlock(&q->mutex);
-  for (size_t i = 0; i < ndrained; i++) item_free(&drained[(head + i) % cap]);
-  free(drained);
+  tl_items_clear(&drained);
   return 0;
 }
 
 static int queue_tostring(lua_State *L) {
   tl_queue *q = check_queue(L);
   pthread_mutex_lock(&q->mutex);
-  size_t n = q->count;
+  size_t n = tl_items_count(&q->items);
   bool shut = q->shutdown;
   pthread_mutex_unlock(&q->mutex);
   if (q->obj.kind == &simple_kind)
@@ -550,7 +342,6 @@ static int queue_tostring(lua_State *L) {
 
 static int queue_getfield(lua_State *L, tl_object *o, const char *key) {
   tl_queue *q = (tl_queue *)o;
-  if (o->kind == &simple_kind) return 0;
   if (strcmp(key, "maxsize") == 0) {
     lua_pushinteger(L, q->maxsize > 0 ? q->maxsize : 0); /* never changes */
     return 1;
@@ -590,10 +381,11 @@ static const tl_kind lifo_kind = {
     .name = "LifoQueue", .destroy = queue_destroy, .methods = queue_methods, .getfield = queue_getfield};
 static const tl_kind priority_kind = {
     .name = "PriorityQueue", .destroy = queue_destroy, .methods = queue_methods, .getfield = queue_getfield};
+/* No fields: its __index is the method table itself, no C call per lookup. */
 static const tl_kind simple_kind = {
-    .name = "SimpleQueue", .destroy = queue_destroy, .methods = simple_methods, .getfield = queue_getfield};
+    .name = "SimpleQueue", .destroy = queue_destroy, .methods = simple_methods};
 
-static int new_queue(lua_State *L, const tl_kind *kind, queue_order order) {
+static int new_queue(lua_State *L, const tl_kind *kind, tl_items_order order) {
   lua_Integer maxsize = 0;
   if (kind != &simple_kind) {
     if (lua_type(L, 1) == LUA_TTABLE) {
@@ -615,16 +407,16 @@ static int new_queue(lua_State *L, const tl_kind *kind, queue_order order) {
   tl_clock_cond_init(&q->not_empty);
   tl_clock_cond_init(&q->not_full);
   tl_clock_cond_init(&q->all_done);
-  q->order = order;
+  tl_items_init(&q->items, order);
   q->maxsize = maxsize > 0 ? maxsize : 0;
   tl_object_push_new(L, &q->obj);
   return 1;
 }
 
-static int new_fifo(lua_State *L) { return new_queue(L, &queue_kind, ORDER_FIFO); }
-static int new_lifo(lua_State *L) { return new_queue(L, &lifo_kind, ORDER_LIFO); }
-static int new_priority(lua_State *L) { return new_queue(L, &priority_kind, ORDER_PRIORITY); }
-static int new_simple(lua_State *L) { return new_queue(L, &simple_kind, ORDER_FIFO); }
+static int new_fifo(lua_State *L) { return new_queue(L, &queue_kind, TL_ITEMS_FIFO); }
+static int new_lifo(lua_State *L) { return new_queue(L, &lifo_kind, TL_ITEMS_LIFO); }
+static int new_priority(lua_State *L) { return new_queue(L, &priority_kind, TL_ITEMS_PRIORITY); }
+static int new_simple(lua_State *L) { return new_queue(L, &simple_kind, TL_ITEMS_FIFO); }
 
 void tl_queue_open(lua_State *L) {
   static const luaL_Reg fns[] = {

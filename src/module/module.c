@@ -123,6 +123,7 @@ int luaopen_threading(lua_State *L) {
     tl_state_adopt_warnings(L);
     tl_lua_parts_open(L);
     tl_blocking_io_open(L);
+    tl_blocking_io_open_print(L);
     tl_coroutine_open(L);
     install_exit_wait(L);
   }

@@ -28,7 +28,7 @@
 #define GRAIN 16
 #define SMALL_MAX 512                  /* larger blocks: malloc */
 #define NCLASSES (SMALL_MAX / GRAIN)
-#define CHUNK 8192
+#define CHUNK 4096
 #define CACHE_MAX 256                  /* cached chunks: 2 MiB */
 
 typedef struct chunk {

@@ -365,39 +365,31 @@ static void wrap_base(lua_State *L, int g, const char *name, lua_CFunction origi
   }
 }
 
-/* print, loadfile and dofile; and the C API for C modules (which release
-** the GIL around their own blocking calls).  'pristine': the base library
-** was just opened (a thread's state), its functions need no check. */
-static void open_base(lua_State *L, bool pristine) {
-  tl_capi_open(L);
+/* print, whole lines, and loadfile and dofile, which release the GIL; set
+** after the base library opens (it sets its own). */
+void tl_blocking_io_open_print(lua_State *L) {
   lua_pushcfunction(L, atomic_print);
   lua_setglobal(L, "print");
   pthread_once(&base.once, find_base);
   if (base.loadfile == NULL || base.dofile == NULL) return;
   lua_pushglobaltable(L);
-  if (pristine) {
-    lua_pushcfunction(L, blocking_loadfile);
-    lua_setfield(L, -2, "loadfile");
-    lua_pushcfunction(L, blocking_dofile);
-    lua_setfield(L, -2, "dofile");
-  } else {
-    wrap_base(L, lua_gettop(L), "loadfile", base.loadfile, blocking_loadfile);
-    wrap_base(L, lua_gettop(L), "dofile", base.dofile, blocking_dofile);
-  }
+  wrap_base(L, lua_gettop(L), "loadfile", base.loadfile, blocking_loadfile);
+  wrap_base(L, lua_gettop(L), "dofile", base.dofile, blocking_dofile);
   lua_pop(L, 1);
 }
 
-void tl_blocking_io_open_thread(lua_State *L) { open_base(L, true); }
-
-/* The base library's functions as above, and io, os and package if they
-** are open already. */
+/* io, os and package if they are open already; and the C API for C modules
+** (which release the GIL around their own blocking calls).  (package is
+** looked for only in a state whose io is open: a main state, where all
+** are; a thread's state opens each later, through builtins.c's wrappers.) */
 void tl_blocking_io_open(lua_State *L) {
-  open_base(L, false);
+  tl_capi_open(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  if (lua_getfield(L, -1, LUA_IOLIBNAME) == LUA_TTABLE) tl_blocking_io_wrap_io(L, -1);
+  bool io = lua_getfield(L, -1, LUA_IOLIBNAME) == LUA_TTABLE;
+  if (io) tl_blocking_io_wrap_io(L, -1);
   lua_pop(L, 1);
   if (lua_getfield(L, -1, LUA_OSLIBNAME) == LUA_TTABLE) tl_blocking_io_wrap_os(L, -1);
   lua_pop(L, 1);
-  if (lua_getfield(L, -1, LUA_LOADLIBNAME) == LUA_TTABLE) tl_blocking_io_wrap_package(L, -1);
-  lua_pop(L, 2);
+  if (io && lua_getfield(L, -1, LUA_LOADLIBNAME) == LUA_TTABLE) tl_blocking_io_wrap_package(L, -1);
+  lua_settop(L, lua_gettop(L) - (io ? 2 : 1));
 }

@@ -92,8 +92,8 @@ void tl_coroutine_open(lua_State *L);
 
 /* --- standard I/O (blocking_io.c) ------------------------------------ */
 
-void tl_blocking_io_open(lua_State *L); /* wraps print, loadfile..., and io/os/package if open */
-void tl_blocking_io_open_thread(lua_State *L); /* the same, a thread's state: base alone, just opened */
+void tl_blocking_io_open(lua_State *L); /* wraps io/os/package if open; C API */
+void tl_blocking_io_open_print(lua_State *L); /* print: whole lines; loadfile, dofile */
 void tl_blocking_io_wrap_io(lua_State *L, int idx); /* the io table at idx */
 void tl_blocking_io_wrap_os(lua_State *L, int idx); /* the os table at idx */
 void tl_blocking_io_wrap_package(lua_State *L, int idx); /* the package table at idx */

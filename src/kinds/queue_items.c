@@ -1,0 +1,294 @@
+/*
+** queue_items.c -- the items of the queues and the container that orders
+** them (see queue_items.h; the queues themselves are queue.c).
+**
+** An item is a copy of a Lua value.  Numbers, booleans and strings -- most
+** items -- are kept in the item itself (strings of up to TL_ITEM_INLINE
+** bytes inside it, longer ones as one malloc'd copy): no encoder, no blob
+** to allocate in one thread and free in another, no protected call to
+** decode it.  Other values are encoded into a blob (value/blob_encode.c).
+**
+** Priorities compare as Python's heapq would compare them: numbers with
+** numbers (an integer against a float exactly), strings with strings by
+** bytes, ties in insertion order.
+**
+** Locking: none; see queue_items.h.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "queue_items.h"
+
+/* --- items ------------------------------------------------------------- */
+
+static const char *item_string(const tl_item *it) {
+  return it->len <= TL_ITEM_INLINE ? it->v.inl : it->v.s;
+}
+
+void tl_item_free(tl_item *it) {
+  tl_blob_free(it->blob);
+  it->blob = NULL;
+  if (it->vtype == LUA_TSTRING && it->len > TL_ITEM_INLINE) free(it->v.s);
+  it->vtype = LUA_TNIL;
+}
+
+/* Copies the number, boolean or string at idx into it->v (the caller has
+** checked the type); false when out of memory. */
+static bool copy_scalar(lua_State *L, int idx, tl_item *it) {
+  switch (lua_type(L, idx)) {
+    case LUA_TNUMBER:
+      it->visint = lua_isinteger(L, idx);
+      if (it->visint) it->v.i = lua_tointeger(L, idx);
+      else it->v.f = lua_tonumber(L, idx);
+      break;
+    case LUA_TBOOLEAN:
+      it->v.b = lua_toboolean(L, idx);
+      break;
+    default: { /* LUA_TSTRING */
+      const char *s = lua_tolstring(L, idx, &it->len);
+      if (it->len <= TL_ITEM_INLINE) {
+        memcpy(it->v.inl, s, it->len);
+      } else {
+        it->v.s = malloc(it->len);
+        if (it->v.s == NULL) return false;
+        memcpy(it->v.s, s, it->len);
+      }
+    }
+  }
+  it->vtype = (uint8_t)lua_type(L, idx);
+  return true;
+}
+
+/* The priority at idx, checked: a number that is not NaN, or a string. */
+static void check_priority(lua_State *L, int idx, int item) {
+  int type = lua_type(L, idx);
+  if (type == LUA_TNUMBER && isnan(lua_tonumber(L, idx)))
+    tl_error(L, "ValueError", "PriorityQueue priority is NaN");
+  if (type == LUA_TNUMBER || type == LUA_TSTRING) return;
+  if (idx == item)
+    tl_error(L, "TypeError", "PriorityQueue items are numbers, strings or {priority, value} tables, not %s",
+             luaL_typename(L, idx));
+  tl_error(L, "TypeError", "PriorityQueue priority (item[1]) must be a number or a string, not %s",
+           luaL_typename(L, idx));
+}
+
+void tl_item_make(lua_State *L, int idx, bool priority, tl_item *it) {
+  int type = lua_type(L, idx);
+  if (priority && type != LUA_TTABLE) check_priority(L, idx, idx);
+  if (type == LUA_TNUMBER || type == LUA_TSTRING || type == LUA_TBOOLEAN) {
+    if (!copy_scalar(L, idx, it)) luaL_error(L, "not enough memory");
+    it->prio_string = type == LUA_TSTRING;
+    return;
+  }
+  if (!priority) {
+    it->blob = tl_blob_encode(L, idx, 1, "item");
+    return;
+  }
+  lua_rawgeti(L, idx, 1); /* a {priority, value} table */
+  check_priority(L, -1, idx);
+  it->blob = tl_blob_encode(L, idx, 1, "item");
+  if (!copy_scalar(L, -1, it)) {
+    tl_item_free(it);
+    luaL_error(L, "not enough memory");
+  }
+  lua_pop(L, 1);
+  it->prio_string = it->vtype == LUA_TSTRING;
+}
+
+static int push_string_protected(lua_State *L) {
+  const tl_item *it = (const tl_item *)lua_touserdata(L, 1);
+  lua_pushlstring(L, item_string(it), it->len);
+  return 1;
+}
+
+/* A string too long to be inside the item is pushed in protected mode: an
+** allocation error must not leak its copy. */
+void tl_item_push(lua_State *L, tl_item *it) {
+  if (it->blob != NULL) {
+    tl_blob *blob = it->blob;
+    it->blob = NULL;
+    tl_item_free(it); /* a priority copied beside the blob */
+    tl_blob_decode_release(L, blob);
+  } else if (it->vtype == LUA_TSTRING && it->len <= TL_ITEM_INLINE) {
+    lua_pushlstring(L, it->v.inl, it->len);
+  } else if (it->vtype == LUA_TSTRING) {
+    lua_pushcfunction(L, push_string_protected);
+    lua_pushlightuserdata(L, it);
+    int status = lua_pcall(L, 1, 1, 0);
+    tl_item_free(it);
+    if (status != LUA_OK) lua_error(L);
+  } else if (it->vtype == LUA_TBOOLEAN) {
+    lua_pushboolean(L, it->v.b);
+  } else if (it->visint) {
+    lua_pushinteger(L, it->v.i);
+  } else {
+    lua_pushnumber(L, it->v.f);
+  }
+}
+
+/* --- priorities ----------------------------------------------------------- */
+
+/* The sign of a - b for an integer and a float, exactly (no rounding of
+** large integers). */
+static int cmp_int_float(lua_Integer i, lua_Number f) {
+  if (f >= 9223372036854775808.0) return -1;
+  if (f < -9223372036854775808.0) return 1;
+  lua_Number fl = floor(f);
+  lua_Integer fi = (lua_Integer)fl;
+  return i < fi ? -1 : i > fi ? 1 : (f > fl ? -1 : 0);
+}
+
+static int cmp_priority(const tl_item *a, const tl_item *b) {
+  if (a->prio_string) {
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(item_string(a), item_string(b), n);
+    if (c != 0) return c;
+    return a->len < b->len ? -1 : a->len > b->len;
+  }
+  if (a->visint && b->visint) return (a->v.i > b->v.i) - (a->v.i < b->v.i);
+  if (!a->visint && !b->visint) return (a->v.f > b->v.f) - (a->v.f < b->v.f);
+  return a->visint ? cmp_int_float(a->v.i, b->v.f) : -cmp_int_float(b->v.i, a->v.f);
+}
+
+/* Does 'a' leave before 'b'? */
+static inline bool before(const tl_item *a, const tl_item *b) {
+  if (a->visint && b->visint && !a->prio_string) /* the common case, inline */
+    return a->v.i < b->v.i || (a->v.i == b->v.i && a->seq < b->seq);
+  int c = cmp_priority(a, b);
+  return c < 0 || (c == 0 && a->seq < b->seq);
+}
+
+/* --- the ring buffer ------------------------------------------------------ */
+
+static tl_item *ring_slot(tl_items *c, size_t i) {
+  return &c->ring[(c->ring_head + i) % c->ring_cap];
+}
+
+static bool ring_reserve(tl_items *c) {
+  if (c->ring_n < c->ring_cap) return true;
+  size_t cap = c->ring_cap ? c->ring_cap * 2 : 16;
+  tl_item *ring = malloc(cap * sizeof *ring);
+  if (ring == NULL) return false;
+  for (size_t i = 0; i < c->ring_n; i++) ring[i] = *ring_slot(c, i);
+  free(c->ring);
+  c->ring = ring;
+  c->ring_cap = cap;
+  c->ring_head = 0;
+  return true;
+}
+
+static tl_item ring_take_front(tl_items *c) {
+  tl_item it = c->ring[c->ring_head];
+  c->ring_head = (c->ring_head + 1) % c->ring_cap;
+  c->ring_n--;
+  return it;
+}
+
+/* --- the heap --------------------------------------------------------------- */
+
+static bool heap_reserve(tl_items *c) {
+  if (c->heap_n < c->heap_cap) return true;
+  size_t cap = c->heap_cap ? c->heap_cap * 2 : 16;
+  tl_item *heap = realloc(c->heap, cap * sizeof *heap);
+  if (heap == NULL) return false;
+  c->heap = heap;
+  c->heap_cap = cap;
+  return true;
+}
+
+static void heap_push(tl_items *c, const tl_item *it) {
+  size_t i = c->heap_n++;
+  while (i > 0) {
+    size_t parent = (i - 1) / 2;
+    if (!before(it, &c->heap[parent])) break;
+    c->heap[i] = c->heap[parent];
+    i = parent;
+  }
+  c->heap[i] = *it;
+}
+
+/* Bottom-up (Floyd's) removal of the top: the hole left at the root goes
+** down to a leaf along the smaller children, one comparison per level,
+** and the last item goes up from there (rarely far: it came from the
+** bottom).  Half the comparisons of sifting the last item down. */
+static tl_item heap_take(tl_items *c) {
+  tl_item top = c->heap[0];
+  size_t n = --c->heap_n;
+  if (n == 0) return top;
+  tl_item *heap = c->heap;
+  size_t i = 0;
+  for (;;) {
+    size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && before(&heap[child + 1], &heap[child])) child++;
+    heap[i] = heap[child];
+    i = child;
+  }
+  const tl_item *last = &heap[n];
+  while (i > 0) {
+    size_t parent = (i - 1) / 2;
+    if (!before(last, &heap[parent])) break;
+    heap[i] = heap[parent];
+    i = parent;
+  }
+  heap[i] = *last;
+  return top;
+}
+
+/* --- the container ---------------------------------------------------------- */
+
+void tl_items_init(tl_items *c, tl_items_order order) {
+  memset(c, 0, sizeof *c);
+  c->order = order;
+}
+
+bool tl_items_mixes(const tl_items *c, const tl_item *it) {
+  if (c->order != TL_ITEMS_PRIORITY) return false;
+  return it->prio_string ? c->nstrings < tl_items_count(c) : c->nstrings > 0;
+}
+
+bool tl_items_add(tl_items *c, tl_item *it) {
+  it->seq = c->next_seq;
+  bool to_ring = c->order != TL_ITEMS_PRIORITY || c->ring_n == 0 ||
+                 before(ring_slot(c, c->ring_n - 1), it);
+  if (to_ring) {
+    if (!ring_reserve(c)) return false;
+    *ring_slot(c, c->ring_n++) = *it;
+  } else {
+    if (!heap_reserve(c)) return false;
+    heap_push(c, it);
+  }
+  c->next_seq++;
+  if (c->order == TL_ITEMS_PRIORITY && it->prio_string) c->nstrings++;
+  return true;
+}
+
+tl_item tl_items_take(tl_items *c) {
+  tl_item it;
+  if (c->order == TL_ITEMS_LIFO) {
+    it = *ring_slot(c, --c->ring_n);
+  } else if (c->heap_n == 0) {
+    it = ring_take_front(c);
+  } else if (c->ring_n == 0 || before(&c->heap[0], &c->ring[c->ring_head])) {
+    it = heap_take(c);
+  } else {
+    it = ring_take_front(c);
+  }
+  if (c->order == TL_ITEMS_PRIORITY && it.prio_string) c->nstrings--;
+  return it;
+}
+
+void tl_items_move(tl_items *c, tl_items *out) {
+  *out = *c;
+  tl_items_init(c, out->order);
+  c->next_seq = out->next_seq;
+}
+
+void tl_items_clear(tl_items *c) {
+  for (size_t i = 0; i < c->ring_n; i++) tl_item_free(ring_slot(c, i));
+  for (size_t i = 0; i < c->heap_n; i++) tl_item_free(&c->heap[i]);
+  free(c->ring);
+  free(c->heap);
+  tl_items_init(c, c->order);
+}
