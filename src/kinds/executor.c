@@ -49,7 +49,8 @@
 **       after_task: the caller finished a task (an idle worker, counted as
 **       Python's idle semaphore)
 **
-** Locking: a work's 'mutex' guards all its fields; a leaf lock.  'all.mutex'
+** Locking: a work's 'mutex' guards all its fields but max_workers and
+** prefix, which never change; a leaf lock.  'all.mutex'
 ** guards the list of works and is taken before a work's mutex
 ** (tl_executor_shutdown_all), never after.  'live_workers' (every work's
 ** workers not yet ended) and 'finalizing' are atomics; 'all.cond' is

@@ -165,6 +165,11 @@ static int box_tostring(lua_State *L) {
   return 1;
 }
 
+/* The metamethods that make a box a box: never taken from Lua methods. */
+static bool box_owned(const char *field) {
+  return strcmp(field, "__gc") == 0 || strcmp(field, "__index") == 0 || strcmp(field, "__newindex") == 0;
+}
+
 /* The functions of module(name)._methods into the metatable (-2) and
 ** the methods table (-1) being made, as the C ones. */
 static void add_lua_methods(lua_State *L, const char *name) {
@@ -172,7 +177,7 @@ static void add_lua_methods(lua_State *L, const char *name) {
   if (lua_getfield(L, -1, "_methods") == LUA_TTABLE) {
     lua_pushnil(L);
     while (lua_next(L, -2)) {
-      if (lua_type(L, -2) == LUA_TSTRING && lua_isfunction(L, -1)) {
+      if (lua_type(L, -2) == LUA_TSTRING && lua_isfunction(L, -1) && !box_owned(lua_tostring(L, -2))) {
         const char *field = lua_tostring(L, -2);
         lua_pushvalue(L, -2);
         lua_insert(L, -2); /* key, key, value */

@@ -43,7 +43,8 @@ typedef struct tl_kind {
   /* Optional: methods written in Lua.  The module of that name (required
   ** in each state when the kind's metatable is made there) has a field
   ** '_methods', a table whose functions the box's metatable gets too
-  ** (metamethods such as __close included), after the C ones: the
+  ** (metamethods such as __close included, but not __gc, __index and
+  ** __newindex, which make the box), after the C ones: the
   ** ThreadPoolExecutor keeps its logic in lua/threading/executor.lua and
   ** calls its C primitives for the parts that must be atomic. */
   const char *lua_methods;
