@@ -348,6 +348,23 @@ describe("bad input", function()
     {"shared[{}] = 1", function() threading.shared()[{}] = 1 end, "keys must be"},
     {"shared.x = coroutine", function() threading.shared().x = coroutine.create(print) end,
      "cannot send coroutine"},
+    {"atomic.add({}, 'n')", function() threading.atomic.add({}, "n") end, "shared expected"},
+    {"atomic.add(s)", function() threading.atomic.add(threading.shared()) end, "bad argument #2"},
+    {"atomic.add(s, 'n', 'x')", function() threading.atomic.add(threading.shared(), "n", "x") end,
+     "number expected"},
+    {"atomic.add on a string", function() threading.atomic.add(threading.shared{n = "x"}, "n") end,
+     "TypeError"},
+    {"atomic.update(s, 'n')", function() threading.atomic.update(threading.shared(), "n") end,
+     "function expected"},
+    {"atomic.update(s, NaN, f)", function() threading.atomic.update(threading.shared(), nan, print) end,
+     "NaN"},
+    {"atomic.update returning a coroutine", function()
+      threading.atomic.update(threading.shared(), "n", function() return coroutine.create(print) end) end,
+     "cannot send coroutine"},
+    {"atomic.compare_and_set(s, 'n', {}, 1)", function()
+      threading.atomic.compare_and_set(threading.shared(), "n", {}, 1) end, "bad argument #3"},
+    {"atomic.compare_and_set(s, 'n', 1)", function()
+      threading.atomic.compare_and_set(threading.shared(), "n", 1) end, "bad argument #4"},
     {"Future:set_result twice", function()
       local f = threading.Future() f:set_result(1) f:set_result(2) end, "InvalidStateError"},
     {"Future:set_result(coroutine)", function()

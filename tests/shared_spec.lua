@@ -57,6 +57,46 @@ describe("threading.shared", function()
     assert.equal("a\0b", str)
   end)
 
+  it("keeps short strings, numbers, booleans and objects in place, other values as copies", function()
+    local s = threading.shared()
+    local short, long = string.rep("s", 32), string.rep("l", 33) -- 32 bytes are kept inline
+    s.short = short
+    s.long = long
+    s.nan = 0 / 0
+    s.inf = -math.huge
+    assert.equal(short, s.short)
+    assert.equal(long, s.long)
+    assert.is_true(s.nan ~= s.nan)
+    assert.equal(-math.huge, s.inf)
+    local lock = threading.Lock()
+    s.lock = lock
+    assert.equal(lock, s.lock)
+    s.short, s.long = long, short -- a value changes representation when replaced
+    assert.equal(long, s.short)
+    assert.equal(short, s.long)
+    local got = run(function() return s.short, s.long, s.lock end)
+    assert.equal(long, got)
+    local keys, values = {}, {}
+    for k, v in pairs(s) do keys[#keys + 1], values[k] = k, v end
+    assert.same({"short", "long", "nan", "inf", "lock"}, keys)
+    assert.equal(long, values.short)
+    assert.equal(lock, values.lock)
+  end)
+
+  it("holds a reference to an object it stores, and drops it when replaced", function()
+    local live = threading._live_objects()
+    local s = threading.shared()
+    do
+      local e = threading.Event()
+      e:set()
+      s.e = e
+    end
+    collectgarbage() collectgarbage()
+    assert.is_true(s.e:is_set()) -- alive through the table
+    s.e = 1
+    assert.is_true(helpers.settles_to(live + 1)) -- the table alone
+  end)
+
   it("removes a key when nil is stored", function()
     local s = threading.shared{a = 1, b = 2}
     s.a = nil

@@ -2,6 +2,7 @@
 -- scripts/bench/run (see docs/benchmarks.md).
 --
 --   tlua driver.lua --tlua PATH [--quick] [--out DIR] [--only GROUP,...]
+--                   [--compare-to FILE]
 --
 -- Each figure comes from small workload scripts in this directory, each
 -- printing "key value" lines: NAME.lua for tlua (and stock lua5.4), and
@@ -25,7 +26,7 @@ end
 ---------------------------------------------------------------------------
 -- Options
 ---------------------------------------------------------------------------
-local opts = {quick = false, only = nil, out = nil, tlua = nil}
+local opts = {quick = false, only = nil, out = nil, tlua = nil, compare_to = nil}
 do
   local i = 1
   while arg[i] do
@@ -37,8 +38,9 @@ do
       opts.only = {}
       for g in arg[i]:gmatch("[^,]+") do opts.only[g] = true end
     elseif a == "--tlua" then i = i + 1; opts.tlua = arg[i]
+    elseif a == "--compare-to" then i = i + 1; opts.compare_to = arg[i]
     elseif a == "-h" or a == "--help" then
-      print("usage: scripts/bench/run [--quick] [--out DIR] [--only GROUP,...] [--tlua PATH]")
+      print("usage: scripts/bench/run [--quick] [--out DIR] [--only GROUP,...] [--tlua PATH] [--compare-to FILE]")
       print("groups: single, callgrind, scaling, handoff, threads, memory, lock, queue, transfer, sched")
       os.exit(0)
     else
@@ -48,11 +50,18 @@ do
     i = i + 1
   end
   assert(opts.tlua, "bench: --tlua PATH is required (use scripts/bench/run)")
+  if opts.compare_to then -- read now: it may be the results.csv this run replaces
+    local results = dofile((arg[0]:match("^(.*)/") or ".") .. "/results.lua")
+    local rows, err = results.read_csv(opts.compare_to)
+    if not rows then
+      io.stderr:write("bench: --compare-to: ", err, "\n")
+      os.exit(2)
+    end
+    opts.earlier_rows = rows
+  end
   opts.out = opts.out or ((opts.tlua:match("^(.*)/") or ".") .. "/bench")
 end
 
--- Sizes: the full run takes about 3-4 minutes on a 2-core machine, --quick
--- well under a minute.
 local function load_average()
   local f = io.open("/proc/loadavg")
   local s = f and f:read("l") or "?"
@@ -61,22 +70,25 @@ local function load_average()
 end
 local LOAD_AT_START = load_average()
 
+-- Sizes: the full run takes at most 3 minutes on the 2-core development
+-- machine, --quick at most 45 s (docs/benchmarks.md, "How long it takes").
 local Q = opts.quick
 local cfg = {
   rounds = Q and 1 or 3,            -- alternating process runs per figure
-  single_rounds = Q and 3 or 7,
+  single_rounds = Q and 3 or 5,
   single_sizes = Q and {fib = 29, loops = 2500000, tables = 30000}
                    or {fib = 32, loops = 9000000, tables = 100000},
   callgrind_sizes = {fib = 20, loops = 300000, tables = 5000},
   callgrind_kernels = Q and {"fib"} or {"fib", "loops", "tables"},
-  unit_seconds = Q and 0.05 or 0.07, -- one unit of CPU-bound work
+  unit_seconds = Q and 0.04 or 0.05, -- one unit of CPU-bound work
   scaling_rounds = Q and 1 or 2, -- processes per interpreter, alternating
   scaling_reps = 3,
   handoff_samples = Q and 100 or 200,
   handoff_rounds = Q and 1 or 3,
   startjoin = Q and 300 or 1000,
   memory_threads = Q and 1000 or 10000,
-  lock_count = Q and 300000 or 1000000,
+  lock_count = Q and 300000 or 600000,
+  counter_instructions = 10000, -- increments counted by callgrind
   queue_count = Q and 50000 or 100000,
   executor_count = Q and 5000 or 20000,
   instruction_units = Q and 100 or 200, -- threads or tasks counted by callgrind
@@ -225,7 +237,8 @@ local function alternate(interps, rounds, name, ...)
 end
 
 -- The instructions a command runs (valgrind --tool=callgrind, all its
--- threads), or nil.  Leading VAR=value assignments stay in front.
+-- threads), or nil (also when the workload skipped: "skip REASON").
+-- Leading VAR=value assignments stay in front.
 local function callgrind_count(cmd)
   local env = ""
   while true do
@@ -234,10 +247,20 @@ local function callgrind_count(cmd)
     env, cmd = env .. assignment, cmd:sub(#assignment + 1)
   end
   local out = capture(env .. "valgrind --tool=callgrind --callgrind-out-file=/dev/null " .. cmd)
+  if ("\n" .. out):find("\nskip ") then return nil end
   return tonumber(out:match("Collected : (%d+)"))
 end
 
 local HAVE_VALGRIND = command_exists("valgrind")
+
+-- The peers whose instructions are counted: every CPython, except with
+-- --quick (valgrind takes 1-3 s just to start a CPython, 5 s a figure:
+-- --quick counts tlua's instructions alone).  A list with one peer-less
+-- entry when there are none, so that tlua's row is still made.
+local function instruction_peers()
+  if opts.quick or #pythons == 0 then return {{}} end
+  return pythons
+end
 
 -- Instructions per unit of a workload whose first argument is a count:
 -- (instructions(n) - instructions(1)) / (n - 1): start-up cancels out.
@@ -253,22 +276,8 @@ end
 local rows = {}
 local COLS = "%-50s %13s  %-16s %13s %7s  %-24s %s"
 
-local function fmt(v, unit)
-  if v == nil then return "" end
-  if type(v) == "string" then return v end
-  if unit == "B" then
-    if v >= 1 << 20 then return string.format("%.0f MiB", v / (1 << 20)) end
-    return string.format("%.1f KiB", v / 1024)
-  end
-  if unit == "x" then return string.format("%.2fx", v) end
-  local s
-  if math.abs(v) >= 1e6 then s = string.format("%.3gM", v / 1e6)
-  elseif math.abs(v) >= 1e4 then s = string.format("%.0fk", v / 1e3)
-  elseif math.abs(v) >= 100 then s = string.format("%.0f", v)
-  elseif math.abs(v) >= 10 then s = string.format("%.1f", v)
-  else s = string.format("%.3g", v) end
-  return unit and unit ~= "" and (s .. " " .. unit) or s
-end
+local results = dofile(here .. "/results.lua")
+local fmt = results.format
 
 -- row{group=, figure=, value=, unit=, peer=, peer_value=, ratio=,
 --     target=, met=(true/false/nil), notes=, na=reason}
@@ -310,7 +319,22 @@ local function at_most(a, b)
   return a <= b
 end
 
-local function wanted(group) return opts.only == nil or opts.only[group] end
+-- Each group's wall time, for the summary (the run's length is a target too).
+local group_times, current_group, group_started = {}, nil, nil
+local function end_group()
+  if current_group then
+    group_times[#group_times + 1] = {current_group, threading.monotonic() - group_started}
+  end
+  current_group = nil
+end
+
+-- Whether to run a group; starts its clock (groups run one after the other).
+local function wanted(group)
+  if opts.only ~= nil and not opts.only[group] then return false end
+  end_group()
+  current_group, group_started = group, threading.monotonic()
+  return true
+end
 
 -- A workload written in C (scripts/bench/workloads/NAME.c), built into the output
 -- directory: the machine's own figure, with no interpreter, run beside
@@ -519,9 +543,9 @@ if wanted("threads") then
   end
   local n = cfg.instruction_units
   local mine = instructions_per(tlua_off, "startjoin", n, 1)
-  for _, p in ipairs(pythons) do
+  for _, p in ipairs(instruction_peers()) do
     add{group = "threads", figure = "start+join instructions per thread, tlua GIL off", value = mine,
-        unit = "Ir", peer = p.label, peer_value = instructions_per(p, "startjoin", n, 1),
+        unit = "Ir", peer = p.label, peer_value = p.label and instructions_per(p, "startjoin", n, 1),
         notes = string.format("callgrind, %d threads; informational", n)}
   end
 end
@@ -570,15 +594,62 @@ if wanted("lock") then
         peer_value = acquire[p].per_second, target = ">= 1x",
         met = at_least(acquire[tlua_off].per_second, acquire[p].per_second)}
   end
-  local both = {tlua_off, tlua_on}
-  for _, p in ipairs(pythons) do both[#both + 1] = p end
-  local contended = alternate(both, cfg.rounds, "lock_ops", "contended", cfg.lock_count // 2, 3)
-  for _, it in ipairs{tlua_off, tlua_on} do
-    for _, p in ipairs(pythons) do
-      add{group = "lock", figure = "contended counter, 2 threads, " .. it.label,
-          value = contended[it].per_second, unit = "/s", peer = p.label,
-          peer_value = contended[p].per_second,
-          notes = cores_note("tlua: Lock + threading.shared; informational")}
+  -- The contended counter: 2 threads adding 1 to a threading.shared
+  -- counter, under a Lock and with threading.atomic.add, against
+  -- CPython's `with lock: n += 1` (its only way), all runs alternating.
+  local ways = {
+    {what = "Lock", mode = "contended"},
+    {what = "atomic.add", mode = "atomic"},
+  }
+  local interps, modes = {}, {}
+  for _, way in ipairs(ways) do
+    way.interps = {}
+    for _, it in ipairs{tlua_off, tlua_on} do
+      local copy = setmetatable({}, {__index = it}) -- the same interpreter, another mode
+      way.interps[it] = copy
+      interps[#interps + 1], modes[copy] = copy, way.mode
+    end
+  end
+  for _, p in ipairs(pythons) do interps[#interps + 1], modes[p] = p, "contended" end
+  local contended = alternate(interps, cfg.rounds, "lock_ops", modes, cfg.lock_count // 2, 3)
+  for _, way in ipairs(ways) do
+    for _, it in ipairs{tlua_off, tlua_on} do
+      local mine = contended[way.interps[it]]
+      for _, p in ipairs(pythons) do
+        add{group = "lock", figure = string.format("contended counter, %s, %s", way.what, it.label),
+            value = mine.per_second, unit = "/s", peer = p.label .. " with lock",
+            peer_value = contended[p].per_second, target = ">= 1x",
+            met = at_least(mine.per_second, contended[p].per_second), na = mine.skip,
+            notes = cores_note("2 threads; tlua: threading.shared")}
+      end
+    end
+  end
+  -- The same in instructions per increment (callgrind runs the threads one
+  -- at a time: the work, without the machine's noise).
+  if HAVE_VALGRIND then
+    local n = cfg.counter_instructions
+    local function per_increment(it, mode)
+      local one = callgrind_count(workload(it, "lock_ops", mode, 2, 1))
+      local many = callgrind_count(workload(it, "lock_ops", mode, n + 2, 1))
+      return one and many and (many - one) / n
+    end
+    local peers = {}
+    for _, p in ipairs(instruction_peers()) do peers[p] = p.label and per_increment(p, "contended") end
+    for _, way in ipairs(ways) do
+      local mine = per_increment(tlua_on, way.mode)
+      for _, p in ipairs(instruction_peers()) do
+        add{group = "lock", figure = string.format("contended counter, Ir per increment, %s", way.what),
+            value = mine, unit = "Ir", peer = p.label and p.label .. " with lock", peer_value = peers[p],
+            notes = string.format("callgrind, %d increments, tlua GIL on; informational", n)}
+      end
+    end
+    -- One access to a shared table, in one thread (before issue 16: 937
+    -- instructions a read of an integer, 987 a write).
+    for _, op in ipairs{{"read", "s.n (an integer)"}, {"write", "s.n = i"}, {"read_str", "s.s (a short string)"},
+                        {"write_str", 's.s = "ready"'}, {"add", 'atomic.add(s, "n", 1)'}} do
+      add{group = "lock", figure = "shared table, Ir per " .. op[2],
+          value = instructions_per(tlua_on, "shared_ops", n, op[1]), unit = "Ir",
+          notes = "callgrind, tlua GIL on, one thread; informational"}
     end
   end
 end
@@ -630,8 +701,8 @@ if wanted("queue") then
   -- The same work counted in instructions (stable where the rates are not).
   local n = cfg.instruction_units
   local mine = instructions_per(tlua_on, "executor_tasks", n, 1, 2)
-  for _, p in ipairs(pythons) do
-    local theirs = instructions_per(p, "executor_tasks", n, 1, 2)
+  for _, p in ipairs(instruction_peers()) do
+    local theirs = p.label and instructions_per(p, "executor_tasks", n, 1, 2)
     add{group = "queue", figure = "ThreadPoolExecutor(2) instructions per task, tlua GIL on",
         value = mine, unit = "Ir", peer = p.label, peer_value = theirs,
         notes = string.format("callgrind, %d tasks; informational", n)}
@@ -697,6 +768,14 @@ local function build_type()
   return (t == nil or t == "") and "default (RelWithDebInfo)" or t
 end
 
+end_group()
+local total_seconds = 0
+local timings = {}
+for _, g in ipairs(group_times) do
+  total_seconds = total_seconds + g[2]
+  timings[#timings + 1] = string.format("%s %.0f s", g[1], g[2])
+end
+
 os.execute("mkdir -p " .. shell_quote(opts.out))
 local header = {
   string.format("tlua benchmarks, %s%s", os.date("%Y-%m-%d %H:%M"), Q and " (--quick)" or ""),
@@ -711,7 +790,15 @@ local header = {
                   return t
                 end)(), ", ")),
   "ratio = tlua / peer; times and rates are medians of several runs, the two sides alternating.",
+  string.format("time per group: %s; %.0f s in all", table.concat(timings, ", "), total_seconds),
 }
+
+-- --compare-to: each figure against the earlier run's.
+local comparison
+if opts.earlier_rows then
+  local changes, only_now, only_before = results.compare(opts.earlier_rows, rows)
+  comparison = {results.report(changes, only_now, only_before, opts.compare_to)}
+end
 
 local md = io.open(opts.out .. "/results.md", "w")
 for _, h in ipairs(header) do md:write(h, "  \n") end
@@ -739,6 +826,14 @@ for _, r in ipairs(rows) do
   f:write(table.concat(fields, ","), "\n")
 end
 f:close()
+
+if comparison then
+  local md_out = io.open(opts.out .. "/results.md", "a")
+  md_out:write("\n## Changes against ", opts.compare_to, "\n\n", table.concat(comparison[2], "\n"), "\n")
+  md_out:close()
+  print()
+  for _, line in ipairs(comparison[1]) do print(line) end
+end
 
 local met, missed = 0, 0
 for _, r in ipairs(rows) do

@@ -75,6 +75,10 @@ static bool opt_blocking(lua_State *L, int idx) {
 }
 
 bool tl_args_lock_timeout(lua_State *L, int idx, tl_deadline *d) {
+  if (lua_gettop(L) < idx) { /* no arguments (the common case): block, no timeout */
+    *d = (tl_deadline){.infinite = true};
+    return true;
+  }
   bool blocking = opt_blocking(L, idx);
   double timeout = lua_isnoneornil(L, idx + 1) ? -1 : tl_args_number(L, idx + 1, "timeout");
   tl_args_check_overflow(L, timeout, "timeout value");

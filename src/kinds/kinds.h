@@ -1,8 +1,9 @@
 /*
 ** kinds.h -- layer 4 of tlua: the kinds of threading objects (one file
 ** each: Thread, Timer, Lock, RLock, Condition, Semaphore, Event, Barrier,
-** the queues, Future, shared tables) and what they share: argument checks
-** and Python's errors (args.c), error reports on stderr and the
+** the queues, Future, shared tables and threading.atomic) and what they
+** share: argument checks and Python's errors (args.c), error reports on
+** stderr and the
 ** excepthook (report.c), holding a lock for a scope (context.c), and the
 ** functions a thread runs when its work ends (atexit.c).
 **
@@ -118,6 +119,7 @@ void tl_executor_shutdown_all(void);
 void tl_thread_open(lua_State *L);
 void tl_timer_open(lua_State *L);
 void tl_shared_open(lua_State *L);
+void tl_atomic_open(lua_State *L); /* threading.atomic (atomic.c) */
 void tl_lock_open(lua_State *L);
 void tl_rlock_open(lua_State *L);
 void tl_condition_open(lua_State *L);

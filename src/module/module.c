@@ -131,6 +131,7 @@ int luaopen_threading(lua_State *L) {
   tl_thread_open(L);
   tl_timer_open(L);
   tl_shared_open(L);
+  tl_atomic_open(L);
   tl_lock_open(L);
   tl_rlock_open(L);
   tl_condition_open(L);

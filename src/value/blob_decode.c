@@ -257,20 +257,25 @@ static void decode_reduced(decoder *d) {
   register_id(d);
 }
 
-/* "lib.name": the function 'name' of this state's module 'lib'. */
+/* "lib.name" (or "lib.table.name"): the function 'name' of this state's
+** module 'lib' (or of its field 'table'). */
 static void decode_c_function(decoder *d) {
   lua_State *L = d->L;
   size_t n;
   const char *name = get_string(d, &n);
   const char *dot = memchr(name, '.', n);
   if (dot == NULL) corrupt(d);
-  size_t libn = (size_t)(dot - name);
-  push_module(L, name, libn);
-  if (lua_type(L, -1) != LUA_TTABLE ||
-      (lua_pushlstring(L, dot + 1, n - libn - 1), lua_gettable(L, -2)) != LUA_TFUNCTION)
+  push_module(L, name, (size_t)(dot - name));
+  while (dot != NULL && lua_type(L, -1) == LUA_TTABLE) {
+    const char *field = dot + 1;
+    dot = memchr(field, '.', n - (size_t)(field - name));
+    lua_pushlstring(L, field, dot ? (size_t)(dot - field) : n - (size_t)(field - name));
+    lua_gettable(L, -2);
+    lua_remove(L, -2);
+  }
+  if (dot != NULL || lua_type(L, -1) != LUA_TFUNCTION)
     luaL_error(L, "cannot receive C function '%s': not available in this thread",
                lua_pushlstring(L, name, n));
-  lua_remove(L, -2);
 }
 
 static void decode_value(decoder *d) {

@@ -18,9 +18,9 @@
 **     receiver gets its own module of that name, required there if need be;
 **   the sender's global table, wherever it appears, as the receiver's;
 **   C functions found in the standard library tables (_G included) and in
-**     threading, by their canonical name ("string.format", whatever
-**     aliases the sender made: cnames.c), required in the receiver if
-**     need be;
+**     threading (and its sub-tables), by their canonical name
+**     ("string.format", "threading.atomic.add", whatever aliases the sender
+**     made: cnames.c), required in the receiver if need be;
 **   threading objects, by reference (the blob holds a reference);
 **   a table whose metatable has __reduce, as the call it names, made by
 **     the receiver (threading.log's loggers: the receiver's of that name).

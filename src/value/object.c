@@ -268,15 +268,18 @@ void tl_object_push(lua_State *L, tl_object *o) { push_box(L, o, false); }
 ** the state is out of memory and the object stays alive, never freed twice.) */
 void tl_object_push_new(lua_State *L, tl_object *o) { push_box(L, o, true); }
 
-tl_object *tl_object_test(lua_State *L, int idx, const tl_kind *kind) {
+static inline tl_object *test_object(lua_State *L, int idx, const tl_kind *kind) {
   box *b = to_box(L, idx);
   if (b == NULL || (kind != NULL && b->kind != kind && b->kind->base != kind)) return NULL;
   if (b->obj == NULL) luaL_error(L, "threading object used after collection");
   return b->obj;
 }
 
+tl_object *tl_object_test(lua_State *L, int idx, const tl_kind *kind) { return test_object(L, idx, kind); }
+
+/* (test_object inlined: every method of every kind starts here) */
 tl_object *tl_object_check(lua_State *L, int idx, const tl_kind *kind) {
-  tl_object *o = tl_object_test(L, idx, kind);
+  tl_object *o = test_object(L, idx, kind);
   if (o == NULL) luaL_typeerror(L, idx, kind->name); /* (pushing first would shift a missing idx) */
   return o;
 }

@@ -3,7 +3,9 @@
 --   MODE with:    lock:with(f) calls per second (f does nothing);
 --   MODE contended: 2 threads each add 1 to a shared counter COUNT/2
 --     times, taking the Lock around each read-modify-write; prints the
---     increments per second and checks that none was lost.
+--     increments per second and checks that none was lost;
+--   MODE atomic: the same with threading.atomic.add(counter, "n", 1) and
+--     no Lock (skipped where threading.atomic does not exist).
 -- Each prints "per_second" (median of REPS runs).
 local lib = dofile((arg[0]:match("^(.*)/") or ".") .. "/lib.lua")
 local threading = lib.threading
@@ -17,6 +19,23 @@ local function adder(lock, counter, times)
     counter.n = counter.n + 1
     lock:release()
   end
+end
+
+local function atomic_adder(counter, times)
+  local add = threading.atomic.add
+  for _ = 1, times do add(counter, "n", 1) end
+end
+
+-- Two threads run adder(args..., COUNT/2); returns the seconds taken.
+local function two_threads(counter, adder, ...)
+  local half = count // 2
+  local t0 = lib.now()
+  local ts = {threading.Thread(adder, ...), threading.Thread(adder, ...)}
+  for _, t in ipairs(ts) do t:start() end
+  for _, t in ipairs(ts) do t:join() end
+  local dt = lib.now() - t0
+  assert(counter.n == 2 * half, "lost updates: " .. counter.n)
+  return dt
 end
 
 local runs = {
@@ -34,18 +53,20 @@ local runs = {
   end,
   contended = function()
     local lock, counter = threading.Lock(), threading.shared{n = 0}
-    local half = count // 2
-    local t0 = lib.now()
-    local ts = {threading.Thread(adder, lock, counter, half), threading.Thread(adder, lock, counter, half)}
-    for _, t in ipairs(ts) do t:start() end
-    for _, t in ipairs(ts) do t:join() end
-    local dt = lib.now() - t0
-    assert(counter.n == 2 * half, "lost updates under a Lock: " .. counter.n)
-    return dt
+    return two_threads(counter, adder, lock, counter, count // 2)
+  end,
+  atomic = function()
+    local counter = threading.shared{n = 0}
+    return two_threads(counter, atomic_adder, counter, count // 2)
   end,
 }
 local run = assert(runs[mode], "unknown mode")
+if mode == "atomic" and not threading.atomic then
+  print("skip no threading.atomic")
+  return
+end
 local rates = {}
-for r = 1, reps do rates[r] = (mode == "contended" and count // 2 * 2 or count) / run() end
+local two = mode == "contended" or mode == "atomic"
+for r = 1, reps do rates[r] = (two and count // 2 * 2 or count) / run() end
 lib.report("per_second", lib.median(rates))
 lib.report("cores", threading._cpu_count and threading._cpu_count() or 0)
