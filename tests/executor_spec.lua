@@ -199,6 +199,90 @@ describe("ThreadPoolExecutor", function()
     end)
   end)
 
+  describe("is one object shared by reference", function()
+    it("is the same executor in every thread, and works from any of them", function()
+      local ex <close> = threading.ThreadPoolExecutor(2)
+      local q = threading.Queue()
+      q:put(ex)
+      assert.equal(ex, q:get())
+      local t = threading.Thread(function(ex)
+        return ex:submit(function(x) return x * 2 end, 21):result(10), tostring(ex)
+      end, ex):start()
+      assert.is_true(t:join(10))
+      local answer, text = t:result()
+      assert.equal(42, answer)
+      assert.matches("ThreadPoolExecutor%(max_workers=2", text)
+    end)
+
+    it("submit from several threads against shutdown loses no task: each runs or is refused", function()
+      local ex = threading.ThreadPoolExecutor(3)
+      local ran, refused = threading.shared{n = 0}, threading.shared{n = 0}
+      local lock = threading.Lock()
+      local go = threading.Event()
+      local submitters = {}
+      for i = 1, 3 do
+        submitters[i] = threading.Thread(function(ex, ran, refused, lock, go)
+          go:wait()
+          local futures = {}
+          for _ = 1, 200 do
+            local ok, f = pcall(ex.submit, ex, function(ran, lock) lock:acquire() ran.n = ran.n + 1 lock:release() end,
+                                ran, lock)
+            if ok then futures[#futures + 1] = f
+            else
+              assert(tostring(f):find("cannot schedule new futures after shutdown"), f)
+              lock:acquire() refused.n = refused.n + 1 lock:release()
+            end
+          end
+          for _, f in ipairs(futures) do f:result(30) end
+          return #futures
+        end, ex, ran, refused, lock, go):start()
+      end
+      go:set()
+      threading.sleep(0.001)
+      ex:shutdown()
+      local accepted = 0
+      for _, t in ipairs(submitters) do
+        assert.is_true(t:join(30))
+        accepted = accepted + t:result()
+      end
+      assert.equal(600, accepted + refused.n)
+      assert.equal(accepted, ran.n)
+    end)
+
+    it("ends its workers, without waiting, once the last reference goes", function()
+      collectgarbage() collectgarbage()
+      local live, alive = threading._live_objects(), threading.active_count()
+      do
+        local ex = threading.ThreadPoolExecutor(2)
+        local gate = threading.Event()
+        local f = ex:submit(function(gate) return gate:wait(10) end, gate)
+        ex = nil
+        collectgarbage() collectgarbage() -- its last box: the work is shut down, not waited for
+        gate:set()
+        assert.is_true(f:result(10)) -- queued and running tasks still finish
+      end
+      assert(helpers.settles_to(live), ("%d objects left alive"):format(threading._live_objects() - live))
+      assert.equal(alive, threading.active_count())
+    end)
+
+    it("finishes the queued work at the end of the process, even collected", function()
+      local out, ok = run_child([[
+        local threading = require "threading"
+        local ex = threading.ThreadPoolExecutor(1)
+        for i = 1, 3 do ex:submit(function(i) threading.sleep(0.01) print("TASK", i) end, i) end
+        ex = nil
+        collectgarbage() collectgarbage()
+        local other = threading.ThreadPoolExecutor(1) -- never shut down, never collected
+        other:submit(function() threading.sleep(0.01) print("OTHER") end)
+        print("MAIN END")
+      ]])
+      assert.is_true(ok, out)
+      for i = 1, 3 do assert_contains(out, "TASK\t" .. i) end
+      assert_contains(out, "OTHER")
+      assert_contains(out, "MAIN END")
+    end)
+  end)
+
   it("reports a failed future nobody looked at", function()
     local out, ok = run_child([[
       local threading = require "threading"

@@ -47,9 +47,23 @@ describe("the legacy GIL", function()
     assert.equal("legacy", after.mode)
     -- 300000 iterations are a few million instructions: tens of thousands of checks
     assert.is_true(after.checks - before.checks > 10000, "checks: " .. after.checks - before.checks)
-    assert.is_true(after.check_releases - before.check_releases > 0)
     assert.equal(0, after.drop_requests - before.drop_requests) -- no drop requests in this GIL
     assert.equal(0, after.forced_switches - before.forced_switches)
+    -- A thread that spins until another has run lets it run at a check
+    -- (however late the other is scheduled on a loaded machine; the bound
+    -- only keeps a broken GIL from hanging the spec).
+    local flag = threading.shared{seen = false}
+    local spinner = threading.Thread(function()
+      for _ = 1, 200000 do
+        if flag.seen then return true end
+        cpu(1000)
+      end
+      return false
+    end):start()
+    local setter = threading.Thread(function() flag.seen = true end):start()
+    helpers.finish(setter)
+    assert.is_true(helpers.finish(spinner), "the spinner never let the other thread run")
+    assert.is_true(threading.gil_stats().check_releases - before.check_releases > 0)
   end)
 
   it("refuses a bad check interval", function()
@@ -158,7 +172,13 @@ describe("releasing the GIL around a foreign blocking call", function()
     if not ok then return pending("test module not built: " .. tostring(mod)) end
     if not threading.gil_enabled() then return pending("GIL on only") end
     mod.reset()
-    local t = threading.Thread(function() return require("tlua_test_blocking").block(0.3) end):start()
+    local ready = threading.Event()
+    local t = threading.Thread(function(ready)
+      local m = require("tlua_test_blocking") -- (require's searchers release the GIL: before)
+      ready:set()
+      return m.block(0.3)
+    end, ready):start()
+    ready:wait()
     mod.unblock() -- main runs again only once t has let the GIL go: after its block
     local unblocked = helpers.finish(t)
     assert.is_false(unblocked)

@@ -22,14 +22,14 @@ local HOST = os.getenv("TLUA_HOST") or "lua5.4"
 -- --- the defects -------------------------------------------------------------
 
 describe("#1: an executor passed to its own tasks", function()
-  defect(1, "#1: is shared by reference: a queue hands back the same executor", function()
+  it("#1: is shared by reference: a queue hands back the same executor", function()
     local ex <close> = threading.ThreadPoolExecutor(1)
     local q = threading.Queue()
     q:put(ex)
     assert.equal(ex, q:get(true, 5))
   end)
 
-  defect(1, "#1: a worker that collects the executor it was given does not shut it down", function()
+  it("#1: a worker that collects the executor it was given does not shut it down", function()
     local out, status = run([[
       local threading = require "threading"
       local ex = threading.ThreadPoolExecutor(1)
@@ -45,7 +45,7 @@ describe("#1: an executor passed to its own tasks", function()
     assert_matches("END", out)
   end)
 
-  defect(1, "#1: recursive fan-out through the executor it was given runs every task on max_workers threads", function()
+  it("#1: recursive fan-out through the executor it was given runs every task on max_workers threads", function()
     local out, status = run([[
       local threading = require "threading"
       local ex = threading.ThreadPoolExecutor(2)
@@ -130,7 +130,7 @@ describe("#3: a task that cannot be decoded in the worker", function()
     assert_matches("END", out)
   end)
 
-  defect(3, "#3: fails its future with the decode error", function()
+  it("#3: fails its future with the decode error", function()
     local out, status = run(script, "future")
     assert_exit(0, status, out)
     assert_matches("BAD\tfalse\t[^\n]*only_here", out)
@@ -145,7 +145,7 @@ describe("#4: with the GIL on, io and os calls that block", function()
   local script = [[
     local threading = require "threading"
     local case, dir = arg[1], arg[2]
-    local fifo = dir .. "/" .. case .. ".fifo"
+    local fifo = dir .. "/" .. (case == "require" and "fifomod.lua" or case .. ".fifo")
     assert(os.execute("mkfifo " .. fifo))
     local ev = threading.Event()
     -- a pipe whose reader (a child) starts reading only once unblocked, and
@@ -163,9 +163,10 @@ describe("#4: with the GIL on, io and os calls that block", function()
       lines = function() ev:set() local s = "" for l in io.lines(fifo) do s = s .. l end return s end,
       loadfile = function() ev:set() return loadfile(fifo)() end,
       dofile = function() ev:set() return dofile(fifo) end,
+      -- the searcher opens the file twice (to find it, then to load it):
+      -- once its first open returns, the main thread puts a real file in
+      -- the FIFO's place
       require = function()
-        os.execute("mv " .. fifo .. " " .. dir .. "/fifomod.lua")
-        fifo = dir .. "/fifomod.lua"
         package.path = dir .. "/?.lua"
         ev:set()
         return require("fifomod")
@@ -187,6 +188,12 @@ describe("#4: with the GIL on, io and os calls that block", function()
     local t = threading.Thread(cases[case]):start()
     ev:wait()
     if case == "output" then os.execute("cat " .. fifo .. " >/dev/null")
+    elseif case == "require" then
+      local real = dir .. "/real.lua"
+      local f = assert(io.open(real, "w")) f:write("return 1") f:close()
+      local w = assert(io.open(fifo, "w")) -- returns once the searcher has opened it
+      assert(os.rename(real, fifo))
+      w:close()
     else os.execute("echo 'return 1' > " .. fifo) end
     assert(t:join(5), "still blocked")
     print("DONE", case, t:result())
@@ -194,7 +201,7 @@ describe("#4: with the GIL on, io and os calls that block", function()
   local cases = {"open", "input", "output", "lines", "loadfile", "dofile", "require", "popen_close",
                  "popen_io_close", "popen_gc", "flush", "io_flush", "seek", "setvbuf", "close"}
 
-  defect(4, "#4: release the GIL (io.open/input/output of a FIFO, loadfile, dofile, require, popen close/gc, flush, seek, setvbuf, close)", function()
+  it("#4: release the GIL (io.open/input/output of a FIFO, loadfile, dofile, require, popen close/gc, flush, seek, setvbuf, close)", function()
     local dir = tmpdir()
     local path = dir .. "/script.lua"
     write_file(path, script)
@@ -226,6 +233,7 @@ describe("#5: the smallest accepted stack_size", function()
     local threading = require "threading"
     local size = tonumber(arg[1])
     if not pcall(threading.stack_size, size) then print("REFUSED") return end
+    print("SIZE", threading.stack_size()) -- (small sizes are rounded up)
     local t = threading.Thread(function()
       local function gsub(n) return (string.gsub("x", "x", function() return gsub(n + 1) end)) end
       local mt = {}
@@ -236,11 +244,12 @@ describe("#5: the smallest accepted stack_size", function()
     print("RESULT", t:result())
   ]]
 
-  defect(5, "#5: is safe for nested C calls up to Lua's limit (an error, not a segfault)", function()
-    for _, size in ipairs{262144, 393216, 524288} do
+  it("#5: is safe for nested C calls up to Lua's limit (an error, not a segfault)", function()
+    for _, size in ipairs{32768, 262144, 393216, 524288} do
       local out, status = run(script, tostring(size))
       assert_exit(0, status, out)
       if not out:find("REFUSED", 1, true) then
+        assert(tonumber(out:match("SIZE\t(%d+)")) >= 1 << 20, out)
         assert_matches("RESULT\t[^\n]*stack overflow\t[^\n]*stack overflow", out)
       end
     end
@@ -250,7 +259,7 @@ end)
 describe("#6: stock lua5.4, GIL on", function()
   -- The main thread spins in Lua while another thread needs the GIL: it
   -- must be made to drop it (forced switch) within the deadline.
-  defect(6, "#6: the first require inside a coroutine keeps the main state, not the freed coroutine", function()
+  it("#6: the first require inside a coroutine keeps the main state, not the freed coroutine", function()
     local out, status = run([[
       local threading
       coroutine.wrap(function() threading = require "threading" end)()
@@ -288,7 +297,7 @@ describe("#6: stock lua5.4, GIL on", function()
 end)
 
 describe("#7: a thread whose error cannot be reported as usual", function()
-  defect(7, "#7: is still failed when the error object cannot be copied nor turned into text", function()
+  it("#7: is still failed when the error object cannot be copied nor turned into text", function()
     local out, status = run([[
       local threading = require "threading"
       local t = threading.Thread(function()
@@ -302,7 +311,7 @@ describe("#7: a thread whose error cannot be reported as usual", function()
     assert_not_matches("not enough memory", out)
   end)
 
-  defect(7, "#7: an excepthook that cannot be received: stderr says why, and shows the original error", function()
+  it("#7: an excepthook that cannot be received: stderr says why, and shows the original error", function()
     local out, status = run([[
       local threading = require "threading"
       package.loaded["hook_helpers"] = {say = function(s) io.stderr:write("HOOK ", s, "\n") end}
@@ -321,7 +330,7 @@ describe("#7: a thread whose error cannot be reported as usual", function()
 end)
 
 describe("#8: C functions with aliases", function()
-  defect(8, "#8: are sent by their canonical name, whatever global or library aliases exist", function()
+  it("#8: are sent by their canonical name, whatever global or library aliases exist", function()
     local out, status = run([[
       local threading = require "threading"
       local fails = {}
@@ -351,7 +360,7 @@ describe("#9: a huge switch interval", function()
     return tostring(value_or_err):find("OverflowError") ~= nil
   end
 
-  defect(9, "#9: setswitchinterval(1e10 / 1e300 / inf) is kept, clamped or an OverflowError, never 1e-06", function()
+  it("#9: setswitchinterval(1e10 / 1e300 / inf) is kept, clamped or an OverflowError, never 1e-06", function()
     local old = threading.getswitchinterval()
     local bad = {}
     for _, v in ipairs{1e10, 1e300, math.huge} do
@@ -363,7 +372,7 @@ describe("#9: a huge switch interval", function()
     assert(#bad == 0, table.concat(bad, ", "))
   end)
 
-  defect(9, "#9: -X switchinterval=inf and =1e300 are rejected or kept, never 1e-06", function()
+  it("#9: -X switchinterval=inf and =1e300 are rejected or kept, never 1e-06", function()
     if HOST ~= "tlua" then
       pending("-X is an option of the tlua command: runs under TLUA_HOST=tlua")
       return
@@ -383,7 +392,7 @@ end)
 describe("#10: leaks", function()
   local settles_to = helpers.settles_to
 
-  defect(10, "#10: t:result() that cannot decode the results frees them (and what they reference)", function()
+  it("#10: t:result() that cannot decode the results frees them (and what they reference)", function()
     collectgarbage() collectgarbage()
     local live = threading._live_objects()
     local t = threading.Thread(function()
@@ -399,14 +408,17 @@ describe("#10: leaks", function()
     assert(settles_to(live), ("%d live objects, %d before"):format(threading._live_objects(), live))
   end)
 
-  defect(10, "#10: wait() and as_completed() that time out leave no waiter on the pending futures", function()
+  it("#10: wait() and as_completed() that time out leave no waiter on the pending futures", function()
     local f = threading.Future() -- stays pending
+    local finished = threading.Future()
+    finished:set_result(true)
     collectgarbage() collectgarbage()
     local live = threading._live_objects()
     for _ = 1, 100 do
       local done, not_done = threading.wait({f}, 0)
       assert.is_true(not_done[f])
       assert.is_false(pcall(function() for _ in threading.as_completed({f}, 0) do end end))
+      for _ in threading.as_completed({finished, f}) do break end -- a loop left early
     end
     collectgarbage() collectgarbage()
     local now = threading._live_objects()
@@ -416,7 +428,7 @@ describe("#10: leaks", function()
 end)
 
 describe("#11: the threading module as a value", function()
-  defect(11, "#11: crosses as the receiver's own module", function()
+  it("#11: crosses as the receiver's own module", function()
     local t = threading.Thread(function(th) return th == require("threading"), type(th.Lock) end, threading)
     t:start()
     local same, lock_type = helpers.finish(t)
@@ -429,7 +441,7 @@ describe("#11: the threading module as a value", function()
 end)
 
 describe("#12: a thread's package.path and package.cpath", function()
-  defect(12, "#12: are the creating state's, so modules found through an added path can be received and required", function()
+  it("#12: are the creating state's, so modules found through an added path can be received and required", function()
     local dir = tmpdir()
     write_file(dir .. "/extra_path_module.lua", "return {value = function() return 'from the added path' end}")
     local out, status = run([[
@@ -450,14 +462,14 @@ describe("#12: a thread's package.path and package.cpath", function()
 end)
 
 describe("#13: the exit of the deadlock detector", function()
-  defect(13, "#13: writes what io.open'ed files hold in their buffers", function()
+  it("#13: writes what io.open'ed files hold in their buffers", function()
     local path = os.tmpname()
     local out, status = run([[
       local threading = require "threading"
       local f = assert(io.open(arg[1], "w"))
       f:write("buffered data")
       threading.Event():wait() -- nobody sets it: every thread is blocked
-    ]], shell_quote(path))
+    ]], shell_quote(path), nil, "TLUA_DEADLOCK=1") -- (the detector on, whatever this run has)
     local text = read_file(path)
     os.remove(path)
     assert_exit(3, status, out)
@@ -467,7 +479,7 @@ describe("#13: the exit of the deadlock detector", function()
 end)
 
 describe("#14: an RLock left held by a thread that ended", function()
-  defect(14, "#14: is not owned by a later thread that reuses the pthread id", function()
+  it("#14: is not owned by a later thread that reuses the pthread id", function()
     local r = threading.RLock()
     local c = threading.Condition(threading.Lock())
     local a = helpers.spawn(function(r, c) r:acquire() c:acquire() end, r, c)
@@ -493,7 +505,7 @@ describe("#14: an RLock left held by a thread that ended", function()
 end)
 
 describe("#15: a thread started by a finalizer at exit", function()
-  defect(15, "#15: start() raises RuntimeError: can't create new thread at interpreter shutdown", function()
+  it("#15: start() raises RuntimeError: can't create new thread at interpreter shutdown", function()
     local path = os.tmpname()
     os.remove(path)
     -- made before require "threading": under lua5.4 it is finalized after
@@ -563,7 +575,7 @@ end)
 
 describe("class of #1 (objects copied instead of shared): a Logger", function()
   -- Python sends a logger by name (Logger.__reduce__): the receiver's own.
-  defect("1.1", "#1.1: crosses as the receiver's logger of the same name", function()
+  it("#1.1: crosses as the receiver's logger of the same name", function()
     local lg = threading.log.getLogger("issue13.logger")
     local t = helpers.spawn(function(lg) return lg == require("threading").log.getLogger("issue13.logger") end, lg)
     assert.is_true(helpers.finish(t))
@@ -574,7 +586,7 @@ describe("class of #1 (objects copied instead of shared): a Logger", function()
 end)
 
 describe("class of #11 (modules as values)", function()
-  defect("11.1", "#11.1: a standard library or threading.log sent as a value is the receiver's own module", function()
+  it("#11.1: a standard library or threading.log sent as a value is the receiver's own module", function()
     local q = threading.Queue()
     for _, m in ipairs{string, table, threading.log} do
       q:put(m)
@@ -586,7 +598,7 @@ describe("class of #11 (modules as values)", function()
 end)
 
 describe("class of #7 (error paths losing the error)", function()
-  defect("7.1", "#7.1: an excepthook that raises an error with no text: stderr says so, not 'not enough memory'", function()
+  it("#7.1: an excepthook that raises an error with no text: stderr says so, not 'not enough memory'", function()
     local out, status = run([[
       local threading = require "threading"
       threading.excepthook = function() error(setmetatable({}, {__tostring = function() return {} end})) end
@@ -600,7 +612,7 @@ describe("class of #7 (error paths losing the error)", function()
     assert_not_matches("not enough memory", out)
   end)
 
-  defect("7.2", "#7.2: an atexit callback whose error has no text neither fails the thread nor skips the others", function()
+  it("#7.2: an atexit callback whose error has no text neither fails the thread nor skips the others", function()
     local out, status = run([[
       local threading = require "threading"
       local t = threading.Thread(function()
@@ -618,7 +630,7 @@ describe("class of #7 (error paths losing the error)", function()
     assert_matches("Exception in threading atexit callback", out)
   end)
 
-  defect("7.3", "#7.3: Future:set_exception takes any error value (else the future stays pending)", function()
+  it("#7.3: Future:set_exception takes any error value (else the future stays pending)", function()
     local f = threading.Future()
     local err = setmetatable({}, {__tostring = function() return {} end})
     assert.is_true(f:set_running_or_notify_cancel())
@@ -630,7 +642,10 @@ end)
 
 describe("class of #10 (leaks): reference cycles through threading objects", function()
   -- Python's cycle collector frees these; tlua's reference counts across
-  -- states never drop to zero.
+  -- states never drop to zero.  A known limitation, kept pending: a correct
+  -- collector needs a consistent snapshot of every count and every object's
+  -- contents, which threads running at once never give (docs/reliability.md,
+  -- "Known limitation: cycles").
   local cases = {
     ["a Queue holding itself"] = function() local q = threading.Queue() q:put(q) end,
     ["two Queues holding each other"] = function()
@@ -659,7 +674,7 @@ describe("class of #10 (leaks): reference cycles through threading objects", fun
 end)
 
 describe("class of #12 (what threads do not inherit)", function()
-  defect("12.1", "#12.1: modules registered in package.preload can be received and required in threads", function()
+  it("#12.1: modules registered in package.preload can be received and required in threads", function()
     local out, status = run([[
       local threading = require "threading"
       package.preload["preloaded_module"] = function() return {v = 7} end
@@ -672,7 +687,7 @@ describe("class of #12 (what threads do not inherit)", function()
     assert_matches("RESULT\ttrue\t7\t7", out)
   end)
 
-  defect("12.2", "#12.2: warnings turned on (-W, warn('@on')) are on in threads too", function()
+  it("#12.2: warnings turned on (-W, warn('@on')) are on in threads too", function()
     local out, status = run([[
       warn("@on")
       local threading = require "threading"
@@ -686,7 +701,7 @@ describe("class of #12 (what threads do not inherit)", function()
 end)
 
 describe("class of #15 (starting threads at shutdown)", function()
-  defect("15.1", "#15.1: a Timer started by a finalizer at exit raises RuntimeError", function()
+  it("#15.1: a Timer started by a finalizer at exit raises RuntimeError", function()
     local out, status = run([[
       local keep = setmetatable({}, {__gc = function()
         local ok, err = pcall(function() require("threading").Timer(0, print, "TIMER RAN"):start() end)

@@ -137,6 +137,42 @@ describe("values that cross between threads", function()
     assert.is_true(same_threading)
   end)
 
+  it("send loaded modules as values by name: the receiver's own module", function()
+    local q = threading.Queue()
+    for _, m in ipairs{string, threading, threading.log, _G.package} do
+      q:put({m, m})
+      local got = q:get()
+      assert.equal(m, got[1])
+      assert.equal(m, got[2])
+    end
+    assert.same({true, true}, {through_thread(function(s, t) return s == string, t == require("threading") end,
+                                              string, threading)})
+  end)
+
+  it("send a table whose metatable has __reduce as the call it names, made by the receiver", function()
+    local mt = {__reduce = function(self) return "string", "rep", self.s, self.n end}
+    local v = setmetatable({s = "ab", n = 3}, mt)
+    local q = threading.Queue()
+    q:put({v, v, n = v})
+    local got = q:get()
+    assert.equal("ababab", got[1])
+    assert.equal("ababab", got.n)
+    assert.equal("ababab", through_thread(echo, v))
+    local log = threading.log
+    assert.is_true(through_thread(function(l) return l == require("threading").log.getLogger("a.b") end,
+                                  log.getLogger("a.b")))
+    q:put(log.getLogger("a.b"))
+    assert.equal(log.getLogger("a.b"), q:get())
+    mt.__reduce = function() return 42 end
+    assert.matches("item: cannot send a table whose __reduce does not return a module name",
+                   message_of(q.put, q, v))
+    mt.__reduce = function() return "string", "rep", coroutine.create(print) end
+    assert.matches("item<__reduce>: cannot send coroutine", message_of(q.put, q, v))
+    mt.__reduce = function() return "string", "nothing_here" end
+    q:put(v)
+    assert.matches("cannot receive a value made by 'string.nothing_here'", message_of(q.get, q))
+  end)
+
   it("load a closed function received again once, and a changed one afresh", function()
     local function closed(x) return x + 1 end           -- no upvalues
     local function global_user(x) return math.abs(x) end -- only _ENV

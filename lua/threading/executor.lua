@@ -2,19 +2,24 @@
 threading.executor -- ThreadPoolExecutor, as_completed and wait, modelled on
 Python's concurrent.futures (reached as threading.ThreadPoolExecutor etc.).
 
-The executor is a Lua table living in the state that made it.  Its work
-queue (a threading.Queue) and its futures (threading.Future) are C objects
-shared by reference, so worker threads -- plain threading.Thread objects,
-started lazily, one per submit until max_workers, reusing idle ones -- take
-tasks {future, f, n, args...} from the queue, run them in their own states and
-complete the futures.  Workers are daemon threads, but as in Python an
-executor still open when its thread ends (for the main thread: at the end
-of the main chunk) is shut down and its queued work finished first
-(threading._register_atexit).
+An executor is a threading object (src/kinds/executor.c), shared by
+reference like every other: passed to one of its own tasks, put in a queue,
+collected in some thread, it is the same executor everywhere.  Its methods
+are these Lua functions (M._methods, which its boxes get in every state);
+they call its C primitives (_put, _shutdown, _wait_workers...) for what must
+be atomic.  Workers -- plain threading.Thread objects, daemon, started
+lazily, one per submit until max_workers while none is idle -- take tasks
+from the executor's work (work:_get) and run them in their own states.
+
+An executor is shut down, its queued tasks finishing first, by shutdown(),
+at the end of the thread that made it (threading._register_atexit, as
+Python does at exit), and at the end of the process; when the last
+reference to it goes (in any thread), its workers finish what is queued
+and end, without anybody waiting for them.
 
 wait() and as_completed() do not poll: they give each pending future an
 internal Queue (Future:_add_waiter) into which the future puts itself when
-it completes.
+it completes, and take it back (Future:_remove_waiter) when they return.
 ]]
 local threading = require "threading"
 
@@ -26,8 +31,8 @@ local M = {
 
 local monotonic = threading.monotonic
 
--- Executors of this state not yet collected, shut down (waiting for their
--- work) when the state's thread ends, as Python does at exit.
+-- Executors made in this state not yet collected, shut down (waiting for
+-- their work) when the state's thread ends, as Python does at exit.
 local live_executors = setmetatable({}, {__mode = "k"})
 local atexit_registered = false
 
@@ -49,12 +54,10 @@ local function deadline_after(timeout, level)
 end
 
 -- The body of every worker thread (runs in the worker's own state, so it
--- uses nothing but its arguments and globals).  Whatever ends it, it counts
--- its exit in 'exits' (a shared table guarded by 'exit_cond').
-local function worker_main(work, idle, exits, exit_cond)
-  -- This state works for that executor: its shutdown(wait) called here
-  -- must not wait for this thread (Executor:shutdown).
-  require("threading.executor")._worker_exits = exits
+-- uses nothing but its argument and globals).  Whatever ends it, it tells
+-- the work (work:_worker_end), which shutdown(true) waits for.
+local function worker_main(work)
+  work:_worker_begin()
   local traceback
   local function handler(e)
     if type(e) == "string" then e = require("threading")._hint(e) end -- a global of the main thread?
@@ -70,58 +73,40 @@ local function worker_main(work, idle, exits, exit_cond)
       fut:set_exception((...), traceback)
     end
   end
-  local function loop()
-    while true do
-      local got, task = pcall(work.get, work)
-      if not got then
-        -- The task could not be copied into this state (a module this
-        -- thread cannot load...): it is lost, this worker goes on.
-        local name = require("threading").current_thread().name
-        io.stderr:write(("Exception in worker %s: a task could not be received (its future stays pending):\n%s\n")
-          :format(name, tostring(task)))
-      elseif task == nil then -- shut down and drained
-        return
-      else
-        local fut = task[1]
-        if fut:set_running_or_notify_cancel() then
-          finish(fut, xpcall(task[2], handler, table.unpack(task, 4, task[3] + 3)))
-        end
-      end
-      task, traceback = nil, nil
-      idle:release() -- one more idle worker
+  -- One task: its future, whether it could be received here, then the
+  -- function and its arguments or why it could not (a module this thread
+  -- cannot load...): then the future fails with that error.  Nothing: the
+  -- executor is shut down and its queue drained.
+  local function run(fut, received, f, ...)
+    if fut == nil then return false end
+    if fut:set_running_or_notify_cancel() then
+      if received then finish(fut, xpcall(f, handler, ...))
+      else fut:set_exception(f, f) end
     end
+    traceback = nil
+    return true
   end
-  local ok, err = pcall(loop)
-  exit_cond:acquire()
-  exits.n = exits.n + 1
-  exit_cond:notify_all()
-  exit_cond:release()
+  local ok, err = pcall(function()
+    local after_task = false
+    while run(work:_get(after_task)) do after_task = true end
+  end)
+  work:_worker_end()
   if not ok then error(err, 0) end
 end
 
+-- The executor's methods, which its boxes get (src/kinds/executor.c).
 local Executor = {}
-Executor.__index = Executor
-Executor.__name = "ThreadPoolExecutor"
+M._methods = Executor
 
-function Executor:__tostring()
-  return ("ThreadPoolExecutor(max_workers=%d, threads=%d%s)"):format(self._max_workers, #self._threads,
-    self._shutdown and ", shutdown" or "")
-end
-
--- Starts a worker unless there are max_workers already or one is idle.
--- (Python asks the idle count first; at max_workers the answer changes
--- nothing, and asking costs a lock that every worker also takes.)
-function Executor:_adjust_thread_count()
-  local n = #self._threads
-  if n >= self._max_workers or self._idle:acquire(false) then return end
-  local t = threading.Thread{
-    target = worker_main,
-    args = {self._work, self._idle, self._exits, self._exit_cond},
-    name = ("%s_%d"):format(self._prefix, n),
-    daemon = true,
-  }
-  t:start()
-  self._threads[n + 1] = t
+-- Starts the worker that _put asked for.
+local function start_worker(self, name)
+  local ok, err = pcall(function()
+    threading.Thread{target = worker_main, args = {self:_work()}, name = name, daemon = true}:start()
+  end)
+  if not ok then
+    self:_start_failed()
+    error(err, 3)
+  end
 end
 
 -- "threading.Future", "threading.Lock"... for threading objects, else the type.
@@ -132,7 +117,7 @@ end
 
 -- self must be an executor made by ThreadPoolExecutor (ex:submit, not ex.submit).
 local function check_self(self, method)
-  if getmetatable(self) ~= Executor then
+  if not threading._executor_is(self) then
     error(("bad argument #1 to '%s' (ThreadPoolExecutor expected, got %s; use ':')"):format(method,
           kind_of(self)), 3)
   end
@@ -140,24 +125,17 @@ end
 
 function Executor:submit(f, ...)
   check_self(self, "submit")
-  if self._shutdown then error("RuntimeError: cannot schedule new futures after shutdown", 2) end
   local mt = getmetatable(f)
   if type(f) ~= "function" and not (mt and mt.__call) then
     error(("bad argument #1 to 'submit' (function expected, got %s)"):format(type(f)), 2)
   end
   local fut = threading.Future()
-  -- A task is {future, f, n, arg1, ..., argn}: one table per task.
-  local ok, err = pcall(self._work.put, self._work, {fut, f, select("#", ...), ...})
-  if not ok then
-    if type(err) == "string" then
-      err = err:gsub("^item%[(%d+)%]", function(i)
-        i = tonumber(i)
-        return i == 2 and "f" or ("args[%d]"):format(i - 3)
-      end, 1)
-    end
-    error(err, 2)
-  end
-  self:_adjust_thread_count()
+  -- Queued atomically with shutdown (or refused: false and why); an
+  -- argument that cannot cross raises, naming it (f, args[2]...).
+  local ok, name, err = pcall(self._put, self, fut, f, ...)
+  if not ok then error(name, 2) end
+  if name then start_worker(self, name)
+  elseif name == false then error(err, 2) end
   return fut
 end
 
@@ -188,46 +166,22 @@ function Executor:map(f, list, timeout)
 end
 
 function Executor:shutdown(wait, cancel_futures)
+  check_self(self, "shutdown")
   if wait == nil then wait = true end
-  self._shutdown = true
-  if cancel_futures then
-    while true do
-      local task = self._work:get_nowait()
-      if task == nil then break end
-      task[1]:cancel()
-    end
-  end
-  self._work:shutdown()
+  for _, f in ipairs(self:_shutdown(cancel_futures)) do f:cancel() end
   if wait then
     -- As Python, which joins every worker: a worker cannot wait for
-    -- itself (shutdown() inside a task), it waits for the others, then
-    -- raises.  The exits are counted rather than joined first: at
-    -- lua_close the Thread boxes may be finalized before this executor.
-    -- The count is never consumed, so any number of shutdowns may wait.
-    local own = M._worker_exits ~= nil and M._worker_exits == self._exits
-    local others = #self._threads - (own and 1 or 0)
-    local cond, exits = self._exit_cond, self._exits
-    cond:acquire()
-    local ok, err = pcall(function()
-      while exits.n < others do cond:wait() end
-    end)
-    cond:release()
-    if not ok then error(err, 0) end
+    -- itself (shutdown() inside a task): it waits for the others, then
+    -- raises.  The workers' ends are counted by the executor, so any
+    -- number of shutdowns may wait, in any threads.
+    local own, threads = self:_wait_workers()
+    for _, t in ipairs(threads) do pcall(t.join, t) end -- their states closed too
     if own then error("RuntimeError: cannot join current thread", 2) end
-    for _, t in ipairs(self._threads) do pcall(t.join, t) end -- their states closed too
   end
 end
 
 function Executor:__close()
   self:shutdown(true)
-end
-
--- An executor collected without shutdown finishes its queued work first:
--- that is also what happens at exit inside stock lua5.4, where lua_close
--- finalizes everything (tlua itself shuts executors down earlier, through
--- threading._register_atexit).
-function Executor:__gc()
-  pcall(self.shutdown, self, true) -- the queue's box may be gone already
 end
 
 -- ThreadPoolExecutor([max_workers]) or ThreadPoolExecutor{max_workers=,
@@ -249,26 +203,21 @@ function M.ThreadPoolExecutor(opts)
   if prefix ~= nil and type(prefix) ~= "string" then
     error("TypeError: thread_name_prefix must be a string", 2)
   end
-  local self = {
-    _max_workers = max_workers,
-    _prefix = prefix or ("ThreadPoolExecutor-%d"):format(threading._counter()),
-    _work = threading.Queue(),
-    _idle = threading.Semaphore(0), -- released by each worker that waits for work
-    _exits = threading.shared{n = 0}, -- how many workers have ended
-    _exit_cond = threading.Condition(), -- notified at each end
-    _threads = {},
-    _shutdown = false,
-  }
+  local self = threading._executor(max_workers,
+                                    prefix or ("ThreadPoolExecutor-%d"):format(threading._counter()))
   live_executors[self] = true
   if not atexit_registered then
     atexit_registered = true
     threading._register_atexit(function()
       for ex in pairs(live_executors) do
-        if not ex._shutdown then ex:shutdown(true) end
+        -- (under stock lua5.4's lua_close a box may be collected already:
+        -- the process's own shutdown covers its executor)
+        local ok, open = pcall(function() return not ex._shutdown end)
+        if ok and open then ex:shutdown(true) end
       end
     end)
   end
-  return setmetatable(self, Executor) -- after the objects above: finalized before them
+  return self
 end
 
 -- Distinct futures of the list, in order.
@@ -287,9 +236,19 @@ local function distinct(fs)
   return list
 end
 
+-- A closing value that takes 'waiter' back from the futures of 'list'
+-- still pending (those done dropped it already): a loop that returns,
+-- breaks or times out leaves nothing behind on them.
+local function waiter_remover(list, waiter)
+  return setmetatable({}, {__close = function()
+    for _, f in ipairs(list) do f:_remove_waiter(waiter) end
+  end})
+end
+
 -- as_completed(futures [, timeout]): an iterator yielding each future as it
 -- completes (those already done first); raises "TimeoutError: N (of M)
--- futures unfinished" if they are not all done in time.
+-- futures unfinished" if they are not all done in time.  Its fourth value
+-- closes it: a for loop that ends early takes its waiter back.
 function M.as_completed(fs, timeout)
   local deadline = deadline_after(timeout, 2)
   local list = distinct(fs)
@@ -308,7 +267,7 @@ function M.as_completed(fs, timeout)
     end
     npending = npending - 1
     return f
-  end
+  end, nil, nil, waiter_remover(list, waiter)
 end
 
 local return_whens = {FIRST_COMPLETED = true, FIRST_EXCEPTION = true, ALL_COMPLETED = true}
@@ -328,8 +287,9 @@ function M.wait(fs, timeout, return_when)
     ndone = ndone + 1
     if f._failed then nfailed = nfailed + 1 end
   end
-  local waiter = threading.Queue()
-  for _, f in ipairs(distinct(fs)) do
+  local waiter, list = threading.Queue(), distinct(fs)
+  local _ <close> = waiter_remover(list, waiter)
+  for _, f in ipairs(list) do
     if f:_add_waiter(waiter) then
       not_done[f] = true
       npending = npending + 1

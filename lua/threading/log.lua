@@ -5,7 +5,8 @@ module (threading.log, or require "threading.log").
   log.basicConfig{level=, format=, datefmt=, stream=, filename=, filemode=, force=}
   log.debug/info/warning/error/critical(fmt, ...), log.log(level, fmt, ...)
   log.getLogger([name]) -> a logger with the same methods (called with
-    ':'), setLevel(level), getEffectiveLevel(), isEnabledFor(level), name
+    ':'), setLevel(level), getEffectiveLevel(), isEnabledFor(level), name;
+    sent to another thread it is that thread's logger of the same name
   log.DEBUG .. log.CRITICAL, log.getLevelName(level)
 
 The configuration is process-wide: it lives in a threading.shared table
@@ -296,6 +297,13 @@ Logger.__name = "Logger"
 
 function Logger:__tostring()
   return ("Logger(%s, %s)"):format(self.name, M.getLevelName(self:getEffectiveLevel()))
+end
+
+-- Sent to another thread (a queue item, an argument...), a logger arrives
+-- as that thread's logger of the same name, as Python pickles a Logger by
+-- name: the receiver calls require("threading.log").getLogger(name).
+function Logger:__reduce()
+  return "threading.log", "getLogger", self.name
 end
 
 local function set_level(name, level)

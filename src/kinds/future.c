@@ -17,6 +17,8 @@
 **                              for executors (Python's names)
 **   _add_waiter(queue)         puts the future into 'queue' when it completes;
 **                              false if already done (wait(), as_completed())
+**   _remove_waiter(queue)      takes it back (wait(), as_completed() returning
+**                              before the future completes)
 **   fields: _state ("pending"...), _failed
 **
 ** Values are copied (blobs): the results once by the worker, decoded by
@@ -72,6 +74,8 @@ typedef struct tl_future {
 } tl_future;
 
 static const tl_kind future_kind;
+
+bool tl_future_is(const tl_object *o) { return o->kind == &future_kind; }
 
 static tl_future *check_future(lua_State *L) { return (tl_future *)tl_object_check(L, 1, &future_kind); }
 
@@ -326,13 +330,15 @@ static int encode_error(lua_State *L) {
 }
 
 /* set_exception(err [, traceback]): an error that cannot be copied is kept
-** as its text. */
+** as its text; any value is taken (its text is "(error object is a table
+** value)" if its __tostring gives none). */
 static int future_set_exception(lua_State *L) {
   tl_future *f = check_future(L);
   tl_sched_point(L, "Future.set_exception", NULL);
   luaL_checkany(L, 2);
   lua_settop(L, 3);
-  const char *tb = luaL_tolstring(L, lua_isnil(L, 3) ? 2 : 3, NULL);
+  const char *tb = lua_type(L, 3) == LUA_TSTRING ? (lua_pushvalue(L, 3), lua_tostring(L, -1))
+                                                 : tl_report_push_message(L, 2);
   lua_pushcfunction(L, encode_error);
   lua_pushvalue(L, 2);
   if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
@@ -365,6 +371,25 @@ static int future_add_waiter(lua_State *L) {
   if (!added) tl_object_decref(q);
   if (!done && !added) return luaL_error(L, "not enough memory");
   lua_pushboolean(L, added);
+  return 1;
+}
+
+/* _remove_waiter(queue) -> whether it was there: wait() and as_completed()
+** take their queue back from the futures still pending when they return. */
+static int future_remove_waiter(lua_State *L) {
+  tl_future *f = check_future(L);
+  tl_object *q = tl_object_test(L, 2, NULL);
+  luaL_argexpected(L, q != NULL && tl_queue_is(q), 2, "Queue");
+  bool found = false;
+  pthread_mutex_lock(&f->mutex);
+  for (size_t i = 0; i < f->waiters.n && !found; i++) {
+    if (f->waiters.items[i] != q) continue;
+    f->waiters.items[i] = f->waiters.items[--f->waiters.n];
+    found = true;
+  }
+  pthread_mutex_unlock(&f->mutex);
+  if (found) tl_object_decref(q); /* (the caller's box holds another) */
+  lua_pushboolean(L, found);
   return 1;
 }
 
@@ -402,6 +427,7 @@ static const luaL_Reg future_methods[] = {
     {"set_result", future_set_result},
     {"set_exception", future_set_exception},
     {"_add_waiter", future_add_waiter},
+    {"_remove_waiter", future_remove_waiter},
     {"__tostring", future_tostring},
     {NULL, NULL},
 };

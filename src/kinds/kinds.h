@@ -75,7 +75,8 @@ void tl_hint_open(lua_State *L); /* threading._hint(msg) */
 /* Writes "headline\ntext\n" to stderr in one piece (GIL released). */
 void tl_report_write(const char *headline, const char *text);
 /* Pushes the message of the error value at idx: the string, its
-** __tostring, or "(error object is a X value)". */
+** __tostring, or "(error object is a X value)" (also when __tostring
+** raises or gives no string: only a memory error can escape). */
 const char *tl_report_push_message(lua_State *L, int idx);
 /* Message handlers for lua_pcall.  traceback: returns message plus
 ** traceback.  keep_traceback: returns the error value untouched and keeps
@@ -89,6 +90,22 @@ void tl_report_take_traceback(lua_State *L);
 ** (nil: the default hook, which calls tl_report_write). */
 void tl_report_push_excepthook(lua_State *L);
 void tl_report_set_excepthook(lua_State *L, int idx);
+/* Calls threading.excepthook(info table at idx) in protected mode: a hook
+** that raises is reported ("Exception in threading.excepthook:" and its
+** traceback); one that cannot be received in this state is reported with
+** the reason, and the default hook reports the error instead.  Raises
+** only memory errors. */
+void tl_report_call_excepthook(lua_State *L, int info);
+
+/* --- a thread's package.preload (preload.c) --------------------------- */
+
+/* The loaders of L's package.preload that can be sent (NULL: none); raises
+** only memory errors.  apply decodes them into the new state's
+** package.preload (those it cannot receive are left out). */
+typedef struct tl_preload tl_preload;
+tl_preload *tl_preload_capture(lua_State *L);
+void tl_preload_apply(lua_State *L, const tl_preload *p);
+void tl_preload_free(tl_preload *p);
 
 /* --- a thread's end of work (atexit.c) -------------------------------- */
 
@@ -117,6 +134,9 @@ long tl_thread_failed_count(void);
 ** no longer be started ("can't create new thread at interpreter
 ** shutdown").  Never raises. */
 void tl_thread_shutdown(lua_State *L, bool run_atexit);
+/* Every executor still open is shut down, and its queued tasks finish: no
+** new task anywhere after this (executor.c).  Waits with the GIL released. */
+void tl_executor_shutdown_all(void);
 
 /* --- the kinds: each adds its constructors to the table on top ---------- */
 
@@ -132,6 +152,9 @@ void tl_event_open(lua_State *L);
 void tl_barrier_open(lua_State *L);
 void tl_queue_open(lua_State *L);
 void tl_future_open(lua_State *L);
+void tl_executor_open(lua_State *L);
+/* Is 'o' a Future? (future.c) */
+bool tl_future_is(const tl_object *o);
 
 /* Methods every lock-like kind lists: obj:with(fn, ...) and obj:hold().
 ** They call the object's own "acquire" and "release" methods (context.c). */

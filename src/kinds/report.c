@@ -84,13 +84,27 @@ void tl_report_write(const char *headline, const char *text) {
 
 static const char TRACEBACK_KEY[] = "tlua.traceback";
 
+/* In protected mode: the __tostring of value 1, or nil if it gives no string. */
+static int call_tostring(lua_State *L) {
+  if (!luaL_callmeta(L, 1, "__tostring") || lua_type(L, -1) != LUA_TSTRING) lua_pushnil(L);
+  return 1;
+}
+
 const char *tl_report_push_message(lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
   if (lua_type(L, idx) == LUA_TSTRING) {
     lua_pushvalue(L, idx);
     return lua_tostring(L, -1);
   }
-  if (luaL_callmeta(L, idx, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return lua_tostring(L, -1);
+  /* A __tostring that raises or returns no string must not turn the report
+  ** of an error into another error (or into "error in error handling"). */
+  if (luaL_getmetafield(L, idx, "__tostring") != LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_pushcfunction(L, call_tostring);
+    lua_pushvalue(L, idx);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) return lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
   return lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, idx));
 }
 
@@ -149,6 +163,37 @@ void tl_report_push_excepthook(lua_State *L) {
     lua_pop(L, n);
     lua_pushcfunction(L, default_excepthook);
   }
+}
+
+/* In protected mode: pushes the hook (decoding it can fail). */
+static int push_excepthook_protected(lua_State *L) {
+  tl_report_push_excepthook(L);
+  return 1;
+}
+
+/* Writes the error on top (a message from tl_report_traceback) under
+** 'headline' and pops it. */
+static void report_top(lua_State *L, const char *headline) {
+  const char *text = lua_tostring(L, -1);
+  tl_report_write(headline, text ? text : "(error object is not a string)");
+  lua_pop(L, 1);
+}
+
+void tl_report_call_excepthook(lua_State *L, int info) {
+  info = lua_absindex(L, info);
+  lua_pushcfunction(L, tl_report_traceback);
+  int handler = lua_gettop(L);
+  lua_pushcfunction(L, push_excepthook_protected);
+  if (lua_pcall(L, 0, 1, handler) != LUA_OK) {
+    /* Set in another thread, it may need what this one cannot load: say
+    ** why, then report the error as the default hook does, so that it is
+    ** not lost. */
+    report_top(L, "Exception in threading.excepthook (it cannot be received in this thread):");
+    lua_pushcfunction(L, default_excepthook);
+  }
+  lua_pushvalue(L, info);
+  if (lua_pcall(L, 1, 0, handler) != LUA_OK) report_top(L, "Exception in threading.excepthook:");
+  lua_pop(L, 1); /* the handler */
 }
 
 void tl_report_set_excepthook(lua_State *L, int idx) {

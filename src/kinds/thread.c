@@ -48,6 +48,8 @@ void tl_thread_destroy(tl_object *o) {
   tl_blob_free(t->target);
   tl_blob_free(t->result);
   tl_tstate_decref(t->ts);
+  tl_state_inherit_free(&t->inherit);
+  tl_preload_free(t->preload);
   free(t->traceback);
   free(t->name);
   pthread_mutex_destroy(&t->mutex);
@@ -243,7 +245,10 @@ static void stop_main_thread(void) {
 
 void tl_thread_shutdown(lua_State *L, bool run_atexit) {
   tl_atexit_shut_down();
-  if (run_atexit) tl_atexit_run(L);
+  if (run_atexit) {
+    tl_atexit_run(L);
+    tl_executor_shutdown_all(); /* every executor still open finishes its work (Python's _python_exit) */
+  }
   stop_main_thread();
   tl_runtime_wait_non_daemon();
   tl_runtime_finalize();
@@ -267,6 +272,8 @@ static int run_body(lua_State *L) {
   tl_thread *t = (tl_thread *)lua_touserdata(L, 1);
   lua_settop(L, 0);
   tl_state_open_thread(L);
+  tl_state_inherit_apply(L, &t->inherit);
+  tl_preload_apply(L, t->preload);
   tl_switchpoint_prepare_state(L);
   mark_running(t);
   if (t->prelude != NULL && !t->prelude(L, t)) return 0;
@@ -286,9 +293,9 @@ static int run_body(lua_State *L) {
   return 0;
 }
 
-/* Calls threading.excepthook(info) in this thread's state. */
+/* Calls threading.excepthook(info) in this thread's state (never raises
+** but for memory errors: report.c). */
 static void call_excepthook(lua_State *L, tl_thread *t, int errvalue, const char *tb) {
-  tl_report_push_excepthook(L);
   lua_createtable(L, 0, 4);
   push_name(L, t);
   lua_setfield(L, -2, "thread_name");
@@ -298,8 +305,8 @@ static void call_excepthook(lua_State *L, tl_thread *t, int errvalue, const char
   lua_setfield(L, -2, "traceback");
   tl_object_push(L, &t->obj);
   lua_setfield(L, -2, "thread");
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK)
-    tl_report_write("Exception in threading.excepthook:", luaL_tolstring(L, -1, NULL));
+  tl_report_call_excepthook(L, lua_gettop(L));
+  lua_pop(L, 1);
 }
 
 static int encode_error_value(lua_State *L) {
@@ -308,28 +315,27 @@ static int encode_error_value(lua_State *L) {
 }
 
 /* In protected mode, arguments (thread, error value): records the error
-** (a copy of the value, or its text if it cannot cross) and reports it. */
+** (a copy of the value, or its text if it cannot cross) and reports it.
+** The thread is marked failed already (thread_main). */
 static int record_error(lua_State *L) {
   tl_thread *t = (tl_thread *)lua_touserdata(L, 1);
   tl_report_take_traceback(L);
   if (lua_type(L, -1) != LUA_TSTRING) {
     lua_pop(L, 1);
-    luaL_tolstring(L, 2, NULL);
+    tl_report_push_message(L, 2); /* (never raises but for memory) */
   }
   int tb = lua_gettop(L);
   lua_pushcfunction(L, encode_error_value);
   lua_pushvalue(L, 2);
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) { /* it cannot cross: its text does */
     lua_pop(L, 1);
     lua_pushcfunction(L, encode_error_value);
-    luaL_tolstring(L, 2, NULL);
+    tl_report_push_message(L, 2);
     lua_call(L, 1, 1);
   }
   tl_blob *value = (tl_blob *)lua_touserdata(L, -1);
   char *traceback = strdup(lua_tostring(L, tb));
-  atomic_fetch_add(&failed_count, 1);
   pthread_mutex_lock(&t->mutex);
-  t->failed = true;
   t->result = value;
   t->traceback = traceback;
   pthread_mutex_unlock(&t->mutex);
@@ -347,6 +353,24 @@ static void report_by_name(tl_thread *t, const char *what) {
   snprintf(headline, sizeof headline, "Exception in thread %s:", name ? name : "?");
   tl_report_write(headline, what);
   free(name);
+}
+
+/* The error could not be recorded nor reported as usual (record_error
+** itself failed: out of memory): says so, and what the reason was, on
+** stderr and in what t:result() raises. */
+static void record_failure(tl_thread *t, const char *why) {
+  char text[256];
+  snprintf(text, sizeof text, "(the thread failed, and its error could not be recorded: %s)",
+           why ? why : "not enough memory");
+  char *copy = strdup(text);
+  pthread_mutex_lock(&t->mutex);
+  if (t->traceback == NULL) {
+    t->traceback = copy;
+    copy = NULL;
+  }
+  pthread_mutex_unlock(&t->mutex);
+  free(copy);
+  report_by_name(t, text);
 }
 
 static void *thread_main(void *arg) {
@@ -371,14 +395,18 @@ static void *thread_main(void *arg) {
     lua_pushlightuserdata(L, t);
     if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
       tl_state_lift_limit(L); /* reporting needs memory, even after a memory error */
+      atomic_fetch_add(&failed_count, 1);
+      pthread_mutex_lock(&t->mutex);
+      t->failed = true; /* whatever happens next, t:result() raises */
+      pthread_mutex_unlock(&t->mutex);
       lua_pushcfunction(L, record_error);
       lua_pushlightuserdata(L, t);
       lua_pushvalue(L, -3);
-      if (lua_pcall(L, 2, 0, 0) != LUA_OK)
-        report_by_name(t, "(not enough memory to report the error)");
+      if (lua_pcall(L, 2, 0, 0) != LUA_OK) record_failure(t, lua_tostring(L, -1));
     }
     tl_tstate_forget_state(); /* no GIL signal may touch it while it closes */
     tl_state_close(L);
+    tl_state_inherit_apply(NULL, NULL);
   }
   /* Ended, joiners woken, and only then the GIL (or the scheduler's baton)
   ** given up, so a schedule sees the end before it picks the next thread. */
@@ -396,12 +424,28 @@ static void *thread_main(void *arg) {
 }
 
 static void start(lua_State *L, tl_thread *t) {
+  /* What the thread inherits from this state, as it is now (issue 13, #12). */
+  tl_preload *preload = tl_preload_capture(L);
+  tl_inherit inherit;
+  if (!tl_state_inherit_capture(L, &inherit)) {
+    tl_preload_free(preload);
+    luaL_error(L, "not enough memory");
+  }
   pthread_mutex_lock(&t->mutex);
   bool fresh = t->state == TL_THREAD_NEW && t->ts == NULL;
   if (fresh) t->state = TL_THREAD_STARTED;
   char *name = fresh ? strdup(t->name) : NULL;
   pthread_mutex_unlock(&t->mutex);
-  if (!fresh) tl_error(L, "RuntimeError", "threads can only be started once");
+  if (fresh) { /* (a start that failed before may have left its own) */
+    tl_state_inherit_free(&t->inherit);
+    tl_preload_free(t->preload);
+    t->inherit = inherit;
+    t->preload = preload;
+  } else {
+    tl_state_inherit_free(&inherit);
+    tl_preload_free(preload);
+    tl_error(L, "RuntimeError", "threads can only be started once");
+  }
   if (tl_runtime_finalizing()) {
     free(name);
     pthread_mutex_lock(&t->mutex);
@@ -513,24 +557,21 @@ static int thread_result(lua_State *L) {
     free(tb);
     return tl_error(L, "RuntimeError", "thread has not finished (join it first)");
   }
-  if (res == NULL) { /* nothing returned, or failed without a state */
-    free(tb);
-    if (!failed) return 0;
-    return luaL_error(L, "%s", NO_STATE);
-  }
   lua_settop(L, 0);
-  int n = tl_blob_decode(L, res);
-  tl_blob_free(res);
-  if (failed) {
-    if (tb != NULL && lua_type(L, -1) == LUA_TSTRING) {
-      lua_pushstring(L, tb);
-      free(tb);
-      return lua_error(L);
-    }
+  if (tb != NULL) { /* on the stack, so that a raising decode cannot leak it */
+    lua_pushstring(L, tb);
     free(tb);
+  }
+  if (res == NULL) { /* nothing returned, or failed without a state (or a record) */
+    if (!failed) return 0;
+    if (lua_gettop(L) == 0) lua_pushstring(L, NO_STATE);
     return lua_error(L);
   }
-  return n;
+  int n = tl_blob_decode_release(L, res); /* (frees it, even if decoding raises) */
+  if (!failed) return n;
+  /* A string error is raised as its message plus traceback. */
+  if (lua_type(L, -1) == LUA_TSTRING && lua_gettop(L) == 2) lua_settop(L, 1);
+  return lua_error(L);
 }
 
 static int thread_tostring(lua_State *L) {
@@ -686,14 +727,35 @@ static int get_native_id(lua_State *L) {
   return 1;
 }
 
+/* The smallest stack a thread gets.  Lua stops nested C calls at its
+** C-stack limit (LUAI_MAXCCALLS, 200 levels, a tenth more for error
+** handlers), with "C stack overflow"; the stack must hold that many
+** levels of the C function with the largest frame.  Measured (issue 13,
+** #5; string.gsub callbacks, __tostring through string.format or print,
+** table.concat through __index, error handlers, a value copied 200 levels
+** deep at the bottom): up to 464 KiB, 592 KiB under AddressSanitizer,
+** 1.2 MiB under ThreadSanitizer (its runtime's own frames).  The floor
+** doubles the worst, for C modules with larger frames. */
+#if defined(__SANITIZE_THREAD__)
+#define STACK_FLOOR ((lua_Integer)2 << 20)
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define STACK_FLOOR ((lua_Integer)2 << 20)
+#endif
+#endif
+#ifndef STACK_FLOOR
+#define STACK_FLOOR ((lua_Integer)1 << 20)
+#endif
+
+/* stack_size([size]): Python's range (0, or 32 KiB up to 2^40 here); a
+** size below the floor is rounded up to it (and reported so). */
 static int stack_size(lua_State *L) {
   size_t old = tl_runtime_stack_size();
   if (!lua_isnoneornil(L, 1)) {
     lua_Integer size = luaL_checkinteger(L, 1);
-    /* Python's minimum is 32 KiB; a Lua state needs more (nested pcalls,
-    ** deep copies): below 256 KiB ordinary code can overflow the stack. */
-    if (size != 0 && (size < 262144 || size > ((lua_Integer)1 << 40)))
-      return tl_error(L, "ValueError", "size not valid: %I bytes (0, or 262144 to 2^40)", size);
+    if (size != 0 && (size < 32768 || size > ((lua_Integer)1 << 40)))
+      return tl_error(L, "ValueError", "size not valid: %I bytes (0, or 32768 to 2^40)", size);
+    if (size != 0 && size < STACK_FLOOR) size = STACK_FLOOR;
     tl_runtime_set_stack_size((size_t)size);
   }
   lua_pushinteger(L, (lua_Integer)old);

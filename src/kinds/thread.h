@@ -4,7 +4,8 @@
 **
 ** Locking: 'mutex' guards name, state, running, ident, native_id, ts and
 ** the results; a leaf lock.  Fields set before start() and never changed
-** after (daemon once started, target, memory_limit, prelude) need no lock.
+** after (daemon once started, target, memory_limit, prelude, inherit and
+** preload, written by start() before the thread exists) need no lock.
 */
 #ifndef TLUA_THREAD_H
 #define TLUA_THREAD_H
@@ -31,6 +32,8 @@ typedef struct tl_thread {
   char *traceback;           /* message and traceback if 'failed' */
   bool failed;
   size_t memory_limit;       /* bytes for its Lua state, 0: no limit */
+  tl_inherit inherit;        /* from the starting state, at start(): paths, warnings */
+  tl_preload *preload;       /* from the starting state, at start(): package.preload */
   /* Run in the new thread before the target (a Timer's wait); returning
   ** false skips the target; may raise.  NULL for a plain Thread. */
   bool (*prelude)(lua_State *L, struct tl_thread *t);

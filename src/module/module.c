@@ -98,8 +98,18 @@ static bool init_process(lua_State *L, bool use_env) {
 
 void tl_module_init_host(lua_State *L, bool use_env) { init_process(L, use_env); }
 
+/* The main thread of L's state: require may run in a coroutine, which the
+** runtime must not take for the main state (it is freed when collected). */
+static lua_State *main_thread_of(lua_State *L) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  lua_State *main = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  return main != NULL ? main : L;
+}
+
 int luaopen_threading(lua_State *L) {
-  if (init_process(L, true)) { /* the main state of stock lua5.4 */
+  if (init_process(main_thread_of(L), true)) { /* the main state of stock lua5.4 */
+    tl_state_adopt_warnings(L);
     tl_lua_parts_open(L);
     tl_blocking_io_open(L);
     tl_blocking_io_open_print(L);
@@ -119,6 +129,7 @@ int luaopen_threading(lua_State *L) {
   tl_barrier_open(L);
   tl_queue_open(L);
   tl_future_open(L);
+  tl_executor_open(L);
   tl_gil_api_open(L);
   tl_time_api_open(L);
   tl_internals_open(L);

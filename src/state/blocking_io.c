@@ -16,9 +16,16 @@
 **   io.close, file:close,   runs meanwhile, as CPython releases its GIL
 **   file:__gc, __close,     around every blocking system call
 **   io.input, io.output,
-**   file:seek, io.tmpfile,
-**   os.execute, os.remove,
-**   os.rename, os.tmpname
+**   file:seek, file:setvbuf,
+**   io.tmpfile, os.execute,
+**   os.remove, os.rename,
+**   os.tmpname, loadfile,
+**   dofile (the loading;
+**   the chunk runs with the
+**   GIL), package.loadlib,
+**   package.searchpath,
+**   package.searchers[2..4]
+**   (require's file searchers)
 **
 ** A wrapper that releases the GIL records what the thread does ("io.read",
 ** "os.execute"...) in the trace, so a timeline draws it as blocked, not
@@ -78,6 +85,7 @@ static const io_call file_calls[] = {
     {"lines", IO_BLOCKS, "file:lines", true},
     {"close", IO_BLOCKS, "file:close", false},
     {"seek", IO_BLOCKS, "file:seek", false},
+    {"setvbuf", IO_BLOCKS, "file:setvbuf", false}, /* flushes what the buffer holds */
     {NULL, IO_BLOCKS, NULL, false},
 };
 
@@ -95,7 +103,38 @@ static const io_call os_calls[] = {
     {NULL, IO_BLOCKS, NULL, false},
 };
 
+/* package's functions that open files (a FIFO's open(2) blocks) and the
+** searchers require calls (2: Lua files, 3 and 4: C libraries). */
+static const io_call package_calls[] = {
+    {"loadlib", IO_BLOCKS, "package.loadlib", false},
+    {"searchpath", IO_BLOCKS, "package.searchpath", false},
+    {NULL, IO_BLOCKS, NULL, false},
+};
+
+static const io_call searcher_call = {"", IO_BLOCKS, "require", false};
+
 static const io_call lines_iterator = {"", IO_BLOCKS, "io.lines", false};
+
+/* loadfile and dofile: wrapped in every state by light C functions (no
+** closure to make for each new thread), which call the base library's
+** own, found once in a scratch state (the same in every state). */
+static const io_call loadfile_call = {"loadfile", IO_BLOCKS, "loadfile", false};
+static const io_call dofile_call = {"dofile", IO_BLOCKS, "dofile", false};
+static struct {
+  pthread_once_t once;
+  lua_CFunction loadfile, dofile; /* NULL: not found (then not wrapped) */
+} base = {.once = PTHREAD_ONCE_INIT};
+
+static void find_base(void) {
+  lua_State *S = luaL_newstate();
+  if (S == NULL) return;
+  luaL_requiref(S, LUA_GNAME, luaopen_base, 0);
+  lua_getfield(S, -1, "loadfile");
+  lua_getfield(S, -2, "dofile");
+  base.loadfile = lua_tocfunction(S, -2);
+  base.dofile = lua_tocfunction(S, -1);
+  lua_close(S);
+}
 
 static FILE *stream_of(lua_State *L, int idx) {
   luaL_Stream *p = (luaL_Stream *)luaL_testudata(L, idx, LUA_FILEHANDLE);
@@ -171,21 +210,20 @@ static int raise_as_caller(lua_State *L) {
 
 static void wrap_at(lua_State *L, int idx, const io_call *call);
 
-/* Upvalues: the wrapped function, the io_call (light userdata). */
-static int blocking_call(lua_State *L) {
-  const io_call *call = (const io_call *)lua_touserdata(L, lua_upvalueindex(2));
-  lua_CFunction direct = lua_tocfunction(L, lua_upvalueindex(1));
-  bool own_frame = direct != NULL && lua_getupvalue(L, lua_upvalueindex(1), 1) == NULL;
-  if (!own_frame && direct != NULL) lua_pop(L, 1); /* (the upvalue lua_getupvalue pushed) */
+/* Calls the wrapped function with the arguments on the stack: 'direct' if
+** it is a C function without upvalues (then, with the GIL off and no trace,
+** in this very frame), else the function at upvalue 1. */
+static int call_blocking(lua_State *L, const io_call *call, lua_CFunction direct) {
   int nargs = lua_gettop(L);
   tl_sched_point(L, call->what, NULL);
-  if (own_frame && call->mode == IO_BLOCKS && !tl_gil_held() && !tl_trace_wanted()) {
+  if (direct != NULL && call->mode == IO_BLOCKS && !tl_gil_held() && !tl_trace_wanted()) {
     int n = direct(L); /* lua5.4's own call, in this frame: its messages are exact */
     if (call->returns_lines && n >= 1 && lua_isfunction(L, -n)) wrap_at(L, lua_gettop(L) - n + 1, &lines_iterator);
     return n;
   }
   FILE *f = call->mode == IO_WRITES ? default_output(L) : call->mode == IO_WRITES_SELF ? stream_of(L, 1) : NULL;
-  lua_pushvalue(L, lua_upvalueindex(1));
+  if (direct != NULL) lua_pushcfunction(L, direct);
+  else lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   /* No finalizer may run Lua while the GIL is released: the collector
   ** waits until this thread holds it again. */
@@ -203,6 +241,37 @@ static int blocking_call(lua_State *L) {
   int n = lua_gettop(L);
   if (call->returns_lines && n >= 1 && lua_isfunction(L, 1)) wrap_at(L, 1, &lines_iterator);
   return n;
+}
+
+/* Upvalues: the wrapped function, the io_call (light userdata). */
+static int blocking_call(lua_State *L) {
+  const io_call *call = (const io_call *)lua_touserdata(L, lua_upvalueindex(2));
+  lua_CFunction direct = lua_tocfunction(L, lua_upvalueindex(1));
+  if (direct != NULL && lua_getupvalue(L, lua_upvalueindex(1), 1) != NULL) { /* a C closure */
+    lua_pop(L, 1);
+    direct = NULL;
+  }
+  return call_blocking(L, call, direct);
+}
+
+static int blocking_loadfile(lua_State *L) { return call_blocking(L, &loadfile_call, base.loadfile); }
+
+static int dofile_continue(lua_State *L, int status, lua_KContext below) {
+  (void)status;
+  return lua_gettop(L) - (int)below;
+}
+
+/* dofile: loadfile's part with the GIL released, then the chunk's call
+** with it held, as lbaselib.c's (a load error raised as it is). */
+static int blocking_dofile(lua_State *L) {
+  if (!tl_gil_held() && !tl_trace_on()) return call_blocking(L, &dofile_call, base.dofile);
+  luaL_optstring(L, 1, NULL);
+  lua_settop(L, 1);
+  int n = call_blocking(L, &dofile_call, base.loadfile); /* chunk | nil, message */
+  if (lua_isnil(L, -n)) return lua_error(L);
+  int below = lua_gettop(L) - 1; /* (the chunk is on top) */
+  lua_callk(L, 0, LUA_MULTRET, below, dofile_continue);
+  return dofile_continue(L, LUA_OK, below);
 }
 
 /* Replaces the function at idx by its wrapper. */
@@ -268,19 +337,59 @@ void tl_blocking_io_wrap_io(lua_State *L, int io) {
 
 void tl_blocking_io_wrap_os(lua_State *L, int os) { wrap_fields(L, lua_absindex(L, os), os_calls); }
 
-/* print, whole lines; set after the base library opens (it sets its own). */
+void tl_blocking_io_wrap_package(lua_State *L, int package) {
+  package = lua_absindex(L, package);
+  wrap_fields(L, package, package_calls);
+  if (lua_getfield(L, package, "searchers") == LUA_TTABLE) {
+    for (int i = 2; i <= 4; i++) {
+      if (lua_rawgeti(L, -1, i) == LUA_TFUNCTION) {
+        wrap_at(L, -1, &searcher_call);
+        lua_rawseti(L, -2, i);
+      } else {
+        lua_pop(L, 1);
+      }
+    }
+  }
+  lua_pop(L, 1);
+}
+
+/* _G.name = wrapper if _G.name is the base library's function (a script
+** may have replaced it in stock lua's main state: then it is left alone). */
+static void wrap_base(lua_State *L, int g, const char *name, lua_CFunction original, lua_CFunction wrapper) {
+  lua_getfield(L, g, name);
+  bool found = original != NULL && lua_tocfunction(L, -1) == original;
+  lua_pop(L, 1);
+  if (found) {
+    lua_pushcfunction(L, wrapper);
+    lua_setfield(L, g, name);
+  }
+}
+
+/* print, whole lines, and loadfile and dofile, which release the GIL; set
+** after the base library opens (it sets its own). */
 void tl_blocking_io_open_print(lua_State *L) {
   lua_pushcfunction(L, atomic_print);
   lua_setglobal(L, "print");
+  pthread_once(&base.once, find_base);
+  if (base.loadfile == NULL || base.dofile == NULL) return;
+  lua_pushglobaltable(L);
+  wrap_base(L, lua_gettop(L), "loadfile", base.loadfile, blocking_loadfile);
+  wrap_base(L, lua_gettop(L), "dofile", base.dofile, blocking_dofile);
+  lua_pop(L, 1);
 }
 
-/* io and os if they are open already; and the C API for C modules (which
-** release the GIL around their own blocking calls). */
+/* io, os and package if they are open already; and the C API for C modules
+** (which release the GIL around their own blocking calls).  (package is
+** looked for only in a state whose io is open: a main state, where all
+** are; a thread's state opens each later, through builtins.c's wrappers.) */
 void tl_blocking_io_open(lua_State *L) {
   tl_capi_open(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  if (lua_getfield(L, -1, LUA_IOLIBNAME) == LUA_TTABLE) tl_blocking_io_wrap_io(L, -1);
+  bool io = lua_getfield(L, -1, LUA_IOLIBNAME) == LUA_TTABLE;
+  if (io) tl_blocking_io_wrap_io(L, -1);
   lua_pop(L, 1);
   if (lua_getfield(L, -1, LUA_OSLIBNAME) == LUA_TTABLE) tl_blocking_io_wrap_os(L, -1);
-  lua_pop(L, 2);
+  lua_pop(L, 1);
+  if (io && lua_getfield(L, -1, LUA_LOADLIBNAME) == LUA_TTABLE) tl_blocking_io_wrap_package(L, -1);
+  lua_settop(L, lua_gettop(L) - (io ? 2 : 1));
 }

@@ -34,7 +34,7 @@ static const builtin builtins[] = {
     {LUA_COLIBNAME, luaopen_coroutine, tl_coroutine_wrap_lib},
     {LUA_UTF8LIBNAME, luaopen_utf8, NULL},
     {LUA_DBLIBNAME, luaopen_debug, open_string_too}, /* debug.getmetatable("") */
-    {LUA_LOADLIBNAME, open_package, NULL},
+    {LUA_LOADLIBNAME, open_package, tl_blocking_io_wrap_package},
     {TL_MODNAME, NULL, NULL},
     {NULL, NULL, NULL},
 };
@@ -78,6 +78,7 @@ static int load_builtin(lua_State *L) {
 ** require finds the ones not open yet. */
 static int open_package(lua_State *L) {
   luaopen_package(L);
+  tl_state_inherit_package(L, -1); /* a thread's: the paths of the state that started it */
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   for (const builtin *b = builtins; b->name != NULL; b++) {
     if (b->open == open_package) continue;

@@ -200,7 +200,7 @@ static void warn_control(void *ud, const char *msg, int tocont) {
   static _Thread_local int reporting;
   lua_State *L = (lua_State *)ud;
   if (!reporting && !tocont && msg[0] == '@') {
-    if (strcmp(msg, "@on") == 0) lua_setwarnf(L, warn_to_stderr, L);
+    if (strcmp(msg, "@on") == 0) tl_state_setwarnf(L, true);
     return;
   }
   if (reporting || (!tl_tstate_is_main() && strncmp(msg, "error in ", 9) == 0)) {
@@ -215,7 +215,7 @@ static void warn_to_stderr(void *ud, const char *msg, int tocont) {
   static _Thread_local int continuing;
   lua_State *L = (lua_State *)ud;
   if (!tocont && !continuing && msg[0] == '@') {
-    if (strcmp(msg, "@off") == 0) lua_setwarnf(L, warn_control, L);
+    if (strcmp(msg, "@off") == 0) tl_state_setwarnf(L, false);
     return;
   }
   if (!continuing) fputs("Lua warning: ", stderr);
@@ -224,9 +224,16 @@ static void warn_to_stderr(void *ud, const char *msg, int tocont) {
   continuing = tocont;
 }
 
+/* Whether this OS thread's state has warnings on (a state belongs to one
+** OS thread; a new thread inherits it: inherit.c). */
+static _Thread_local bool warnings_on;
+
 void tl_state_setwarnf(lua_State *L, bool on) {
   lua_setwarnf(L, on ? warn_to_stderr : warn_control, L);
+  warnings_on = on;
 }
+
+bool tl_state_warnings_on(void) { return warnings_on; }
 
 static int panic(lua_State *L) {
   const char *msg = lua_tostring(L, -1);

@@ -40,6 +40,27 @@ void tl_state_open_tool(lua_State *L);
 ** other built-in modules when first used. */
 void tl_state_open_thread(lua_State *L);
 
+/* Whether warnings are on in this OS thread's state (warn("@on"), -W). */
+bool tl_state_warnings_on(void);
+
+/* --- what a new thread inherits (inherit.c) ------------------------------- */
+
+typedef struct tl_inherit {
+  char *path, *cpath; /* package.path and package.cpath; NULL: the defaults */
+  bool warnings;      /* warnings on */
+} tl_inherit;
+/* In the starting state L: its settings now (false: out of memory). */
+bool tl_state_inherit_capture(lua_State *L, tl_inherit *in);
+/* In the new thread, before any Lua code of its state L runs ('in' must
+** outlive L); tl_state_inherit_apply(NULL, NULL) once L is closed. */
+void tl_state_inherit_apply(lua_State *L, const tl_inherit *in);
+/* When L's package library (the table at idx) opens: the inherited paths. */
+void tl_state_inherit_package(lua_State *L, int idx);
+void tl_state_inherit_free(tl_inherit *in);
+/* Stock lua5.4's main state, when threading loads into it: tlua's warning
+** function, on if lua.c's was. */
+void tl_state_adopt_warnings(lua_State *L);
+
 /* --- the allocator of thread states (alloc.c) --------------------------- */
 
 typedef struct tl_arena tl_arena;
@@ -75,10 +96,11 @@ void tl_coroutine_open(lua_State *L);
 
 /* --- standard I/O (blocking_io.c) ------------------------------------ */
 
-void tl_blocking_io_open(lua_State *L); /* wraps io/os if open; C API */
-void tl_blocking_io_open_print(lua_State *L); /* print: whole lines */
+void tl_blocking_io_open(lua_State *L); /* wraps io/os/package if open; C API */
+void tl_blocking_io_open_print(lua_State *L); /* print: whole lines; loadfile, dofile */
 void tl_blocking_io_wrap_io(lua_State *L, int idx); /* the io table at idx */
 void tl_blocking_io_wrap_os(lua_State *L, int idx); /* the os table at idx */
+void tl_blocking_io_wrap_package(lua_State *L, int idx); /* the package table at idx */
 /* Writes the buffer to f in one piece (stdio lock held), GIL released. */
 void tl_blocking_io_write_whole(FILE *f, const char *s, size_t len);
 

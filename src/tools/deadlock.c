@@ -166,6 +166,7 @@ static void build_report(tl_text *t) {
 }
 
 static void write_and_exit(tl_text *t) {
+  fflush(NULL); /* every stdio stream: what io.open'ed files hold too, as os.exit does */
   tl_text_write(t);
   tl_outputs_write(); /* --trace, --stats...: the trace shows who blocked on what */
   _exit(3);

@@ -21,7 +21,8 @@
 enum {
   T_NIL, T_FALSE, T_TRUE, T_INT, T_FLOAT, T_STR, T_TABLE, T_END, T_REF,
   T_LFUNC, T_UPREF, T_CFUNC, T_OBJECT, T_GLOBALS, T_MODULE,
-  T_NEXT /* in a table: the value of the next index (previous one + 1) */
+  T_NEXT, /* in a table: the value of the next index (previous one + 1) */
+  T_REDUCED /* a table sent as a call made by the receiver (its metatable's __reduce) */
 };
 
 struct tl_blob {
@@ -42,6 +43,16 @@ struct tl_blob {
 /* Registry caches of a state (weak tables). */
 #define DUMPS_KEY "tlua.dumps" /* function -> its bytecode (sender) */
 #define LOADS_KEY "tlua.loads" /* bytecode -> function, closed ones (receiver) */
+
+/* Fills the table at 'names' with C function -> "lib.name" for the C
+** functions of L's standard libraries and threading: canonical names
+** first, aliases only for functions without one (cnames.c). */
+void tl_cnames_fill(lua_State *L, int names);
+
+/* Pushes L's cache of its modules (modules.c).  tl_modules_name: if the
+** table at idx is a module, pushes and returns its name, else NULL. */
+void tl_modules_push_cache(lua_State *L);
+const char *tl_modules_name(lua_State *L, int cache, int idx);
 
 /* An identity map in C memory (ptrmap.c): no Lua table per encode. */
 typedef struct tl_ptrmap {

@@ -236,6 +236,27 @@ static void decode_module(decoder *d) {
   push_module(d->L, name, n);
 }
 
+/* A table sent as a call (blob_encode.c, encode_reduced): module name,
+** function name, arguments; the result is the value. */
+static void decode_reduced(decoder *d) {
+  lua_State *L = d->L;
+  size_t mn, fn;
+  const char *module = get_string(d, &mn);
+  const char *field = get_string(d, &fn);
+  unsigned char nargs;
+  get(d, &nargs, 1);
+  if (!lua_checkstack(L, nargs + 8)) luaL_error(L, "stack overflow while receiving a value");
+  push_module(L, module, mn);
+  lua_pushlstring(L, field, fn);
+  if (lua_type(L, -2) != LUA_TTABLE || lua_gettable(L, -2) != LUA_TFUNCTION)
+    luaL_error(L, "cannot receive a value made by '%s': not a function in this thread",
+               lua_pushfstring(L, "%s.%s", lua_pushlstring(L, module, mn), lua_pushlstring(L, field, fn)));
+  lua_remove(L, -2);
+  for (int i = 0; i < nargs; i++) decode_value(d);
+  lua_call(L, nargs, 1);
+  register_id(d);
+}
+
 /* "lib.name" (or "lib.table.name"): the function 'name' of this state's
 ** module 'lib' (or of its field 'table'). */
 static void decode_c_function(decoder *d) {
@@ -302,6 +323,7 @@ static void decode_value(decoder *d) {
     }
     case T_GLOBALS: lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS); break;
     case T_MODULE: decode_module(d); break;
+    case T_REDUCED: decode_reduced(d); break;
     default: corrupt(d);
   }
 }

@@ -12,14 +12,18 @@
 **   Lua functions, as bytecode plus their upvalues; upvalues shared by
 **     several functions of one blob stay shared; the upvalue _ENV (whatever
 **     table it holds: the globals, a test runner's environment) becomes the
-**     receiver's globals, and an upvalue holding a loaded module
-**     (package.loaded[name]) becomes the receiver's own copy of that module,
-**     required there if need be;
+**     receiver's globals;
+**   modules: a table in package.loaded (string, threading, threading.log,
+**     a script's own module), as a value or an upvalue, by name: the
+**     receiver gets its own module of that name, required there if need be;
 **   the sender's global table, wherever it appears, as the receiver's;
 **   C functions found in the standard library tables (_G included) and in
-**     threading (and its sub-tables), by name ("string.format",
-**     "threading.atomic.add"), required in the receiver if need be;
-**   threading objects, by reference (the blob holds a reference).
+**     threading (and its sub-tables), by their canonical name
+**     ("string.format", "threading.atomic.add", whatever aliases the sender
+**     made: cnames.c), required in the receiver if need be;
+**   threading objects, by reference (the blob holds a reference);
+**   a table whose metatable has __reduce, as the call it names, made by
+**     the receiver (threading.log's loggers: the receiver's of that name).
 **
 ** Anything else raises an error naming the type and where it was found:
 ** "args[2].conn: cannot send userdata".
@@ -41,7 +45,7 @@
 /* Where a value sits, for error messages: a chain from leaf to root. */
 typedef struct path {
   const struct path *parent;
-  enum { P_ROOT, P_INDEX, P_KEY, P_UPVALUE, P_METATABLE, P_TABLEKEY } kind;
+  enum { P_ROOT, P_INDEX, P_KEY, P_UPVALUE, P_METATABLE, P_TABLEKEY, P_REDUCED } kind;
   int key;          /* P_KEY: stack index of the key; P_INDEX: the index */
   const char *name; /* P_ROOT: the root name; P_UPVALUE: upvalue name */
 } path;
@@ -54,6 +58,7 @@ typedef struct encoder {
   size_t nobjs, capobjs;
   tl_ptrmap ids;    /* table/function (lua_topointer) -> id */
   tl_ptrmap upvals; /* upvalue (lua_upvalueid) -> func id * 256 + n */
+  int modules;     /* stack index of the state's module cache (nil until needed) */
   int cnames;     /* stack index of the C function name table (nil until needed) */
   int next_id;
   const void *globals;
@@ -154,6 +159,7 @@ static void push_path(lua_State *L, const path *p) {
     case P_UPVALUE: lua_pushfstring(L, "<upvalue %s>", p->name); break;
     case P_METATABLE: lua_pushliteral(L, "<metatable>"); break;
     case P_TABLEKEY: lua_pushliteral(L, "<key>"); break;
+    case P_REDUCED: lua_pushliteral(L, "<__reduce>"); break;
   }
   lua_concat(L, 2);
 }
@@ -268,28 +274,72 @@ static int dump_writer(lua_State *L, const void *b, size_t size, void *ud) {
   return 0;
 }
 
-/* A table in package.loaded (a module) is sent by name.  Only checked
-** for upvalues: that is how a function reaches its modules. */
+/* A table in package.loaded (a module: string, threading, threading.log, a
+** script's own) is sent by name (modules.c): the receiver gets its own
+** module of that name, required there if need be. */
 static bool encode_module(encoder *e, int idx) {
   lua_State *L = e->L;
-  if (!luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE)) {
-    lua_pop(L, 1);
+  if (!lua_isuserdata(L, e->modules)) { /* in its reserved slot, as cnames */
+    tl_modules_push_cache(L);
+    lua_replace(L, e->modules);
+  }
+  const char *name = tl_modules_name(L, e->modules, idx);
+  if (name == NULL) return false;
+  size_t n = lua_rawlen(L, -1);
+  put_tag(e, T_MODULE);
+  put_string(e, name, n);
+  lua_pop(L, 1);
+  return true;
+}
+
+/* A table whose metatable has a __reduce function crosses as a call the
+** receiver makes (Python's __reduce__): __reduce(t) returns a module
+** name, the name of a function of that module and its arguments, and the
+** receiver gets require(module)[name](arguments...).  threading.log's
+** loggers cross so, as the receiver's logger of the same name.  Its id is
+** taken after its arguments', as the decoder registers it after the call. */
+static bool encode_reduced(encoder *e, int idx, const path *p, int depth) {
+  lua_State *L = e->L;
+  if (!lua_getmetatable(L, idx)) return false;
+  lua_pushliteral(L, "__reduce");
+  if (lua_rawget(L, -2) != LUA_TFUNCTION) {
+    lua_pop(L, 2);
     return false;
   }
-  lua_pushnil(L);
-  while (lua_next(L, -2)) {
-    if (lua_rawequal(L, -1, idx) && lua_type(L, -2) == LUA_TSTRING) {
-      size_t n;
-      const char *name = lua_tolstring(L, -2, &n);
-      put_tag(e, T_MODULE);
-      put_string(e, name, n);
-      lua_pop(L, 3);
-      return true;
-    }
+  lua_remove(L, -2);
+  const void *key = lua_topointer(L, idx);
+  long *id = tl_ptrmap_find(&e->ids, key);
+  if (id != NULL) { /* met before: the same value */
     lua_pop(L, 1);
+    unsigned int ref = (unsigned int)*id;
+    put_tag(e, T_REF);
+    e->has_refs = true;
+    put(e, &ref, sizeof ref);
+    return true;
   }
-  lua_pop(L, 1);
-  return false;
+  int top = lua_gettop(L) - 1;
+  lua_pushvalue(L, idx);
+  lua_call(L, 1, LUA_MULTRET);
+  int n = lua_gettop(L) - top;
+  if (n < 2 || lua_type(L, top + 1) != LUA_TSTRING || lua_type(L, top + 2) != LUA_TSTRING || n - 2 > 250) {
+    push_path(L, p);
+    luaL_error(L, "%s: cannot send a table whose __reduce does not return a module name, a function name "
+               "and at most 250 arguments", lua_tostring(L, -1));
+  }
+  if (!lua_checkstack(L, 8)) luaL_error(L, "stack overflow while copying a value");
+  put_tag(e, T_REDUCED);
+  for (int i = 1; i <= 2; i++) {
+    size_t len;
+    const char *s = lua_tolstring(L, top + i, &len);
+    put_string(e, s, len);
+  }
+  unsigned char nargs = (unsigned char)(n - 2);
+  put(e, &nargs, 1);
+  path rp = {p, P_REDUCED, 0, NULL};
+  for (int i = 3; i <= n; i++) encode_value(e, top + i, &rp, depth + 1);
+  remember(e, &e->ids, key, ++e->next_id);
+  lua_settop(L, top);
+  return true;
 }
 
 static void encode_lua_function(encoder *e, int idx, const path *p, int depth) {
@@ -351,36 +401,15 @@ static void encode_lua_function(encoder *e, int idx, const path *p, int depth) {
     path up = {p, P_UPVALUE, 0, (name && *name) ? name : "?"};
     if (name != NULL && strcmp(name, "_ENV") == 0 && lua_type(L, v) == LUA_TTABLE)
       put_tag(e, T_GLOBALS); /* whatever environment it had (busted's, a sandbox) */
-    else if (!(lua_type(L, v) == LUA_TTABLE && lua_topointer(L, v) != e->globals &&
-               encode_module(e, v)))
+    else
       encode_value(e, v, &up, depth + 1);
     lua_pop(L, 1);
   }
 }
 
-/* cnames[f] = "prefix.key" for the C functions f of the table on top,
-** and of its sub-tables down to 'depth' levels ("threading.atomic.add"). */
-static void add_cnames(lua_State *L, int cnames, const char *prefix, int depth) {
-  lua_pushnil(L);
-  while (lua_next(L, -2)) {
-    if (lua_type(L, -2) != LUA_TSTRING) {
-      lua_pop(L, 1);
-    } else if (lua_iscfunction(L, -1)) {
-      lua_pushfstring(L, "%s.%s", prefix, lua_tostring(L, -2));
-      lua_rawset(L, cnames); /* cnames[function] = name */
-    } else if (depth > 0 && lua_istable(L, -1)) {
-      const char *name = lua_pushfstring(L, "%s.%s", prefix, lua_tostring(L, -2));
-      lua_insert(L, -2);
-      add_cnames(L, cnames, name, depth - 1);
-      lua_pop(L, 2);
-    } else {
-      lua_pop(L, 1);
-    }
-  }
-}
-
 /* Names of the C functions that may cross: those of the standard
-** libraries and of threading, as "module.name" ("_G.print"). */
+** libraries and of threading, as "module.name" ("_G.print"), canonical
+** names before aliases (cnames.c). */
 static void make_cnames(encoder *e) {
   lua_State *L = e->L;
   if (lua_istable(L, e->cnames)) return;
@@ -388,15 +417,7 @@ static void make_cnames(encoder *e) {
   ** the stack would break an enclosing lua_next traversal. */
   lua_newtable(L);
   lua_replace(L, e->cnames);
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  for (int i = -1;; i++) {
-    const char *lib = i < 0 ? LUA_GNAME : tl_builtins_name(i); /* _G, then the built-ins */
-    if (lib == NULL) break;
-    if (lua_getfield(L, -1, lib) == LUA_TTABLE) /* threading: its sub-tables too */
-      add_cnames(L, e->cnames, lib, strcmp(lib, TL_MODNAME) == 0 ? 1 : 0);
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
+  tl_cnames_fill(L, e->cnames);
 }
 
 static void encode_c_function(encoder *e, int idx, const path *p) {
@@ -426,7 +447,7 @@ static void encode_value(encoder *e, int idx, const path *p, int depth) {
   switch (type) {
     case LUA_TTABLE:
       if (lua_topointer(L, idx) == e->globals) put_tag(e, T_GLOBALS);
-      else encode_table(e, idx, p, depth);
+      else if (!encode_module(e, idx) && !encode_reduced(e, idx, p, depth)) encode_table(e, idx, p, depth);
       break;
     case LUA_TFUNCTION:
       if (lua_iscfunction(L, idx)) encode_c_function(e, idx, p);
@@ -465,6 +486,8 @@ static int encode_protected(lua_State *L) {
   e->L = L;
   lua_pushnil(L); /* the C function names, made when needed */
   e->cnames = lua_gettop(L);
+  lua_pushnil(L); /* the module cache, fetched when needed */
+  e->modules = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
   e->globals = lua_topointer(L, -1);
   lua_pop(L, 1);

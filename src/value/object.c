@@ -179,6 +179,31 @@ static int box_tostring(lua_State *L) {
   return 1;
 }
 
+/* The metamethods that make a box a box: never taken from Lua methods. */
+static bool box_owned(const char *field) {
+  return strcmp(field, "__gc") == 0 || strcmp(field, "__index") == 0 || strcmp(field, "__newindex") == 0;
+}
+
+/* The functions of module(name)._methods into the metatable (-2) and
+** the methods table (-1) being made, as the C ones. */
+static void add_lua_methods(lua_State *L, const char *name) {
+  tl_builtins_require(L, name);
+  if (lua_getfield(L, -1, "_methods") == LUA_TTABLE) {
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      if (lua_type(L, -2) == LUA_TSTRING && lua_isfunction(L, -1) && !box_owned(lua_tostring(L, -2))) {
+        const char *field = lua_tostring(L, -2);
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2); /* key, key, value */
+        lua_rawset(L, strncmp(field, "__", 2) == 0 ? -7 : -6);
+      } else {
+        lua_pop(L, 1);
+      }
+    }
+  }
+  lua_pop(L, 2);
+}
+
 /* Pushes the metatable of 'kind', creating it in this state if needed. */
 static void push_metatable(lua_State *L, const tl_kind *kind) {
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, kind) != LUA_TNIL) return;
@@ -210,6 +235,7 @@ static void push_metatable(lua_State *L, const tl_kind *kind) {
         lua_setfield(L, -2, r->name);
     }
   }
+  if (kind->lua_methods != NULL) add_lua_methods(L, kind->lua_methods);
   lua_pop(L, 1);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, kind);

@@ -45,6 +45,14 @@ typedef struct tl_kind {
   ** holds the object (a Thread, joined): the reports never say it "holds"
   ** it, and objects of the kind are not tracked. */
   bool untracked;
+  /* Optional: methods written in Lua.  The module of that name (required
+  ** in each state when the kind's metatable is made there) has a field
+  ** '_methods', a table whose functions the box's metatable gets too
+  ** (metamethods such as __close included, but not __gc, __index and
+  ** __newindex, which make the box), after the C ones: the
+  ** ThreadPoolExecutor keeps its logic in lua/threading/executor.lua and
+  ** calls its C primitives for the parts that must be atomic. */
+  const char *lua_methods;
 } tl_kind;
 
 struct tl_object {

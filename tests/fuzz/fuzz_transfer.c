@@ -234,31 +234,32 @@ static void push_object(program *pr, input *in) {
       "return require('threading').RLock()",   "return require('threading').Queue(2)",
       "return require('threading').shared()",  "return require('threading').Semaphore(3)",
       "return require('threading').shared{1, x = 'y', [2.5] = {true}}",
+      "return require('threading').ThreadPoolExecutor(1)", /* shared by reference too, never started */
+      "return require('threading').Future()",
   };
   int i = byte(in) % (int)(sizeof makers / sizeof makers[0]);
   if (luaL_dostring(pr->A, makers[i]) != LUA_OK) fail_check("object", lua_tostring(pr->A, -1));
 }
 
+/* The globals, or a module as a value: it crosses by name, as the
+** receiver's module of that name (a standard library, threading, one of
+** its Lua parts, or a script's own module that every state has). */
 static void push_library_value(program *pr, input *in) {
+  static const char *const modules[] = {"string", "threading", "utf8", "threading.log", "fuzz_module"};
   lua_State *A = pr->A;
-  switch (byte(in) % 4) {
-    case 0: lua_rawgeti(A, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS); break;
-    case 1: /* a module as a plain value: copied deeply */
-      luaL_getsubtable(A, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-      lua_getfield(A, -1, "string");
-      lua_remove(A, -2);
-      break;
-    case 2: /* threading's table has a C __index: refused as a value */
-      luaL_getsubtable(A, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-      lua_getfield(A, -1, "threading");
-      lua_remove(A, -2);
-      break;
-    default:
-      luaL_getsubtable(A, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-      lua_getfield(A, -1, "utf8");
-      lua_remove(A, -2);
-      break;
+  uint8_t how = byte(in);
+  if (how % 6 == 0) {
+    if (how & 64) { /* a logger: crosses as the receiver's of that name (its __reduce) */
+      if (luaL_dostring(A, "return require('threading.log').getLogger('fuzz')") != LUA_OK)
+        fail_check("logger", lua_tostring(A, -1));
+      return;
+    }
+    lua_rawgeti(A, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    return;
   }
+  luaL_getsubtable(A, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(A, -1, modules[how % 6 - 1]);
+  lua_remove(A, -2);
 }
 
 static bool is_nan_key(lua_State *L, int idx) {
@@ -358,6 +359,43 @@ static bool is_module(lua_State *L, int idx) {
   return found;
 }
 
+static bool is_globals(lua_State *L, int idx);
+
+/* If the table at idx has a metatable with a __reduce function: pushes
+** what __reduce(t) returns, then their number, and returns true.  (A
+** __reduce that raises pushes nothing but the count 0.) */
+static bool call_reduce(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  int type = luaL_getmetafield(L, idx, "__reduce"); /* (a raw read) */
+  if (type != LUA_TFUNCTION) {
+    if (type != LUA_TNIL) lua_pop(L, 1);
+    return false;
+  }
+  int top = lua_gettop(L) - 1;
+  lua_pushvalue(L, idx);
+  if (lua_pcall(L, 1, LUA_MULTRET, 0) != LUA_OK) lua_settop(L, top);
+  lua_pushinteger(L, lua_gettop(L) - top);
+  return true;
+}
+
+/* If the table at idx is a module, pushes its name and returns true. */
+static bool push_module_name(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (is_globals(L, idx)) return false;
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    if (lua_type(L, -2) == LUA_TSTRING && lua_rawequal(L, -1, idx)) {
+      lua_pop(L, 1);
+      lua_remove(L, -2);
+      return true;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return false;
+}
+
 static bool is_globals(lua_State *L, int idx) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
   bool g = lua_rawequal(L, -1, idx);
@@ -399,13 +437,21 @@ static bool sendable(lua_State *L, int idx, int seen) {
     default: return false; /* coroutines, light userdata */
   }
   if (lua_iscfunction(L, idx)) return is_library_c_function(L, idx);
-  if (lua_istable(L, idx) && is_globals(L, idx)) return true;
+  if (lua_istable(L, idx) && (is_globals(L, idx) || is_module(L, idx))) return true;
   lua_pushvalue(L, idx);
   if (lua_rawget(L, seen) != LUA_TNIL) {
     lua_pop(L, 1);
     return true;
   }
   lua_pop(L, 1);
+  if (lua_istable(L, idx) && call_reduce(L, idx)) { /* sent as the call __reduce names */
+    int n = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    bool ok = n >= 2 && n - 2 <= 250 && lua_type(L, -n) == LUA_TSTRING && lua_type(L, -n + 1) == LUA_TSTRING;
+    for (int i = 3; ok && i <= n; i++) ok = sendable(L, -n + i - 1, seen);
+    lua_pop(L, n);
+    return ok;
+  }
   lua_pushvalue(L, idx);
   lua_pushboolean(L, 1);
   lua_rawset(L, seen);
@@ -427,8 +473,7 @@ static bool sendable(lua_State *L, int idx, int seen) {
   }
   const char *name;
   for (int i = 1; (name = lua_getupvalue(L, idx, i)) != NULL; i++) {
-    bool ok = (strcmp(name, "_ENV") == 0 && lua_istable(L, -1)) ||
-              (lua_istable(L, -1) && is_module(L, -1)) || sendable(L, -1, seen);
+    bool ok = (strcmp(name, "_ENV") == 0 && lua_istable(L, -1)) || sendable(L, -1, seen);
     lua_pop(L, 1);
     if (!ok) return false;
   }
@@ -452,8 +497,14 @@ static const char SIGNATURE[] =
     "  if t == 'string' then return 's' .. #v .. ':' .. v end\n"
     "  if t == 'userdata' then return 'o' .. tostring(objid(v)) end\n"
     "  if rawequal(v, _G) then return 'G' end\n"
-    "  if upvalue and t == 'table' then\n"
+    "  if t == 'table' then\n"
     "    for name, m in next, package.loaded do if rawequal(m, v) then return 'M' .. name end end\n"
+    "    local mt = getmetatable(v)\n"
+    "    if type(mt) == 'table' and type(rawget(mt, '__reduce')) == 'function' then\n"
+    "      local parts = {'R'}\n"
+    "      for _, x in ipairs(table.pack(pcall(rawget(mt, '__reduce'), v))) do parts[#parts + 1] = sig(x, 1) end\n"
+    "      return table.concat(parts, '\\0')\n"
+    "    end\n"
     "  end\n"
     "  if depth == 0 then return t:sub(1, 2) end\n"
     "  if t == 'function' then\n"
@@ -559,6 +610,34 @@ static void push_entry_signature(side *s, int k, int v) {
 
 static void equal(compare *c, int ia, int ib);
 
+/* If A's table at ia is sent as a call (__reduce), pushes onto B what B's
+** call gives (the arguments the oracle knows how to copy: scalars) and
+** returns true. */
+static bool push_reduced(compare *c, int ia) {
+  lua_State *A = c->a.L, *B = c->b.L;
+  if (!call_reduce(A, ia)) return false;
+  int n = (int)lua_tointeger(A, -1);
+  lua_pop(A, 1);
+  if (n < 2) mismatch(c, "a table whose __reduce failed was sent");
+  int base = lua_gettop(A) - n;
+  luaL_getsubtable(B, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(B, -1, lua_tostring(A, base + 1));
+  lua_getfield(B, -1, lua_tostring(A, base + 2));
+  for (int i = 3; i <= n; i++) {
+    switch (lua_type(A, base + i)) {
+      case LUA_TSTRING: lua_pushstring(B, lua_tostring(A, base + i)); break;
+      case LUA_TNUMBER: lua_pushnumber(B, lua_tonumber(A, base + i)); break;
+      case LUA_TBOOLEAN: lua_pushboolean(B, lua_toboolean(A, base + i)); break;
+      default: lua_pushnil(B); break;
+    }
+  }
+  if (lua_pcall(B, n - 2, 1, 0) != LUA_OK) mismatch(c, "the receiver's __reduce call fails");
+  lua_replace(B, -3);
+  lua_pop(B, 1);
+  lua_settop(A, base);
+  return true;
+}
+
 /* Pushes onto B the key matching A's key at ka, or returns false when it
 ** is a table/function not met yet (paired later by signature). */
 static bool push_matching_key(compare *c, int ka) {
@@ -591,6 +670,14 @@ static bool push_matching_key(compare *c, int ka) {
     lua_rawgeti(B, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
     return true;
   }
+  if (lua_istable(A, ka) && push_reduced(c, ka)) return true;
+  if (lua_istable(A, ka) && push_module_name(A, ka)) { /* B's module of that name */
+    luaL_getsubtable(B, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_getfield(B, -1, lua_tostring(A, -1));
+    lua_remove(B, -2);
+    lua_pop(A, 1);
+    return true;
+  }
   lua_pushvalue(A, ka);
   if (lua_rawget(A, c->a.ids) == LUA_TNUMBER) {
     lua_rawgeti(B, c->b.byid, lua_tointeger(A, -1));
@@ -613,7 +700,12 @@ static int count_entries(lua_State *L, int t) {
 
 static bool is_reference(lua_State *L, int idx) {
   int t = lua_type(L, idx);
-  return (t == LUA_TTABLE && !is_globals(L, idx)) || (t == LUA_TFUNCTION && !lua_iscfunction(L, idx));
+  if (t == LUA_TTABLE && call_reduce(L, idx)) {
+    lua_pop(L, 1 + (int)lua_tointeger(L, -1));
+    return false;
+  }
+  return (t == LUA_TTABLE && !is_globals(L, idx) && !is_module(L, idx)) ||
+         (t == LUA_TFUNCTION && !lua_iscfunction(L, idx));
 }
 
 static void equal_tables(compare *c, int ta, int tb) {
@@ -745,24 +837,6 @@ static void equal_upvalue_values(compare *c, const char *name) {
     if (!is_globals(B, ub)) mismatch(c, "_ENV did not become the receiver's globals");
     return;
   }
-  if (lua_istable(A, ua) && !is_globals(A, ua) && is_module(A, ua)) {
-    /* A's module: B's module of the same name. */
-    luaL_getsubtable(A, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    lua_pushnil(A);
-    while (lua_next(A, -2)) {
-      if (lua_type(A, -2) == LUA_TSTRING && lua_rawequal(A, -1, ua)) {
-        luaL_getsubtable(B, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-        lua_getfield(B, -1, lua_tostring(A, -2));
-        if (!lua_rawequal(B, -1, ub)) mismatch(c, "a module upvalue is not the receiver's module");
-        lua_pop(B, 2);
-        lua_pop(A, 2);
-        break;
-      }
-      lua_pop(A, 1);
-    }
-    lua_pop(A, 1);
-    return;
-  }
   equal(c, ua, ub);
 }
 
@@ -820,6 +894,19 @@ static void equal(compare *c, int ia, int ib) {
   if (ga != (lua_type(B, ib) == LUA_TTABLE && is_globals(B, ib)))
     mismatch(c, "the globals did not become the receiver's globals");
   if (ga) return;
+  if (t == LUA_TTABLE && push_module_name(A, ia)) { /* A's module: B's module of that name */
+    luaL_getsubtable(B, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_getfield(B, -1, lua_tostring(A, -1));
+    if (!lua_rawequal(B, -1, ib)) mismatch(c, "a module did not become the receiver's module");
+    lua_pop(B, 2);
+    lua_pop(A, 1);
+    return;
+  }
+  if (t == LUA_TTABLE && push_reduced(c, ia)) {
+    if (!lua_rawequal(B, -1, ib)) mismatch(c, "a table with __reduce is not the receiver's call's value");
+    lua_pop(B, 1);
+    return;
+  }
   if (t != lua_type(B, ib)) mismatch(c, "types differ");
   switch (t) {
     case LUA_TNIL: return;
@@ -936,7 +1023,10 @@ static lua_State *new_state(void) {
   if (L == NULL) fail_check("tl_state_new", "out of memory");
   tl_state_open_main(L);
   tl_builtins_set_threading(luaopen_threading);
-  if (luaL_dostring(L, "require 'threading'") != LUA_OK) fail_check("require", lua_tostring(L, -1));
+  /* threading, one of its Lua parts, and a script's own module that every
+  ** state has (modules cross by name). */
+  if (luaL_dostring(L, "require 'threading' require 'threading.log' package.loaded.fuzz_module = {x = 1}") != LUA_OK)
+    fail_check("require", lua_tostring(L, -1));
   lua_gc(L, LUA_GCSTOP);
   lua_settop(L, 0);
   return L;
