@@ -252,7 +252,32 @@ void tl_gil_set_mode(tl_gil_mode mode) {
   atomic_store(&gil_mode, mode);
   if (mode != TL_GIL_OFF) tl_gil_acquire();
 }
-/* (TL_GIL_SCHED is set by sched.c, around a schedule it has begun.) */
+
+/* A schedule replaces the GIL by its baton (sched.c): the mode is off while
+** the scheduler sets up or tears down, TL_GIL_SCHED while it runs, and
+** what it was before afterwards.  'before_schedule' is written only with
+** a single thread alive (the callers' rule for every mode change). */
+static tl_gil_mode before_schedule;
+
+bool tl_gil_schedule_begin(const tl_sched_config *cfg) {
+  if (tl_sched_active()) return false;
+  tl_gil_mode previous = tl_gil_get_mode();
+  tl_gil_set_mode(TL_GIL_OFF);
+  if (!tl_sched_begin(cfg)) {
+    tl_gil_set_mode(previous);
+    return false;
+  }
+  before_schedule = previous;
+  tl_gil_set_mode(TL_GIL_SCHED);
+  return true;
+}
+
+void tl_gil_schedule_end(void) {
+  if (!tl_sched_active()) return;
+  tl_gil_set_mode(TL_GIL_OFF);
+  tl_sched_end();
+  tl_gil_set_mode(before_schedule);
+}
 
 void tl_gil_set_enabled(bool on) { tl_gil_set_mode(on ? TL_GIL_NEW : TL_GIL_OFF); }
 

@@ -421,9 +421,15 @@ void tl_sched_set_quantum(long n);
 void tl_sched_format(const tl_sched_config *cfg, char *buf, size_t size);
 bool tl_sched_active(void);
 /* The calling thread (the only one alive) starts a schedule, and runs;
-** false if one runs already.  end: back to the GIL mode before. */
+** false if one runs already.  Called by the two below, which switch the
+** GIL's mode around the schedule (gil.c). */
 bool tl_sched_begin(const tl_sched_config *cfg);
 void tl_sched_end(void);
+/* Starts a schedule: the GIL's mode is TL_GIL_SCHED until
+** tl_gil_schedule_end puts back the mode before.  Call these, not the
+** two above. */
+bool tl_gil_schedule_begin(const tl_sched_config *cfg);
+void tl_gil_schedule_end(void);
 void tl_sched_describe(char *buf, size_t size); /* the running schedule, as parsed */
 void tl_sched_set_log(FILE *f);                  /* a line per context switch */
 /* Called (outside any lock) when every thread is blocked for good; if it

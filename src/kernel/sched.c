@@ -74,7 +74,6 @@ struct tl_sched_slot {
 static struct {
   pthread_mutex_t mutex;
   tl_sched_config cfg;
-  tl_gil_mode previous_gil;
   tl_sched_slot **slots;
   int n, cap;
   tl_sched_slot *current;
@@ -401,11 +400,8 @@ static void deadlocked(void) {
 bool tl_sched_begin(const tl_sched_config *cfg) {
   tl_tstate *self = tl_tstate_self();
   if (self == NULL || tl_sched_active()) return false;
-  tl_gil_mode previous = tl_gil_get_mode();
-  tl_gil_set_mode(TL_GIL_OFF);
   pthread_mutex_lock(&sched.mutex);
   sched.cfg = *cfg;
-  sched.previous_gil = previous;
   sched.rng = cfg->seed * 0x9E3779B97F4A7C15ULL + 0x1234567ULL;
   sched.step = sched.preempts = 0;
   sched.block_seq = 0;
@@ -429,26 +425,21 @@ bool tl_sched_begin(const tl_sched_config *cfg) {
   pthread_mutex_unlock(&sched.mutex);
   if (s == NULL) {
     tl_clock_set_virtual(false);
-    tl_gil_set_mode(previous);
     return false;
   }
   atomic_store(&active, true);
-  tl_gil_set_mode(TL_GIL_SCHED);
   return true;
 }
 
 void tl_sched_end(void) {
   if (!tl_sched_active()) return;
-  tl_gil_set_mode(TL_GIL_OFF);
   atomic_store(&active, false);
   pthread_mutex_lock(&sched.mutex);
-  tl_gil_mode previous = sched.previous_gil;
   free_slots();
   sched.current = NULL;
   sched.aborting = false;
   pthread_mutex_unlock(&sched.mutex);
   tl_clock_set_virtual(false);
-  tl_gil_set_mode(previous);
 }
 
 /* --- threads ------------------------------------------------------------------------ */

@@ -60,8 +60,8 @@ static void seed_math(lua_State *L) {
 bool tl_module_schedule(lua_State *L, const char *spec) {
   tl_sched_config cfg;
   if (!tl_sched_parse(spec, &cfg)) return false;
-  tl_sched_end(); /* (one from TLUA_SCHED, replaced by -X sched) */
-  if (!tl_sched_begin(&cfg)) return false;
+  tl_gil_schedule_end(); /* (one from TLUA_SCHED, replaced by -X sched) */
+  if (!tl_gil_schedule_begin(&cfg)) return false;
   tl_trace_restart(); /* its times are the virtual clock's from now on */
   tl_deadlock_watch_schedules();
   seed_math(L);
@@ -89,7 +89,7 @@ static run_result run_once(lua_State *L, const tl_sched_config *cfg) {
   long failures = tl_thread_failed_count();
   tl_report_capture();
   tl_sched_set_deadlock_handler(on_run_deadlock, NULL);
-  if (!tl_sched_begin(cfg)) {
+  if (!tl_gil_schedule_begin(cfg)) {
     free(tl_report_take_captured());
     luaL_error(L, "threading.check: cannot start a schedule");
   }
@@ -103,7 +103,7 @@ static run_result run_once(lua_State *L, const tl_sched_config *cfg) {
   if (left) tl_sched_abort();
   tl_sched_drain();
   res.steps = tl_sched_steps();
-  tl_sched_end();
+  tl_gil_schedule_end();
   char *reports = tl_report_take_captured();
   char *deadlock = take_deadlock();
   long thread_errors = tl_thread_failed_count() - failures;

@@ -2,7 +2,7 @@
 ** state.c -- the Lua states tlua runs: the main state, which opens every
 ** standard library as lua.c does, and the lean state of each new thread,
 ** whose libraries open the first time they are used.  Also the allocator
-** that caps a thread's memory, and the warning and panic handlers.
+** that caps a thread's memory, and the panic handler.
 **
 ** Lean thread states.  Opening all ten standard libraries was most of the
 ** cost of a new thread (measured with callgrind: 190k of 380k instructions
@@ -188,52 +188,7 @@ void tl_state_open_main(lua_State *L) {
   tl_coroutine_open(L);
 }
 
-/* --- new states, warnings, panic -------------------------------------------- */
-
-static void warn_to_stderr(void *ud, const char *msg, int tocont);
-
-/* Warnings off by default, as in lua.c ("@on" / "@off" control them).
-** Even when off, a thread other than the main one reports errors raised
-** in finalizers ("error in __gc metamethod ..."), which Lua turns into
-** warnings: in a thread nobody would ever see them otherwise. */
-static void warn_control(void *ud, const char *msg, int tocont) {
-  static _Thread_local int reporting;
-  lua_State *L = (lua_State *)ud;
-  if (!reporting && !tocont && msg[0] == '@') {
-    if (strcmp(msg, "@on") == 0) tl_state_setwarnf(L, true);
-    return;
-  }
-  if (reporting || (!tl_tstate_is_main() && strncmp(msg, "error in ", 9) == 0)) {
-    if (!reporting) fputs("Lua warning: ", stderr);
-    fputs(msg, stderr);
-    if (!tocont) fputs("\n", stderr);
-    reporting = tocont;
-  }
-}
-
-static void warn_to_stderr(void *ud, const char *msg, int tocont) {
-  static _Thread_local int continuing;
-  lua_State *L = (lua_State *)ud;
-  if (!tocont && !continuing && msg[0] == '@') {
-    if (strcmp(msg, "@off") == 0) tl_state_setwarnf(L, false);
-    return;
-  }
-  if (!continuing) fputs("Lua warning: ", stderr);
-  fputs(msg, stderr);
-  if (!tocont) fputs("\n", stderr);
-  continuing = tocont;
-}
-
-/* Whether this OS thread's state has warnings on (a state belongs to one
-** OS thread; a new thread inherits it: inherit.c). */
-static _Thread_local bool warnings_on;
-
-void tl_state_setwarnf(lua_State *L, bool on) {
-  lua_setwarnf(L, on ? warn_to_stderr : warn_control, L);
-  warnings_on = on;
-}
-
-bool tl_state_warnings_on(void) { return warnings_on; }
+/* --- new states, panic (warnings: warnings.c) ------------------------------------ */
 
 static int panic(lua_State *L) {
   const char *msg = lua_tostring(L, -1);
