@@ -271,6 +271,7 @@ static void mark_running(tl_thread *t) {
 static int run_body(lua_State *L) {
   tl_thread *t = (tl_thread *)lua_touserdata(L, 1);
   lua_settop(L, 0);
+  lua_gc(L, LUA_GCSTOP); /* no collection steps while the state is being set up */
   tl_state_open_thread(L);
   tl_state_inherit_apply(L, &t->inherit);
   tl_preload_apply(L, t->preload);
@@ -284,6 +285,7 @@ static int run_body(lua_State *L) {
   pthread_mutex_unlock(&t->mutex);
   int n = tl_blob_decode_release_once(L, target);
   if (n == 0) return 0; /* no target: nothing to run */
+  lua_gc(L, LUA_GCRESTART);
   if (lua_pcall(L, n - 1, LUA_MULTRET, 1) != LUA_OK) return lua_error(L);
   tl_atexit_run(L);
   tl_blob *res = tl_blob_encode(L, 2, lua_gettop(L) - 1, "result");
