@@ -11,10 +11,6 @@
 ** built-in module -- the standard libraries, threading and its Lua parts
 ** -- is opened on first use:
 **
-**  - the base library itself, on the first read of any global (_G starts
-**    empty, with a metatable: lazy_base).  A thread that only waits never
-**    reads one, and the base library is a quarter of an idle thread's
-**    heap (1.8 of 7.9 KiB);
 **  - reading a missing global such as `math`, `string`, `package` or
 **    `require` (a metatable on _G, see lazy_global);
 **  - indexing a string (`s:upper()`) or doing arithmetic on one: the
@@ -31,10 +27,14 @@
 ** one.  Visible differences from the main state, written down in
 ** docs/api-threads.md: pairs(_G) and package.loaded list a library only
 ** once it is open, and a script that replaces _G's metatable in a thread
-** should first touch the libraries it needs.  (Lua code cannot see that
-** the base library is late: reaching _G at all -- rawget, next, pairs,
-** _G, _ENV.x -- reads a global first.  C code that rawgets from the
-** globals table before any global was read would.)
+** should first touch the libraries it needs.
+**
+** The base library opens first, before anything else is allocated.
+** Opening it late, on the first read of a global, saved 0.8 KiB per
+** waiting thread, but two CPU-bound threads under the GIL then ran 12-15%
+** slower (a loop with no global in it: a placement of the states'
+** objects, reproducible, that the order of allocations decides), so
+** threaded/sequential time under the GIL went from 1.0x to 1.2x.
 **
 ** Locking: none.  A state belongs to the one OS thread that runs it.
 */
@@ -120,35 +120,18 @@ static int getmetatable_opening_string(lua_State *L) {
   return 1;
 }
 
-/* _G's first __index: opens the base library (with tlua's print and
-** getmetatable), hands later misses to lazy_global, and reads the key
-** again.  Arguments: _G, key. */
-static int lazy_base(lua_State *L) {
-  lua_settop(L, 2);
-  luaL_requiref(L, LUA_GNAME, luaopen_base, 0);
+void tl_state_open_thread(lua_State *L) {
+  luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
   lua_pushcfunction(L, getmetatable_opening_string);
   lua_setfield(L, -2, "getmetatable");
-  lua_pop(L, 1);
-  tl_blocking_io_open_print(L);
-  lua_getmetatable(L, 1);
-  lua_pushcfunction(L, lazy_global);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  lua_pushvalue(L, 2);
-  if (lua_rawget(L, 1) != LUA_TNIL) return 1;
-  lua_pop(L, 1);
-  return lazy_global(L);
-}
-
-void tl_state_open_thread(lua_State *L) {
-  lua_pushglobaltable(L);
   lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, lazy_base);
+  lua_pushcfunction(L, lazy_global);
   lua_setfield(L, -2, "__index");
   lua_setmetatable(L, -2);
   lua_pop(L, 1);
   set_lazy_string_metatable(L);
   tl_blocking_io_open(L);
+  tl_blocking_io_open_print(L);
 }
 
 void tl_state_seed_random(lua_State *L, int idx) {
