@@ -317,6 +317,28 @@ describe("as_completed", function()
     assert.same({2, 3, 1}, order)
   end)
 
+  it("keeps no reference to the futures it has yielded", function()
+    local weak = setmetatable({}, {__mode = "k"})
+    local later = threading.Future()
+    local it = (function()
+      local done, pending = threading.Future(), threading.Future()
+      done:set_result(1)
+      weak[done], weak[pending] = true, true
+      later = pending
+      return threading.as_completed({done, pending})
+    end)()
+    local function count() local n = 0 for _ in pairs(weak) do n = n + 1 end return n end
+    it() -- the finished one
+    collectgarbage(); collectgarbage()
+    assert.equal(1, count()) -- only the pending one is left
+    later:set_result(2)
+    assert.equal(later, it())
+    later = nil
+    collectgarbage(); collectgarbage()
+    assert.equal(0, count())
+    assert.is_nil(it())
+  end)
+
   it("yields finished futures first and each future once", function()
     local done = threading.Future()
     done:set_result("early")

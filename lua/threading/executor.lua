@@ -248,26 +248,41 @@ end
 -- as_completed(futures [, timeout]): an iterator yielding each future as it
 -- completes (those already done first); raises "TimeoutError: N (of M)
 -- futures unfinished" if they are not all done in time.  Its fourth value
--- closes it: a for loop that ends early takes its waiter back.
+-- closes it: a for loop that ends early takes its waiter back.  As in
+-- Python, the iterator keeps no reference to a future it has yielded.
 function M.as_completed(fs, timeout)
   local deadline = deadline_after(timeout, 2)
   local list = distinct(fs)
-  local finished, waiter, npending = {}, threading.Queue(), 0
+  local total, finished, waiting, waiter, npending = #list, {}, {}, threading.Queue(), 0
   for _, f in ipairs(list) do
-    if f:_add_waiter(waiter) then npending = npending + 1 else finished[#finished + 1] = f end
+    if f:_add_waiter(waiter) then
+      npending = npending + 1
+      waiting[f] = true
+    else
+      finished[#finished + 1] = f
+    end
   end
+  list = nil
   local i = 0
+  local closer = setmetatable({}, {__close = function()
+    for f in pairs(waiting) do f:_remove_waiter(waiter) end
+  end})
   return function()
     i = i + 1
-    if finished[i] then return finished[i] end
+    local f = finished[i]
+    if f then
+      finished[i] = nil
+      return f
+    end
     if npending == 0 then return nil end
-    local f = waiter:get(true, remaining(deadline))
+    f = waiter:get(true, remaining(deadline))
     if f == nil then
-      error(("TimeoutError: %d (of %d) futures unfinished"):format(npending, #list), 2)
+      error(("TimeoutError: %d (of %d) futures unfinished"):format(npending, total), 2)
     end
     npending = npending - 1
+    waiting[f] = nil
     return f
-  end, nil, nil, waiter_remover(list, waiter)
+  end, nil, nil, closer
 end
 
 local return_whens = {FIRST_COMPLETED = true, FIRST_EXCEPTION = true, ALL_COMPLETED = true}
