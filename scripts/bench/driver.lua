@@ -722,6 +722,10 @@ if wanted("transfer") then
         peer_value = res.build_us, ratio = res.ratio, target = "<= 2x",
         met = res.ratio and res.ratio <= 2, na = res.skip}
   end
+  local trip = alternate({tlua_off}, cfg.rounds, "transfer", "roundtrip", cfg.transfer_count, 3)[tlua_off]
+  add{group = "transfer", figure = "10,000-string table round trip (to a thread and back)",
+      value = trip.round_trip_ms, unit = "ms", target = "<= 1 ms", met = at_least(1, trip.round_trip_ms),
+      na = trip.skip, notes = "2 encodes + 2 decodes; each decode interns 10,000 strings"}
 end
 
 ---------------------------------------------------------------------------

@@ -92,6 +92,11 @@ static void decode_table(decoder *d) {
         memcpy(&i, d->p + 1, sizeof i);
         d->p += 1 + sizeof i;
         lua_pushinteger(L, i);
+      } else if (d->end - d->p > (ptrdiff_t)sizeof(size_t) && *d->p == T_STR) { /* arrays of strings */
+        size_t n;
+        d->p++;
+        const char *s = get_string(d, &n);
+        lua_pushlstring(L, s, n);
       } else {
         decode_value(d);
       }

@@ -211,11 +211,15 @@ static bool encode_scalar(encoder *e, int idx, int type) {
       }
       return true;
     }
-    case LUA_TSTRING: {
+    case LUA_TSTRING: { /* the commonest value: one capacity check, then the bytes */
       size_t n;
       const char *s = lua_tolstring(L, idx, &n);
-      put_tag(e, T_STR);
-      put_string(e, s, n);
+      if (e->len + 1 + sizeof n + n > e->cap) grow(e, 1 + sizeof n + n);
+      char *out = e->buf + e->len;
+      out[0] = (char)T_STR;
+      memcpy(out + 1, &n, sizeof n);
+      memcpy(out + 1 + sizeof n, s, n);
+      e->len += 1 + sizeof n + n;
       return true;
     }
     default: return false;
@@ -240,9 +244,8 @@ static void encode_table(encoder *e, int idx, const path *p, int depth) {
   lua_pushnil(L);
   int k = lua_gettop(L), v = k + 1; /* where lua_next leaves each pair */
   while (lua_next(L, idx)) {
-    int isint = 0;
     /* (an integral float is never a key; "1", a string, is not index 1) */
-    if (lua_type(L, k) == LUA_TNUMBER && lua_tointegerx(L, k, &isint) == next_index && isint) {
+    if (lua_isinteger(L, k) && lua_tointegerx(L, k, NULL) == next_index) {
       put_tag(e, T_NEXT);
       next_index++;
     } else {
