@@ -683,6 +683,13 @@ if wanted("queue") then
   if #bars == 0 then bars = pythons end
   local interps = {tlua_off, tlua_on}
   for _, p in ipairs(bars) do interps[#interps + 1] = p end
+  -- What two cores give any blocking queue: a C ring under a mutex.
+  local floor = c_floor("queue_floor")
+  if floor then
+    local res = alternate({floor}, cfg.rounds, "queue_floor", cfg.queue_count, 1)[floor]
+    add{group = "queue", figure = "C floor: a ring under a mutex + condvar, producer thread -> main",
+        value = res.per_second, unit = "/s", na = res.skip, notes = "queue_floor.c, no Lua; informational"}
+  end
   for _, item in ipairs{"int", "str"} do
     for _, kind in ipairs{"Queue", "LifoQueue", "PriorityQueue", "SimpleQueue"} do
       local kinds = {[tlua_off] = kind, [tlua_on] = kind}

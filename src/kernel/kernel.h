@@ -204,6 +204,10 @@ double tl_clock_remaining(const tl_deadline *d);      /* >= 0, or -1 if infinite
 struct timespec tl_clock_after(double seconds);       /* now + seconds */
 bool tl_clock_before(const struct timespec *a, const struct timespec *b);
 void tl_clock_cond_init(pthread_cond_t *cond); /* a condition on CLOCK_MONOTONIC */
+/* An object's mutex (wait.c): adaptive, it spins a little before sleeping,
+** since the other side of a queue or a lock on another core holds it for
+** a few dozen instructions. */
+void tl_mutex_init(pthread_mutex_t *mutex);
 /* Virtual time (sched.c): while on, every function above reads a clock
 ** that only the scheduler moves, starting at 0. */
 void tl_clock_set_virtual(bool on);

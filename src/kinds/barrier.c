@@ -263,7 +263,7 @@ static int new_barrier(lua_State *L) {
   }
   tl_object_init(&br->obj, &barrier_kind);
   tl_object_set_label(&br->obj, label);
-  pthread_mutex_init(&br->mutex, NULL);
+  tl_mutex_init(&br->mutex);
   tl_clock_cond_init(&br->cond);
   br->parties = parties;
   br->action = action;

@@ -242,7 +242,7 @@ static int new_condition(lua_State *L) {
   }
   tl_object_init(&c->obj, &condition_kind);
   tl_object_set_label(&c->obj, label);
-  pthread_mutex_init(&c->mutex, NULL);
+  tl_mutex_init(&c->mutex);
   tl_object_incref(&lock->obj);
   c->lock = lock;
   tl_object_push_new(L, &c->obj);

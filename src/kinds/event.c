@@ -127,7 +127,7 @@ static int new_event(lua_State *L) {
   }
   tl_object_init(&e->obj, &event_kind);
   tl_object_set_label(&e->obj, label);
-  pthread_mutex_init(&e->mutex, NULL);
+  tl_mutex_init(&e->mutex);
   tl_clock_cond_init(&e->cond);
   tl_object_push_new(L, &e->obj);
   return 1;

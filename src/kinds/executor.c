@@ -508,7 +508,7 @@ static int new_executor(lua_State *L) {
     return luaL_error(L, "not enough memory");
   }
   tl_object_init(&w->obj, &work_kind); /* the executor's reference */
-  pthread_mutex_init(&w->mutex, NULL);
+  tl_mutex_init(&w->mutex);
   tl_clock_cond_init(&w->tasks_cond);
   tl_clock_cond_init(&w->exit_cond);
   w->max_workers = (int)max;

@@ -443,7 +443,7 @@ static int new_future(lua_State *L) {
   tl_future *f = calloc(1, sizeof *f);
   if (f == NULL) return luaL_error(L, "not enough memory");
   tl_object_init(&f->obj, &future_kind);
-  pthread_mutex_init(&f->mutex, NULL);
+  tl_mutex_init(&f->mutex);
   tl_clock_cond_init(&f->done_cond);
   f->state = F_PENDING;
   tl_object_push_new(L, &f->obj);

@@ -21,7 +21,7 @@
 
 
 static void core_init(tl_lockcore *c, bool recursive) {
-  pthread_mutex_init(&c->mutex, NULL);
+  tl_mutex_init(&c->mutex);
   tl_clock_cond_init(&c->cond);
   c->recursive = recursive;
 }

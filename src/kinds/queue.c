@@ -433,7 +433,7 @@ static int new_queue(lua_State *L, const tl_kind *kind, tl_items_order order) {
     strcat(name, ": size");
     q->trace_name = tl_trace_name(name, strlen(name));
   }
-  pthread_mutex_init(&q->mutex, NULL);
+  tl_mutex_init(&q->mutex);
   tl_clock_cond_init(&q->not_empty);
   tl_clock_cond_init(&q->not_full);
   tl_clock_cond_init(&q->all_done);

@@ -138,7 +138,7 @@ static int new_semaphore_of(lua_State *L, const tl_kind *kind) {
   }
   tl_object_init(&s->obj, kind);
   tl_object_set_label(&s->obj, label);
-  pthread_mutex_init(&s->mutex, NULL);
+  tl_mutex_init(&s->mutex);
   tl_clock_cond_init(&s->cond);
   s->value = value;
   s->bound = kind == &bounded_semaphore_kind ? value : -1;

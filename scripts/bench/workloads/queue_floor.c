@@ -1,0 +1,89 @@
+/*
+** queue_floor.c COUNT REPS: the floor under queue_items.lua on this
+** machine: the same producer thread -> main thread transfer of COUNT
+** integers through an unbounded FIFO, in plain C with no Lua at all.  The
+** FIFO is what any blocking queue of threads on two cores is at least: a
+** ring of items under one pthread mutex, and a condition variable that the
+** consumer sleeps on when the ring is empty (the producer signals only
+** when someone sleeps).  With both threads running at once, each item
+** moves the mutex and the ring's fields from one core's cache to the
+** other's; that, not the interpreter, is what a GIL-off queue pays.
+** Prints the median items per second of REPS runs, as "per_second X".
+** Built and run by scripts/bench/driver.lua (cc -O2 -pthread).
+*/
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "floor.h"
+
+typedef struct fifo {
+  pthread_mutex_t mutex;
+  pthread_cond_t nonempty;
+  long *items;
+  size_t cap, head, count; /* a ring: items[head], ... count of them */
+  int sleepers;            /* consumers waiting on 'nonempty' */
+  long n;                  /* the producer's item count */
+} fifo;
+
+static void put(fifo *q, long item) {
+  pthread_mutex_lock(&q->mutex);
+  if (q->count == q->cap) { /* grow: unbounded, as queue.Queue() */
+    size_t cap = q->cap * 2;
+    long *items = malloc(cap * sizeof *items);
+    if (items == NULL) abort();
+    for (size_t i = 0; i < q->count; i++) items[i] = q->items[(q->head + i) % q->cap];
+    free(q->items);
+    q->items = items;
+    q->cap = cap;
+    q->head = 0;
+  }
+  q->items[(q->head + q->count) % q->cap] = item;
+  q->count++;
+  if (q->sleepers > 0) pthread_cond_signal(&q->nonempty);
+  pthread_mutex_unlock(&q->mutex);
+}
+
+static long get(fifo *q) {
+  pthread_mutex_lock(&q->mutex);
+  while (q->count == 0) {
+    q->sleepers++;
+    pthread_cond_wait(&q->nonempty, &q->mutex);
+    q->sleepers--;
+  }
+  long item = q->items[q->head];
+  q->head = (q->head + 1) % q->cap;
+  q->count--;
+  pthread_mutex_unlock(&q->mutex);
+  return item;
+}
+
+static void *produce(void *arg) {
+  fifo *q = arg;
+  for (long i = 1; i <= q->n; i++) put(q, i);
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  long count = argc > 1 ? atol(argv[1]) : 200000;
+  int reps = argc > 2 ? atoi(argv[2]) : 3;
+  if (count < 1 || reps < 1 || reps > 100) return 2;
+  double rates[100];
+  for (int r = 0; r < reps; r++) {
+    fifo q = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, malloc(64 * sizeof(long)), 64, 0, 0, 0, count};
+    if (q.items == NULL) return 1;
+    double t0 = now();
+    pthread_t producer;
+    if (pthread_create(&producer, NULL, produce, &q) != 0) return 1;
+    long sum = 0;
+    for (long i = 0; i < count; i++) sum += get(&q);
+    pthread_join(producer, NULL);
+    rates[r] = (double)count / (now() - t0);
+    free(q.items);
+    if (sum != count * (count + 1) / 2) return 1;
+  }
+  printf("per_second %g\n", median(rates, reps));
+  return 0;
+}
