@@ -312,6 +312,39 @@ describe("Queue", function()
     assert.equal("LifoQueue(size 0, maxsize 0)", tostring(threading.LifoQueue()))
     assert.equal("SimpleQueue(size 0)", tostring(threading.SimpleQueue()))
   end)
+
+  -- A box whose methods are looked up often gets a metatable of its own
+  -- (value/object.c): nothing of that may show.
+  it("keeps its fields, errors, metatable and collection once it is busy", function()
+    local q = threading.Queue(4)
+    local mt = getmetatable(q)
+    for i = 1, 200 do q:put(i); q:get() end
+    assert.equal(mt, getmetatable(q))
+    assert.equal(getmetatable(threading.Queue()), getmetatable(q))
+    assert.equal(4, q.maxsize)
+    assert.equal(200, q.unfinished_tasks)
+    assert.is_false(q.is_shutdown)
+    assert.is_nil(q.no_such_field)
+    assert_contains(error_of(function() q.maxsize = 1 end), "cannot set field 'maxsize' of a Queue")
+    assert_contains(error_of(function() q.put(42, 1) end), "Queue expected")
+    assert.equal("Queue(size 0, maxsize 4)", tostring(q))
+    q:shutdown()
+    assert.is_true(q.is_shutdown)
+    -- the same in a thread that received it, and the box is still collected
+    local worker = spawn(function(queue)
+      for _ = 1, 200 do queue:qsize() end
+      return queue.maxsize, queue.is_shutdown, select(2, queue:get())
+    end, q)
+    assert.same({4, true, "shutdown"}, {finish(worker)})
+    local own = debug.getmetatable(q)
+    assert_contains(error_of(function() getmetatable(own).__index({}, "maxsize") end),
+                    "not the metatable of a threading object")
+    local boxes = setmetatable({q}, {__mode = "v"})
+    q, own = nil, nil
+    collectgarbage()
+    collectgarbage()
+    assert.is_nil(boxes[1])
+  end)
 end)
 
 describe("LifoQueue", function()

@@ -124,6 +124,7 @@ typedef struct box {
   const char *tag;      /* &BOX_TAG */
   const tl_kind *kind;
   tl_object *obj;       /* NULL once __gc has run (by hand, or before a resurrection) */
+  unsigned lookups;     /* methods looked up through box_index (see "own metatable") */
 } box;
 
 static box *to_box(lua_State *L, int idx) {
@@ -150,11 +151,85 @@ static tl_object *box_object(lua_State *L, int idx) {
   return b->obj;
 }
 
+/* --- a metatable of its own for a busy box -------------------------------
+**
+** A kind with fields (a Queue's maxsize, a Thread's name...) cannot make
+** its methods table the __index of its boxes: reading a field needs the
+** box, and a function at the end of an __index chain is given the table
+** before it, not the box.  So its __index is box_index, a C call per
+** method lookup: about 150 instructions, a fifth of what a queue's put and
+** get cost together.  A box whose methods were looked up OWN_AFTER times
+** gets a metatable of its own: it holds the methods and metamethods and is
+** its own __index (a method lookup is a table read), it holds the box
+** under the key &OWN_BOX, and its metatable's __index, own_fields, reads
+** a field through that box.  A box used a few times (the queue a thread
+** waits on once) keeps the shared metatable and costs no memory; an own
+** one is about 1 KiB.  getmetatable(box) answers the kind's shared
+** metatable either way (__metatable). */
+#define OWN_AFTER 32
+
+static const char OWN_BOX = 'o';
+
+/* __index of an own metatable ('own', key): the box's field, or nil. */
+static int own_fields(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (lua_rawgetp(L, 1, &OWN_BOX) != LUA_TUSERDATA)
+    return luaL_argerror(L, 1, "not the metatable of a threading object");
+  tl_object *o = box_object(L, lua_gettop(L));
+  if (o->kind->getfield != NULL && lua_type(L, 2) == LUA_TSTRING &&
+      o->kind->getfield(L, o, lua_tostring(L, 2)))
+    return 1;
+  lua_pushnil(L);
+  return 1;
+}
+
+/* Gives the box at 'idx' (absolute) its own metatable, from its shared one
+** and the methods table 'methods' (box_index's upvalue). */
+static void give_own_metatable(lua_State *L, int idx, int methods) {
+  if (!lua_checkstack(L, 8)) return; /* keep the shared one */
+  lua_getmetatable(L, idx);
+  int shared = lua_gettop(L);
+  lua_createtable(L, 0, 24);
+  int own = shared + 1;
+  const int sources[2] = {shared, methods};
+  for (int i = 0; i < 2; i++) {
+    lua_pushnil(L);
+    while (lua_next(L, sources[i])) {
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, own);
+    }
+  }
+  lua_pushvalue(L, own);
+  lua_setfield(L, own, "__index");
+  lua_pushvalue(L, shared);
+  lua_setfield(L, own, "__metatable");
+  lua_pushvalue(L, idx);
+  lua_rawsetp(L, own, &OWN_BOX);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &OWN_BOX) == LUA_TNIL) { /* one per state */
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, own_fields);
+    lua_setfield(L, -2, "__index");
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &OWN_BOX);
+  }
+  lua_setmetatable(L, own);
+  lua_setmetatable(L, idx);
+  lua_settop(L, shared - 1);
+}
+
 /* __index: methods first, then the kind's fields.  (A method is found
 ** without checking the box: every method checks its own 'self'.) */
 static int box_index(lua_State *L) {
   lua_pushvalue(L, 2);
-  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) {
+    box *b = to_box(L, 1);
+    if (b != NULL && ++b->lookups == OWN_AFTER) {
+      give_own_metatable(L, 1, lua_upvalueindex(1));
+    }
+    return 1;
+  }
   lua_pop(L, 1);
   tl_object *o = box_object(L, 1);
   if (o->kind->getfield != NULL && lua_type(L, 2) == LUA_TSTRING &&
@@ -267,6 +342,7 @@ static void push_box(lua_State *L, tl_object *o, bool steal) {
   b->tag = &BOX_TAG;
   b->kind = o->kind;
   b->obj = NULL; /* no reference yet: an allocation error below leaks nothing */
+  b->lookups = 0;
   push_metatable(L, o->kind);
   lua_setmetatable(L, -2);
   if (!steal) tl_object_incref(o);
