@@ -37,16 +37,19 @@
 #include "queue.h"
 #include "queue_items.h"
 
+/* What put and get touch comes first, next to the mutex: with the GIL
+** off each item moves these lines between the producer's core and the
+** consumer's; the conditions are touched only when someone waits. */
 typedef struct tl_queue {
   tl_object obj;
   pthread_mutex_t mutex;
-  pthread_cond_t not_empty, not_full, all_done;
-  lua_Integer maxsize; /* <= 0: unbounded */
   tl_items items;
+  lua_Integer maxsize; /* <= 0: unbounded */
   lua_Integer unfinished;
-  bool shutdown;
   int getters, putters; /* threads waiting in get / put */
+  bool shutdown;
   const char *trace_name; /* its size's counter in the trace ("Queue \"jobs\": size"), or NULL */
+  pthread_cond_t not_empty, not_full, all_done;
 } tl_queue;
 
 static const tl_kind queue_kind, lifo_kind, priority_kind, simple_kind;

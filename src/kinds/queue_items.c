@@ -161,8 +161,9 @@ static inline bool before(const tl_item *a, const tl_item *b) {
 
 /* --- the ring buffer ------------------------------------------------------ */
 
+/* ('ring_cap' is 0 or a power of two: 16, then doubled) */
 static tl_item *ring_slot(tl_items *c, size_t i) {
-  return &c->ring[(c->ring_head + i) % c->ring_cap];
+  return &c->ring[(c->ring_head + i) & (c->ring_cap - 1)];
 }
 
 static bool ring_reserve(tl_items *c) {
@@ -180,7 +181,7 @@ static bool ring_reserve(tl_items *c) {
 
 static tl_item ring_take_front(tl_items *c) {
   tl_item it = c->ring[c->ring_head];
-  c->ring_head = (c->ring_head + 1) % c->ring_cap;
+  c->ring_head = (c->ring_head + 1) & (c->ring_cap - 1);
   c->ring_n--;
   return it;
 }
