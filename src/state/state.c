@@ -30,11 +30,13 @@
 ** should first touch the libraries it needs.
 **
 ** The base library opens first, before anything else is allocated.
-** Opening it late, on the first read of a global, saved 0.8 KiB per
-** waiting thread, but two CPU-bound threads under the GIL then ran 12-15%
-** slower (a loop with no global in it: a placement of the states'
-** objects, reproducible, that the order of allocations decides), so
-** threaded/sequential time under the GIL went from 1.0x to 1.2x.
+** Opening it late, on the first read of a global, saved 0.8 KiB and 32k
+** instructions per thread, but a CPU-bound loop that reads no global ran
+** 9% slower in threads (not in the main state), reproducibly: the same
+** instructions, another placement of the thread state's stack and call
+** records, which the order of allocations decides.  (A first measurement
+** said 12-15%; part of it was Lua's code moving with tlua's, since fixed
+** in CMakeLists.txt.)
 **
 ** Locking: none.  A state belongs to the one OS thread that runs it.
 */
