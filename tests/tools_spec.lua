@@ -413,6 +413,22 @@ t:join()
     assert.is_true(main.sleeping / 100 * main.wall >= 0.29, "main slept 0.3 s: " .. err)
     assert.is_true(waiter.blocked / 100 * waiter.wall >= 0.29, "the waiter was blocked 0.3 s: " .. err)
     assert.is_true(waiter.lua > 0, "the waiter ran Lua: " .. err)
+    assert.is_nil(err:find("virtual time", 1, true), "real time is not called virtual")
+  end)
+
+  it("--stats under -X sched says its times are virtual and the GIL counts nothing", function()
+    write(path("virtual.lua"), [[
+local threading = require "threading"
+local t = threading.Thread(function() threading.sleep(60) end)
+t:start()
+t:join()
+]])
+    local _, err, code = tlua("-X sched=rr --stats virtual.lua")
+    assert.equal(0, code, err)
+    local wall = tonumber(err:match("\nThread%-1 +([%d.]+) "))
+    assert.truthy(wall and wall >= 60, err) -- 60 s of virtual sleep
+    helpers.assert_contains(err, "are the scheduler's virtual time")
+    helpers.assert_contains(err, "The GIL figures below count nothing")
   end)
 
   it("--compare --runs 1 --csv records every run", function()

@@ -61,6 +61,10 @@ void tl_stats_print(FILE *f) {
   tl_gil_stats s = tl_gil_get_stats();
   static const char *const modes[] = {"off", "on", "legacy", "scheduled"};
   fprintf(f, "(Lua, GIL wait, blocked, sleeping: shares of the thread's wall time)\n");
+  if (tl_clock_is_virtual())
+    fprintf(f, "(-X sched: wall times and shares are the scheduler's virtual time, which moves only at\n"
+               " sleeps and timeouts and by 1 us per schedule point; \"GIL wait\" is waiting for its turn.\n"
+               " The GIL figures below count nothing: the scheduler, not the GIL, picks who runs)\n");
   fprintf(f, "GIL %s, switch interval %.3f s", modes[tl_gil_get_mode()], tl_gil_interval());
   if (tl_gil_get_mode() == TL_GIL_LEGACY)
     fprintf(f, ", check interval %ld: %ld checks, %ld releases, %ld switches", tl_gil_check_interval(),
