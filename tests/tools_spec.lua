@@ -893,4 +893,47 @@ print("main goes on")
     assert.truthy(dump:find("thread waiter:\n  waits for Lock \"accounts\", held by MainThread\n  stack traceback:\n" ..
                            "\t[C]: in method 'acquire'\n", 1, true) or dump:find("thread waiter:\n  running", 1, true), dump)
   end)
+
+  it("SIGQUIT under -X sched shows a thread that waits for its turn, with its stack", function()
+    write(path("turns.lua"), [[
+local threading = require "threading"
+local lock = threading.Lock{name = "shared"}
+local function spin()
+  while true do lock:acquire(); lock:release() end
+end
+threading.Thread{name = "spin-1", daemon = true, target = spin}:start()
+threading.Thread{name = "spin-2", daemon = true, target = spin}:start()
+io.write("ready\n")
+io.stdout:flush()
+threading.sleep(1e6)
+]])
+    local p = assert(io.popen("cd " .. q(dir()) .. " && (" .. q(TLUA) .. " -X sched=rr turns.lua 2>turns.err & " ..
+                              "echo $!; wait $!) 2>/dev/null"))
+    local pid = assert(tonumber(p:read("l")))
+    assert.equal("ready", p:read("l"))
+    -- One spinner has the baton, the other waits for its turn (or, caught
+    -- between the two, both are in transit): dumps until one shows it.
+    local turn = "  waits for its turn (-X sched runs one thread at a time)\n"
+    local err, found
+    local deadline = os.time() + 60
+    for k = 1, 1000 do
+      assert(os.execute("kill -QUIT " .. pid))
+      repeat
+        err = read(path("turns.err"))
+        local _, dumps = err:gsub("SIGQUIT: every thread", "")
+        if dumps < k then
+          assert(os.time() < deadline, "no dump:\n" .. err)
+          os.execute("sleep 0.05")
+        end
+      until dumps >= k
+      found = err:match("\nthread spin%-%d:\n" .. turn:gsub("[%(%)%-]", "%%%0") .. "[^\n]*\n?[^\n]*stack traceback:\n\t%[C%]: in method '[a-z]+'\n")
+      if found then break end
+    end
+    os.execute("kill -KILL " .. pid)
+    p:close()
+    assert.truthy(found, err)
+    -- the main thread sleeps, or is still at a schedule point before it
+    assert.truthy(err:find("thread MainThread (main):\n  sleeps\n  stack traceback:\n", 1, true) or
+                  err:find("thread MainThread (main):\n" .. turn .. "  stack traceback:\n", 1, true), err)
+  end)
 end)

@@ -429,6 +429,9 @@ bool tl_sched_active(void);
 ** GIL's mode around the schedule (gil.c). */
 bool tl_sched_begin(const tl_sched_config *cfg);
 void tl_sched_end(void);
+/* What a thread waits for (its record's waiting_what) while another has
+** the scheduler's baton: its turn. */
+#define TL_SCHED_TURN "turn"
 /* Starts a schedule: the GIL's mode is TL_GIL_SCHED until
 ** tl_gil_schedule_end puts back the mode before.  Call these, not the
 ** two above. */

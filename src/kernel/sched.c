@@ -371,8 +371,21 @@ static void hand_to(tl_sched_slot *to) {
   }
 }
 
-/* Waits until 'self' runs again (sched.mutex held). */
+/* What the SIGQUIT dump says of a thread that waits for its turn: that,
+** and the stack of 'L' (or none). */
+static void mark_turn_wait(lua_State *L) {
+  tl_tstate *ts = tl_tstate_self();
+  ts->waiting_what = TL_SCHED_TURN;
+  ts->waiting_obj = NULL;
+  ts->waiting_state = L;
+}
+
+/* Waits until 'self' runs again (sched.mutex held).  Meanwhile the thread
+** is parked (tstate.c): the SIGQUIT dump may read its Lua stack.  The
+** caller unparks it once it has let go of sched.mutex (a dump that pinned
+** it is not kept waiting on that mutex by the wait, nor the other way). */
 static void await_turn(tl_sched_slot *self) {
+  tl_tstate_park();
   while (sched.current != self) pthread_cond_wait(&self->turn, &sched.mutex);
 }
 
@@ -464,8 +477,10 @@ void tl_sched_enter(void) {
   tl_sched_slot *self = slot_of(tl_tstate_self());
   if (self == NULL) return;
   pthread_mutex_lock(&sched.mutex);
+  mark_turn_wait(NULL);
   await_turn(self);
   pthread_mutex_unlock(&sched.mutex);
+  tl_tstate_unpark();
 }
 
 void tl_sched_exit(void) {
@@ -514,11 +529,13 @@ static void yield_at(lua_State *L, const char *what, const char *detail) {
     log_switch(self, next, text, pos);
     self->state = S_READY;
     tl_trace_event(TL_TRACE_GIL_WAIT, NULL);
+    mark_turn_wait(L);
     hand_to(next);
     await_turn(self);
     tl_trace_event(TL_TRACE_RUN, NULL);
   }
   pthread_mutex_unlock(&sched.mutex);
+  tl_tstate_unpark();
 }
 
 void tl_sched_point(lua_State *L, const char *what, const char *detail) {
@@ -567,6 +584,7 @@ tl_wait_result tl_sched_block(const void *cond, const tl_deadline *d, pthread_mu
   tl_wait_result r = self->aborted ? TL_WAIT_ABORTED : self->timed_out ? TL_WAIT_TIMEOUT : TL_WAIT_OK;
   self->blocked_on = NULL;
   pthread_mutex_unlock(&sched.mutex);
+  tl_tstate_unpark();
   if (mutex) pthread_mutex_lock(mutex);
   return r;
 }
@@ -629,8 +647,10 @@ void tl_sched_drain(void) {
       continue;
     }
     self->state = S_READY;
+    mark_turn_wait(tl_tstate_running_state());
     hand_to(next);
     await_turn(self);
+    tl_tstate_unpark(); /* (before parking again: a pin is never overwritten) */
   }
   pthread_mutex_unlock(&sched.mutex);
 }

@@ -89,7 +89,8 @@ void tl_dump_wait_of(tl_tstate *ts, const char *what, tl_object *o, tl_dump_wait
 
 void tl_dump_add_wait(tl_text *t, const tl_dump_wait *w) {
   if (w->object[0] == '\0') {
-    tl_text_add(t, strcmp(w->what, "sleep") == 0 ? "sleeps" : "waits in %s", w->what);
+    if (strcmp(w->what, TL_SCHED_TURN) == 0) tl_text_add(t, "waits for its turn (-X sched runs one thread at a time)");
+    else tl_text_add(t, strcmp(w->what, "sleep") == 0 ? "sleeps" : "waits in %s", w->what);
     return;
   }
   tl_text_add(t, "waits for %s", w->object);
