@@ -832,6 +832,29 @@ lock:acquire()
     helpers.assert_contains(err, "waits for Lock created at exited.lua:2, held by leaver (exited)\n")
   end)
 
+  -- Sends SIGQUIT to pid until a dump in the file 'errfile' (the child's
+  -- stderr) satisfies accept(dump); a dump is whole once the thread listed
+  -- last ('last', a pattern) appears in it.  Bounded: 1,000 dumps, 60 s.
+  -- Returns accept's result (nil if none did) and the whole stderr.
+  local function quit_until(pid, errfile, last, accept)
+    local err
+    local deadline = os.time() + 60
+    for k = 1, 1000 do
+      assert(os.execute("kill -QUIT " .. pid))
+      repeat
+        err = read(path(errfile))
+        local _, dumps = err:gsub(last, "")
+        if dumps < k then
+          assert(os.time() < deadline, "no dump:\n" .. err)
+          os.execute("sleep 0.05")
+        end
+      until dumps >= k
+      local found = accept(err:match(".*(SIGQUIT: every thread.*)$"))
+      if found then return found, err end
+    end
+    return nil, err
+  end
+
   it("SIGQUIT prints every thread (the stack of those parked in a wait) and the process goes on", function()
     assert(os.execute("mkfifo " .. q(path("go"))))
     write(path("quit.lua"), [[
@@ -865,21 +888,10 @@ print("main goes on")
     -- after "ready" it may still be running, or waiting for the GIL).
     local main_parked = "thread MainThread (main):\n  waits for Event \"go\"\n  holds Lock \"accounts\"\n" ..
                         "  stack traceback:\n\t[C]: in method 'wait'\n\tquit.lua:18: in main chunk\n"
-    local err, dump
-    local deadline = os.time() + 60
-    for k = 1, 1000 do
-      assert(os.execute("kill -QUIT " .. pid))
-      repeat -- bounded polling of the child's stderr for the k-th dump
-        err = read(path("stderr"))
-        local _, dumps = err:gsub("\nthread waker:", "")
-        if dumps < k then
-          assert(os.time() < deadline, "no dump:\n" .. err)
-          os.execute("sleep 0.05")
-        end
-      until dumps >= k
-      dump = err:match(".*(SIGQUIT: every thread.*)$")
-      if dump:find(main_parked, 1, true) then break end
-    end
+    local dump, err = quit_until(pid, "stderr", "\nthread waker:", function(d)
+      return d:find(main_parked, 1, true) and d
+    end)
+    dump = dump or err:match(".*(SIGQUIT: every thread.*)$")
     local f = assert(io.open(path("go"), "w")) -- the waker goes on, so does main
     f:write("go\n")
     f:close()
@@ -914,21 +926,9 @@ threading.sleep(1e6)
     -- One spinner has the baton, the other waits for its turn (or, caught
     -- between the two, both are in transit): dumps until one shows it.
     local turn = "  waits for its turn (-X sched runs one thread at a time)\n"
-    local err, found
-    local deadline = os.time() + 60
-    for k = 1, 1000 do
-      assert(os.execute("kill -QUIT " .. pid))
-      repeat
-        err = read(path("turns.err"))
-        local _, dumps = err:gsub("SIGQUIT: every thread", "")
-        if dumps < k then
-          assert(os.time() < deadline, "no dump:\n" .. err)
-          os.execute("sleep 0.05")
-        end
-      until dumps >= k
-      found = err:match("\nthread spin%-%d:\n" .. turn:gsub("[%(%)%-]", "%%%0") .. "[^\n]*\n?[^\n]*stack traceback:\n\t%[C%]: in method '[a-z]+'\n")
-      if found then break end
-    end
+    local waiting = "\nthread spin%-%d:\n" .. turn:gsub("[%(%)%-]", "%%%0") ..
+                    "[^\n]*\n?[^\n]*stack traceback:\n\t%[C%]: in method '[a-z]+'\n"
+    local found, err = quit_until(pid, "turns.err", "\nthread spin%-2:", function(d) return d:match(waiting) end)
     os.execute("kill -KILL " .. pid)
     p:close()
     assert.truthy(found, err)
