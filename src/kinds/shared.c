@@ -667,7 +667,7 @@ static int new_shared(lua_State *L) {
   tl_shared *s = calloc(1, sizeof *s);
   if (s == NULL) return luaL_error(L, "not enough memory");
   atomic_init(&s->lock, false);
-  pthread_mutex_init(&s->gate_mutex, NULL);
+  tl_mutex_init(&s->gate_mutex);
   tl_clock_cond_init(&s->gate);
   tl_object_init(&s->obj, &shared_kind);
   tl_object_push_new(L, &s->obj);

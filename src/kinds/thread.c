@@ -75,7 +75,7 @@ static tl_thread *new_thread(lua_State *L, const tl_kind *kind, size_t size, con
     luaL_error(L, "not enough memory");
   }
   tl_object_init(&t->obj, kind);
-  pthread_mutex_init(&t->mutex, NULL);
+  tl_mutex_init(&t->mutex);
   tl_clock_cond_init(&t->done_cond);
   t->name = copy;
   t->daemon = daemon;
@@ -213,7 +213,7 @@ static void push_main_thread(lua_State *L) {
       luaL_error(L, "not enough memory");
     }
     tl_object_init(&t->obj, &tl_thread_kind); /* this reference: main_obj's */
-    pthread_mutex_init(&t->mutex, NULL);
+    tl_mutex_init(&t->mutex);
     tl_clock_cond_init(&t->done_cond);
     t->name = name;
     t->state = main_obj.stopped ? TL_THREAD_DONE : TL_THREAD_STARTED;
