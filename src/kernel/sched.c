@@ -44,7 +44,10 @@
 ** called with the caller's mutex held and releases that mutex once the
 ** thread is registered as blocked; tl_sched_wake with the signaller's
 ** mutex held).  Each slot's 'turn' condition is waited on with
-** sched.mutex held.  'active' and 'live' are atomics read anywhere.
+** sched.mutex held, the thread parked (tstate.c) so that the SIGQUIT dump
+** can read its stack; it unparks after letting go of sched.mutex (or,
+** in a loop, before parking again).  'active' and 'live' are atomics
+** read anywhere.
 */
 #include <inttypes.h>
 #include <stdlib.h>
