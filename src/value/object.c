@@ -158,11 +158,11 @@ static tl_object *box_object(lua_State *L, int idx) {
 ** box, and a function at the end of an __index chain is given the table
 ** before it, not the box.  So its __index is box_index, a C call per
 ** method lookup, about 200 instructions: a fifth of the 2,090 that a
-** queue's put and get cost together.  A box whose methods were looked up OWN_AFTER times
-** gets a metatable of its own: it holds the methods and metamethods and is
-** its own __index (a method lookup is a table read), it holds the box
-** under the key &OWN_BOX, and its metatable's __index, own_fields, reads
-** a field through that box.  A box used a few times (the queue a thread
+** queue's put and get cost together.  A box whose methods were looked up
+** OWN_AFTER times gets a metatable of its own: it holds the methods and
+** metamethods and is its own __index (a method lookup is a table read),
+** it holds the box under the key &OWN_BOX, and its metatable's __index,
+** own_fields, reads a field through that box.  A box used a few times (the queue a thread
 ** waits on once) keeps the shared metatable and costs no memory; an own
 ** one is about 1 KiB.  getmetatable(box) answers the kind's shared
 ** metatable either way (__metatable). */
