@@ -30,14 +30,6 @@ local function usage_error(msg)
   return false
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
 local function positive(v)
   local n = math.tointeger(tonumber(v))
   return n and n >= 1 and n or nil

@@ -392,6 +392,19 @@ static void await_turn(tl_sched_slot *self) {
   while (sched.current != self) pthread_cond_wait(&self->turn, &sched.mutex);
 }
 
+/* The run is aborted: every blocked thread is made ready, to fail with
+** TL_WAIT_ABORTED (sched.mutex held). */
+static void abort_blocked(void) {
+  sched.aborting = true;
+  for (int i = 0; i < sched.n; i++) {
+    tl_sched_slot *s = sched.slots[i];
+    if (s->state == S_BLOCKED) {
+      s->state = S_READY;
+      s->aborted = true;
+    }
+  }
+}
+
 /* Every thread is blocked for good.  sched.mutex is held on entry and on
 ** return.  The handler reports (and, outside threading.check, exits);
 ** then the run is aborted: every blocked thread is woken to fail. */
@@ -401,14 +414,7 @@ static void deadlocked(void) {
   pthread_mutex_unlock(&sched.mutex);
   if (fn != NULL) fn(ud);
   pthread_mutex_lock(&sched.mutex);
-  sched.aborting = true;
-  for (int i = 0; i < sched.n; i++) {
-    tl_sched_slot *s = sched.slots[i];
-    if (s->state == S_BLOCKED) {
-      s->state = S_READY;
-      s->aborted = true;
-    }
-  }
+  abort_blocked();
 }
 
 /* --- the life of the scheduler ---------------------------------------------------- */
@@ -617,14 +623,7 @@ bool tl_sched_others_alive(void) {
 
 void tl_sched_abort(void) {
   pthread_mutex_lock(&sched.mutex);
-  sched.aborting = true;
-  for (int i = 0; i < sched.n; i++) {
-    tl_sched_slot *s = sched.slots[i];
-    if (s->state == S_BLOCKED) {
-      s->state = S_READY;
-      s->aborted = true;
-    }
-  }
+  abort_blocked();
   pthread_mutex_unlock(&sched.mutex);
 }
 
@@ -639,14 +638,7 @@ void tl_sched_drain(void) {
     if (!others) break;
     tl_sched_slot *next = choose(NULL); /* someone else, first */
     if (next == NULL) {                 /* all of them blocked: fail them */
-      sched.aborting = true;
-      for (int i = 0; i < sched.n; i++) {
-        tl_sched_slot *s = sched.slots[i];
-        if (s->state == S_BLOCKED) {
-          s->state = S_READY;
-          s->aborted = true;
-        }
-      }
+      abort_blocked();
       continue;
     }
     self->state = S_READY;
