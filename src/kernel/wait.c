@@ -43,11 +43,15 @@
 ** system calls per meeting, which cost 40% of the GIL-off queue rates.
 ** An adaptive mutex spins a bounded while (glibc's backoff) first. */
 void tl_mutex_init(pthread_mutex_t *mutex) {
+#ifdef __GLIBC__
   pthread_mutexattr_t attr;
   pthread_mutexattr_init(&attr);
   pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
   pthread_mutex_init(mutex, &attr);
   pthread_mutexattr_destroy(&attr);
+#else /* (a glibc extension: elsewhere the default mutex) */
+  pthread_mutex_init(mutex, NULL);
+#endif
 }
 
 tl_wait_result tl_wait_cond(pthread_cond_t *cond, pthread_mutex_t *mutex, const tl_deadline *d) {
