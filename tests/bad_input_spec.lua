@@ -461,6 +461,17 @@ describe("bad input", function()
     end
   end)
 
+  it("a kind's __index called by hand on another kind's box leaves both working", function()
+    local q, lock = threading.Queue(), threading.Lock()
+    local index = getmetatable(q).__index
+    for _ = 1, 40 do index(lock, "put") end -- as many lookups as make a box busy
+    assert.is_true(lock:acquire())
+    lock:release()
+    assert.is_nil(lock.put)
+    for i = 1, 40 do q:put(i); q:get() end
+    assert.equal(0, q.maxsize)
+  end)
+
   it("leaves no thread behind", function()
     assert.equal(1, threading.active_count())
   end)

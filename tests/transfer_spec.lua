@@ -149,6 +149,21 @@ describe("values that cross between threads", function()
                                               string, threading)})
   end)
 
+  it("keeps what __reduce returned distinct, even when the collector runs between the calls", function()
+    -- Its results are known to the encoder by address: freed early, a later
+    -- table could take the address of an earlier one and come out as it.
+    local mt = {__reduce = function(self)
+      collectgarbage()
+      return "table", "pack", {id = self.id}
+    end}
+    local values = {}
+    for i = 1, 20 do values[i] = setmetatable({id = i}, mt) end
+    local q = threading.Queue()
+    q:put(values)
+    local got = q:get()
+    for i = 1, 20 do assert.equal(i, got[i][1].id) end
+  end)
+
   it("send a table whose metatable has __reduce as the call it names, made by the receiver", function()
     local mt = {__reduce = function(self) return "string", "rep", self.s, self.n end}
     local v = setmetatable({s = "ab", n = 3}, mt)

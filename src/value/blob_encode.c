@@ -60,6 +60,7 @@ typedef struct encoder {
   tl_ptrmap upvals; /* upvalue (lua_upvalueid) -> func id * 256 + n */
   int modules;     /* stack index of the state's module cache (nil until needed) */
   int cnames;     /* stack index of the C function name table (nil until needed) */
+  int kept;       /* stack index of a table keeping __reduce's results alive (nil until needed) */
   int next_id;
   const void *globals;
   int nvalues;
@@ -175,19 +176,24 @@ static void remember(encoder *e, tl_ptrmap *m, const void *key, long val) {
   if (!tl_ptrmap_put(m, key, val)) luaL_error(e->L, "not enough memory");
 }
 
-/* Has this table/function been met already?  Then writes a T_REF.
-** (Pointers identify them: every value is alive, held by the stack,
-** while the encoding runs.) */
+/* Has this table/function been met already?  Then writes a T_REF and
+** returns true.  (Pointers identify them: every value is alive while the
+** encoding runs, held by the stack, by the values that hold it, or, for
+** what __reduce returned, by 'kept'.) */
+static bool write_ref(encoder *e, const void *key) {
+  long *id = tl_ptrmap_find(&e->ids, key);
+  if (id == NULL) return false;
+  unsigned int ref = (unsigned int)*id;
+  put_tag(e, T_REF);
+  e->has_refs = true;
+  put(e, &ref, sizeof ref);
+  return true;
+}
+
+/* write_ref, or else gives the value at idx the next id. */
 static bool encode_ref(encoder *e, int idx) {
   const void *key = lua_topointer(e->L, idx);
-  long *id = tl_ptrmap_find(&e->ids, key);
-  if (id != NULL) {
-    unsigned int ref = (unsigned int)*id;
-    put_tag(e, T_REF);
-    e->has_refs = true;
-    put(e, &ref, sizeof ref);
-    return true;
-  }
+  if (write_ref(e, key)) return true;
   remember(e, &e->ids, key, ++e->next_id);
   return false;
 }
@@ -311,13 +317,8 @@ static bool encode_reduced(encoder *e, int idx, const path *p, int depth) {
   }
   lua_remove(L, -2);
   const void *key = lua_topointer(L, idx);
-  long *id = tl_ptrmap_find(&e->ids, key);
-  if (id != NULL) { /* met before: the same value */
+  if (write_ref(e, key)) { /* met before: the same value */
     lua_pop(L, 1);
-    unsigned int ref = (unsigned int)*id;
-    put_tag(e, T_REF);
-    e->has_refs = true;
-    put(e, &ref, sizeof ref);
     return true;
   }
   int top = lua_gettop(L) - 1;
@@ -341,6 +342,16 @@ static bool encode_reduced(encoder *e, int idx, const path *p, int depth) {
   path rp = {p, P_REDUCED, 0, NULL};
   for (int i = 3; i <= n; i++) encode_value(e, top + i, &rp, depth + 1);
   remember(e, &e->ids, key, ++e->next_id);
+  /* The results now have ids by address: they must outlive the encoding,
+  ** or a later value could take one's address (and its T_REF). */
+  if (!lua_istable(L, e->kept)) { /* in its reserved slot, as cnames */
+    lua_newtable(L);
+    lua_replace(L, e->kept);
+  }
+  for (int i = 3; i <= n; i++) {
+    lua_pushvalue(L, top + i);
+    lua_rawseti(L, e->kept, (lua_Integer)lua_rawlen(L, e->kept) + 1);
+  }
   lua_settop(L, top);
   return true;
 }
@@ -487,10 +498,13 @@ static int encode_protected(lua_State *L) {
   const char *what = lua_tostring(L, lua_upvalueindex(2));
   int n = lua_gettop(L);
   e->L = L;
+  if (!lua_checkstack(L, 4)) luaL_error(L, "stack overflow while copying a value");
   lua_pushnil(L); /* the C function names, made when needed */
   e->cnames = lua_gettop(L);
   lua_pushnil(L); /* the module cache, fetched when needed */
   e->modules = lua_gettop(L);
+  lua_pushnil(L); /* __reduce's results, kept when there are any */
+  e->kept = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
   e->globals = lua_topointer(L, -1);
   lua_pop(L, 1);

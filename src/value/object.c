@@ -184,11 +184,21 @@ static int own_fields(lua_State *L) {
 }
 
 /* Gives the box at 'idx' (absolute) its own metatable, from its shared one
-** and the methods table 'methods' (box_index's upvalue). */
-static void give_own_metatable(lua_State *L, int idx, int methods) {
+** and the methods table 'methods' (box_index's upvalue).  Only if that
+** shared metatable is its kind's (box_index may be called by hand, from
+** getmetatable(q).__index, on another kind's box). */
+static void give_own_metatable(lua_State *L, int idx, int methods, const tl_kind *kind) {
   if (!lua_checkstack(L, 8)) return; /* keep the shared one */
   lua_getmetatable(L, idx);
   int shared = lua_gettop(L);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, kind);
+  bool its_own = lua_rawequal(L, shared, -1) && lua_getfield(L, shared, "__index") == LUA_TFUNCTION &&
+                 lua_getupvalue(L, -1, 1) != NULL && lua_rawequal(L, -1, methods);
+  lua_settop(L, shared);
+  if (!its_own) {
+    lua_pop(L, 1);
+    return;
+  }
   lua_createtable(L, 0, 24);
   int own = shared + 1;
   const int sources[2] = {shared, methods};
@@ -225,9 +235,7 @@ static int box_index(lua_State *L) {
   lua_pushvalue(L, 2);
   if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) {
     box *b = to_box(L, 1);
-    if (b != NULL && ++b->lookups == OWN_AFTER) {
-      give_own_metatable(L, 1, lua_upvalueindex(1));
-    }
+    if (b != NULL && ++b->lookups == OWN_AFTER) give_own_metatable(L, 1, lua_upvalueindex(1), b->kind);
     return 1;
   }
   lua_pop(L, 1);
