@@ -33,6 +33,15 @@ describe("the legacy GIL", function()
     assert.matches("invalid option 'fast'", error_of(threading.set_gil, "fast"))
   end)
 
+  it("is \"scheduled\" while a deterministic schedule runs the threads", function()
+    local seen, before = {}, threading.gil_mode()
+    threading.check(function()
+      seen.mode, seen.stats = threading.gil_mode(), threading.gil_stats().mode
+    end, {runs = 1})
+    assert.same({mode = "scheduled", stats = "scheduled"}, seen)
+    assert.equal(before, threading.gil_mode())
+  end)
+
   it("checks every N instructions and releases to a waiting thread", function()
     threading.set_gil("legacy")
     threading.setcheckinterval(50)

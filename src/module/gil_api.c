@@ -2,7 +2,7 @@
 ** gil_api.c -- the GIL as the module shows it:
 **
 **   gil_enabled()            is it on (new or legacy)?
-**   gil_mode()               "off", "new" or "legacy"
+**   gil_mode()               "off", "new" or "legacy"; "scheduled" under -X sched
 **   set_gil(on)              true/1/"new", "legacy", false/0/"off"; only
 **                            while a single thread is alive
 **   setswitchinterval(s)     seconds a waiter lets the holder run
@@ -24,10 +24,16 @@ static int gil_enabled(lua_State *L) {
   return 1;
 }
 
-static const char *const mode_names[] = {"off", "new", "legacy", NULL};
+static const char *const mode_names[] = {"off", "new", "legacy", NULL}; /* what set_gil takes */
+
+/* The name of the GIL's mode now: one of mode_names, or "scheduled". */
+static const char *mode_name(void) {
+  tl_gil_mode m = tl_gil_get_mode();
+  return m == TL_GIL_SCHED ? "scheduled" : mode_names[m];
+}
 
 static int gil_mode(lua_State *L) {
-  lua_pushstring(L, mode_names[tl_gil_get_mode()]);
+  lua_pushstring(L, mode_name());
   return 1;
 }
 
@@ -89,7 +95,7 @@ static int gil_stats(lua_State *L) {
   lua_createtable(L, 0, 20);
   lua_pushboolean(L, tl_gil_enabled());
   lua_setfield(L, -2, "enabled");
-  lua_pushstring(L, mode_names[tl_gil_get_mode()]);
+  lua_pushstring(L, mode_name());
   lua_setfield(L, -2, "mode");
   lua_pushstring(L, tl_switchpoint_mode() == TL_SWITCHPOINTS_LINE ? "line" : "cpython");
   lua_setfield(L, -2, "switchpoints");
