@@ -416,6 +416,15 @@ t:join()
     assert.is_nil(err:find("virtual time", 1, true), "real time is not called virtual")
   end)
 
+  it("--stats counts a dofile'd chunk's run as running Lua, not as blocked", function()
+    write(path("busy.lua"), "local n = 0 for i = 1, 2e7 do n = n + i end\n")
+    write(path("dofile.lua"), "dofile('busy.lua')\n")
+    local _, err, code = tlua("-X gil=0 --stats dofile.lua")
+    assert.equal(0, code, err)
+    local lua = tonumber(err:match("\nMainThread +[%d.]+ +([%d.]+)%%"))
+    assert.truthy(lua and lua > 50, err)
+  end)
+
   it("--stats under -X sched says its times are virtual and the GIL counts nothing", function()
     write(path("virtual.lua"), [[
 local threading = require "threading"

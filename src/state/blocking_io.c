@@ -264,7 +264,7 @@ static int dofile_continue(lua_State *L, int status, lua_KContext below) {
 /* dofile: loadfile's part with the GIL released, then the chunk's call
 ** with it held, as lbaselib.c's (a load error raised as it is). */
 static int blocking_dofile(lua_State *L) {
-  if (!tl_gil_held() && !tl_trace_on()) return call_blocking(L, &dofile_call, base.dofile);
+  if (!tl_gil_held() && !tl_trace_wanted()) return call_blocking(L, &dofile_call, base.dofile);
   luaL_optstring(L, 1, NULL);
   lua_settop(L, 1);
   int n = call_blocking(L, &dofile_call, base.loadfile); /* chunk | nil, message */

@@ -49,8 +49,10 @@ void tl_text_add(tl_text *t, const char *fmt, ...) {
   }
 }
 
+/* (No fflush of stdout here: the SIGQUIT dump runs on the tools' signal
+** thread, and a thread stuck writing to a full stdout pipe, a good reason
+** to ask for a dump, holds that stream's lock.) */
 void tl_text_write(tl_text *t) {
-  fflush(stdout);
   for (size_t done = 0; t->buf && done < t->len;) {
     ssize_t n = write(STDERR_FILENO, t->buf + done, t->len - done);
     if (n <= 0) break;

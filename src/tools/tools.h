@@ -49,7 +49,7 @@ typedef struct tl_text {
   size_t len, cap;
 } tl_text;
 void tl_text_add(tl_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void tl_text_write(tl_text *t);
+void tl_text_write(tl_text *t); /* on stderr, with write(2); frees the text */
 /* What a thread waits for, from its record's 'waiting_what' and
 ** 'waiting_obj' (read while it is parked): the object's name ("Lock
 ** created at x.lua:3", "worker to end" for a join, "Queue \"jobs\"
