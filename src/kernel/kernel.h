@@ -16,6 +16,10 @@
 **     run a metamethod or raise an error is made while one is held (the GC
 **     may run finalizers, i.e. arbitrary Lua code, at any allocation).
 **  3. A blob may be built or decoded only with no mutex held (rule 2).
+**  4. The tools (deadlock report, SIGQUIT dump) nest three locks, in this
+**     order only: the runtime mutex (walking the threads), the list of
+**     tracked objects, an object's own mutex (its 'describe').  Nothing
+**     else takes two of them, and no one waits holding them.
 ** The kernel's own mutexes (the runtime's, a record's, the GIL's internal
 ** one, the blocked count's) are leaves too, except where a file says so.
 */
@@ -99,7 +103,10 @@ typedef struct tl_tstate {
   atomic_bool ended;         /* its thread has left the runtime (runtime.c) */
   struct tl_tstate *prev, *next; /* the runtime's list of alive threads */
   struct tl_tstate *all_next;    /* --stats: every thread started, in order */
-  struct tl_sched_slot *sched;   /* sched.c: its slot while a schedule runs */
+  /* sched.c: its slot while a schedule runs.  Written under the scheduler's
+  ** mutex before the thread runs in the schedule and at the schedule's end,
+  ** when it runs no more; read without a lock by the thread itself. */
+  struct tl_sched_slot *sched;
 } tl_tstate;
 
 /* A new record, not yet bound to any OS thread (NULL on out of memory). */

@@ -5,8 +5,9 @@
 ** and, for --stats, the record of every thread started, alive or ended.
 **
 ** Locking: 'rt.mutex' guards the lists, the counts and the stack size; it
-** is a leaf lock ('fn' of tl_runtime_foreach runs under it and must take
-** no lock but a record's or an object's own).  'rt.changed' is broadcast
+** is a leaf lock but for rule 4 of kernel.h ('fn' of tl_runtime_foreach
+** runs under it and may take a record's own lock, or the tracked-object
+** list's and an object's, in that order).  'rt.changed' is broadcast
 ** whenever a thread leaves the alive list.  'alive_count' is written under
 ** the mutex and read anywhere.
 */

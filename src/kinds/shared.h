@@ -16,8 +16,11 @@
 **
 ** Locking: 'lock' guards the entries and the gate's fields.  It is a spin
 ** lock (a test-and-set word; CPython's free-threaded build guards a
-** dict with a one-byte PyMutex): a read or a write holds it for a few dozen
-** instructions, while pthread_mutex_lock and unlock take about 55.  It is
+** dict with a one-byte PyMutex): a read or a write of a key that is there
+** holds it for a few dozen instructions, while pthread_mutex_lock and
+** unlock take about 55 (adding or removing a key allocates or frees its
+** entry, and growing the table its buckets, under it: rarer; pairs and #s
+** hold it for a walk of the table).  It is
 ** a leaf lock (kernel.h rules): no Lua API call, no blob encoded or
 ** decoded, no object or blob released, no other lock taken and no wait
 ** while it is held (tl_svalue_release after unlocking).  Functions marked

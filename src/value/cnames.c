@@ -13,8 +13,9 @@
 ** its canonical name first; other names (aliases, a script's own fields in
 ** a library table) only to C functions that have none.
 **
-** Locking: 'canon.mutex' guards the one-time build (a leaf lock, no Lua
-** call of the sender's state under it); the list is immutable once
+** Locking: 'canon.mutex' guards the one-time build; the scratch state
+** made under it opens threading, which takes the runtime mutex (so
+** canon.mutex comes first; no Lua call of the sender's state under it); the list is immutable once
 ** published through the atomic 'canon.list'.
 */
 #include <stdlib.h>

@@ -20,8 +20,10 @@
 ** given, or where it was made), by which reports and traces name it.
 **
 ** Locking: reference counts are atomics.  'track.mutex' guards the list
-** of describable objects; it is a leaf lock.  'destroy' runs with no lock
-** held and must not call into Lua.
+** of describable objects; under it, tl_object_foreach_tracked's callback
+** may take an object's own mutex, and it may itself be taken under the
+** runtime mutex (kernel.h rule 4), nothing else.  'destroy' runs with no
+** lock held and must not call into Lua.
 */
 #include <stdio.h>
 #include <stdlib.h>

@@ -38,7 +38,8 @@ typedef struct tl_kind {
   /* Optional, for deadlock reports (tools/deadlock.c): writes a short
   ** description ("Lock created at bank.lua:12", see tl_object_name) and
   ** the thread that holds the object, if any, with a reference the caller
-  ** drops.  Called with no lock held; takes only the object's own mutex.
+  ** drops.  Called by the tools under the runtime and tracked-object locks
+  ** (kernel.h rule 4); takes only the object's own mutex.
   ** Kinds that have it are tracked while alive, unless 'untracked'. */
   void (*describe)(tl_object *o, char *buf, size_t size, tl_tstate **holder);
   /* The 'holder' of describe is whom a waiter waits for, not one that
