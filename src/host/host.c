@@ -431,7 +431,7 @@ int main(int argc, char **argv) {
     return EXIT_SUCCESS;
   }
   if (!tools.compare && !tools.explore && !tl_host_tools_check(&tools, progname)) return EXIT_FAILURE;
-  lua_State *L = tl_state_new(0);
+  lua_State *L = tl_state_new();
   if (L == NULL) {
     message(argv[0], "cannot create state: not enough memory");
     return EXIT_FAILURE;

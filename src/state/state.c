@@ -1,8 +1,8 @@
 /*
 ** state.c -- the Lua states tlua runs: the main state, which opens every
 ** standard library as lua.c does, and the lean state of each new thread,
-** whose libraries open the first time they are used.  Also the allocator
-** that caps a thread's memory, and the panic handler.
+** whose libraries open the first time they are used (a thread's allocator,
+** which also caps its memory, is alloc.c), and the panic handler.
 **
 ** Lean thread states.  Opening all ten standard libraries was most of the
 ** cost of a new thread (measured with callgrind: 190k of 380k instructions
@@ -183,42 +183,9 @@ static int panic(lua_State *L) {
   return 0; /* abort() follows */
 }
 
-/* A state whose allocations are counted and capped (Thread{memory_limit=}):
-** past the limit an allocation fails and Lua raises "not enough memory". */
-typedef struct limited_alloc {
-  size_t used, limit;
-} limited_alloc;
-
-static void *alloc_limited(void *ud, void *ptr, size_t osize, size_t nsize) {
-  limited_alloc *a = (limited_alloc *)ud;
-  size_t old = ptr ? osize : 0;
-  if (nsize == 0) {
-    free(ptr);
-    a->used -= old;
-    return NULL;
-  }
-  if (a->limit != 0 && nsize > old && a->used - old + nsize > a->limit) return NULL;
-  void *p = realloc(ptr, nsize);
-  if (p != NULL) a->used = a->used - old + nsize;
-  return p;
-}
-
-lua_State *tl_state_new(size_t limit) {
-  limited_alloc *a = NULL;
-  lua_State *L;
-  if (limit == 0) {
-    L = luaL_newstate();
-  } else {
-    a = malloc(sizeof *a);
-    if (a == NULL) return NULL;
-    a->used = 0;
-    a->limit = limit;
-    L = lua_newstate(alloc_limited, a);
-  }
-  if (L == NULL) {
-    free(a);
-    return NULL;
-  }
+lua_State *tl_state_new(void) {
+  lua_State *L = luaL_newstate();
+  if (L == NULL) return NULL;
   lua_atpanic(L, panic);
   tl_state_setwarnf(L, false);
   return L;
@@ -234,19 +201,14 @@ lua_State *tl_state_new_thread(size_t limit) {
 }
 
 void tl_state_lift_limit(lua_State *L) {
-  void *ud;
   tl_arena *a;
-  if (lua_getallocf(L, &ud) == alloc_limited) ((limited_alloc *)ud)->limit = 0;
-  else if (tl_arena_of(L, &a)) tl_arena_lift_limit(a);
+  if (tl_arena_of(L, &a)) tl_arena_lift_limit(a);
 }
 
 void tl_state_close(lua_State *L) {
-  void *ud;
   tl_arena *a = NULL;
-  bool limited = lua_getallocf(L, &ud) == alloc_limited;
   bool arena = tl_arena_of(L, &a);
   lua_close(L);
-  if (limited) free(ud);
   if (arena) tl_arena_free(a);
 }
 

@@ -19,11 +19,12 @@
 
 /* --- states (state.c) ----------------------------------------------- */
 
-/* A fresh state, with a cap on its memory in bytes (0: none); NULL on out
-** of memory.  Close it with tl_state_close.  lift_limit removes the cap
-** (reporting an error needs memory, even after a memory error). */
-lua_State *tl_state_new(size_t limit);
-/* The same for a thread's state, on an arena of its own (alloc.c). */
+/* A fresh state (the main one, the tools'); NULL on out of memory.  Close
+** it with tl_state_close. */
+lua_State *tl_state_new(void);
+/* A thread's state, on an arena of its own (alloc.c), with a cap on its
+** memory in bytes (0: none).  lift_limit removes the cap (reporting an
+** error needs memory, even after a memory error). */
 lua_State *tl_state_new_thread(size_t limit);
 void tl_state_close(lua_State *L);
 void tl_state_lift_limit(lua_State *L);

@@ -110,7 +110,7 @@ static int write_trace(lua_State *L) {
 
 /* Returns false (with a message on stderr) if the trace was not written. */
 static bool write_traces(void) {
-  lua_State *L = tl_state_new(0);
+  lua_State *L = tl_state_new();
   if (L == NULL) {
     fprintf(stderr, "%s: cannot write the trace: not enough memory\n", out.cfg.progname);
     return false;

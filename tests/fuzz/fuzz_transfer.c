@@ -1019,7 +1019,7 @@ static void decode(lua_State *L, const tl_blob *b) {
 }
 
 static lua_State *new_state(void) {
-  lua_State *L = tl_state_new(0);
+  lua_State *L = tl_state_new();
   if (L == NULL) fail_check("tl_state_new", "out of memory");
   tl_state_open_main(L);
   tl_builtins_set_threading(luaopen_threading);

@@ -27,7 +27,7 @@ static void report(bool ok, const char *name, const char *detail) {
 }
 
 static lua_State *new_thread_state(void) {
-  lua_State *L = tl_state_new(0);
+  lua_State *L = tl_state_new();
   if (L == NULL) {
     fprintf(stderr, "cannot create a Lua state\n");
     exit(2);
