@@ -56,8 +56,7 @@ long long tl_clock_now_ns(void) {
   return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-struct timespec tl_clock_after(double seconds) {
-  struct timespec ts = now();
+static struct timespec add_seconds(struct timespec ts, double seconds) {
   double whole = floor(seconds);
   ts.tv_sec += (time_t)whole;
   ts.tv_nsec += (long)((seconds - whole) * 1e9);
@@ -66,6 +65,14 @@ struct timespec tl_clock_after(double seconds) {
     ts.tv_nsec -= 1000000000L;
   }
   return ts;
+}
+
+struct timespec tl_clock_after(double seconds) { return add_seconds(now(), seconds); }
+
+struct timespec tl_clock_after_real(double seconds) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return add_seconds(ts, seconds);
 }
 
 void tl_clock_cond_init(pthread_cond_t *cond) {

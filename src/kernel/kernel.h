@@ -209,6 +209,7 @@ typedef struct tl_deadline {
 tl_deadline tl_clock_deadline(double seconds);       /* seconds < 0 or NaN: infinite */
 double tl_clock_remaining(const tl_deadline *d);      /* >= 0, or -1 if infinite */
 struct timespec tl_clock_after(double seconds);       /* now + seconds */
+struct timespec tl_clock_after_real(double seconds);  /* the same on the real clock, even under a schedule */
 bool tl_clock_before(const struct timespec *a, const struct timespec *b);
 void tl_clock_cond_init(pthread_cond_t *cond); /* a condition on CLOCK_MONOTONIC */
 /* An object's mutex (wait.c): adaptive, it spins a little before sleeping,

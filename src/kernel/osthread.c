@@ -39,14 +39,7 @@ static struct {
 /* Waits to be given work; false when none came in time (the worker is
 ** then off the idle list, and exits). */
 static bool await_work(worker *w) {
-  struct timespec until;
-  clock_gettime(CLOCK_MONOTONIC, &until); /* real time, even under a schedule */
-  until.tv_sec += (time_t)IDLE_SECONDS;
-  until.tv_nsec += (long)((IDLE_SECONDS - (double)(time_t)IDLE_SECONDS) * 1e9);
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
+  struct timespec until = tl_clock_after_real(IDLE_SECONDS);
   pthread_mutex_lock(&pool.mutex);
   if (pool.nidle >= MAX_IDLE) {
     pthread_mutex_unlock(&pool.mutex);
