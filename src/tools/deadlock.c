@@ -17,12 +17,13 @@
 ** dump.c: what it waits for and who holds it, the locks it holds, its Lua
 ** traceback.  The outputs asked for (--trace, --stats: outputs.c) are
 ** written, and the process exits with status 3.  The blocked threads'
-** states are read without running them: they are parked in a wait.
+** states are read without running them: they are parked in a wait, and
+** each is pinned while its stack is read (tstate.c).
 **
 ** Locking: the threads are collected under the runtime mutex
 ** (tl_runtime_foreach), describing their objects inside it (object
-** mutexes, rule 4); the rest runs while every other thread is parked for
-** good.
+** mutexes, kernel.h rule 4); the rest runs while every other thread is
+** parked for good, and takes no lock while a thread is pinned.
 */
 #include <errno.h>
 #include <signal.h>
@@ -150,7 +151,11 @@ static void add_thread(tl_text *t, const node *x) {
   tl_dump_add_wait(t, &x->w);
   tl_text_add(t, "\n");
   tl_dump_add_holdings(t, x->ts);
-  if (x->ts->waiting_state != NULL) tl_dump_add_traceback(t, x->ts->waiting_state);
+  /* Pinned, as dump.c does: a Ctrl-C may wake the main thread meanwhile. */
+  if (tl_tstate_pin(x->ts)) {
+    if (x->ts->waiting_state != NULL) tl_dump_add_traceback(t, x->ts->waiting_state);
+    tl_tstate_unpin(x->ts);
+  }
 }
 
 /* The report: the summary line, then every thread, what it waits for,
