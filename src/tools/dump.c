@@ -148,9 +148,33 @@ void tl_dump_add_header(tl_text *t, tl_tstate *ts) {
 
 /* --- the SIGQUIT dump -------------------------------------------------- */
 
+/* The dump being written, and the objects it still holds a reference to:
+** dropped after the walk, not under the runtime mutex (the last reference
+** runs the object's destroy, which must run with no lock held). */
+typedef struct dump_ctx {
+  tl_text text;
+  tl_object **held;
+  size_t nheld, capheld;
+} dump_ctx;
+
+static void release_later(dump_ctx *d, tl_object *o) {
+  if (d->nheld == d->capheld) {
+    size_t cap = d->capheld ? d->capheld * 2 : 8;
+    tl_object **held = realloc(d->held, cap * sizeof *held);
+    if (held == NULL) { /* (out of memory: dropped now, as before) */
+      tl_object_decref(o);
+      return;
+    }
+    d->held = held;
+    d->capheld = cap;
+  }
+  d->held[d->nheld++] = o;
+}
+
 /* One thread: pinned while its stack is read, if it is parked in a wait. */
 static void dump_thread(tl_tstate *ts, void *ud) {
-  tl_text *t = (tl_text *)ud;
+  dump_ctx *d = (dump_ctx *)ud;
+  tl_text *t = &d->text;
   tl_text stack = {NULL, 0, 0};
   tl_object *obj = NULL;
   const char *what = NULL;
@@ -176,13 +200,15 @@ static void dump_thread(tl_tstate *ts, void *ud) {
   tl_dump_add_holdings(t, ts);
   if (stack.buf) tl_text_add(t, "%s", stack.buf);
   free(stack.buf);
-  if (obj) tl_object_decref(obj);
+  if (obj) release_later(d, obj);
 }
 
 void tl_dump_threads(void) {
-  tl_text t = {NULL, 0, 0};
-  tl_text_add(&t, "\nSIGQUIT: every thread, now (the process goes on)\n");
-  tl_runtime_foreach(dump_thread, &t);
-  tl_text_add(&t, "\n");
-  tl_text_write(&t);
+  dump_ctx d = {{NULL, 0, 0}, NULL, 0, 0};
+  tl_text_add(&d.text, "\nSIGQUIT: every thread, now (the process goes on)\n");
+  tl_runtime_foreach(dump_thread, &d);
+  for (size_t i = 0; i < d.nheld; i++) tl_object_decref(d.held[i]);
+  free(d.held);
+  tl_text_add(&d.text, "\n");
+  tl_text_write(&d.text);
 }
