@@ -57,7 +57,6 @@ end
 -- uses nothing but its argument and globals).  Whatever ends it, it tells
 -- the work (work:_worker_end), which shutdown(true) waits for.
 local function worker_main(work)
-  work:_worker_begin()
   local traceback
   local function handler(e)
     if type(e) == "string" then e = require("threading")._hint(e) end -- a global of the main thread?
@@ -87,6 +86,7 @@ local function worker_main(work)
     return true
   end
   local ok, err = pcall(function()
+    work:_worker_begin() -- (inside: even its error reaches _worker_end)
     local after_task = false
     while run(work:_get(after_task)) do after_task = true end
   end)

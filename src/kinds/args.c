@@ -26,6 +26,7 @@
 */
 #include <math.h>
 #include <stdarg.h>
+#include <string.h>
 
 #include "kinds.h"
 
@@ -115,4 +116,25 @@ tl_deadline tl_args_timeout(lua_State *L, int idx) {
   if (lua_isnoneornil(L, idx)) return tl_clock_deadline(-1);
   double t = tl_args_number(L, idx, "timeout");
   return tl_clock_deadline(t < 0 ? 0 : t);
+}
+
+/* --- a function and its arguments, to send ----------------------------- */
+
+static int encode_call_protected(lua_State *L) {
+  lua_pushlightuserdata(L, tl_blob_encode_numbered(L, 1, lua_gettop(L), "args", 0));
+  return 1;
+}
+
+tl_blob *tl_args_encode_call(lua_State *L, int idx, int nargs, const char *fname) {
+  luaL_checkstack(L, nargs + 2, "too many arguments");
+  lua_pushcfunction(L, encode_call_protected);
+  for (int i = 0; i <= nargs; i++) lua_pushvalue(L, idx + i);
+  if (lua_pcall(L, nargs + 1, 1, 0) != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    if (msg != NULL && strncmp(msg, "args[0]", 7) == 0) lua_pushfstring(L, "%s%s", fname, msg + 7);
+    lua_error(L);
+  }
+  tl_blob *b = (tl_blob *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return b;
 }

@@ -30,12 +30,6 @@ void tl_atexit_shut_down(void) { atomic_store(&shutting_down, true); }
 
 /* Writes the error on top (a string from tl_report_traceback, unless
 ** memory ran out) and pops it. */
-static void report_top(lua_State *L) {
-  const char *text = lua_tostring(L, -1);
-  tl_report_write("Exception in threading atexit callback:", text ? text : "(error object is not a string)");
-  lua_pop(L, 1);
-}
-
 static int run_all(lua_State *L) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, ATEXIT_KEY) != LUA_TTABLE) return 0;
   int list = lua_gettop(L);
@@ -45,12 +39,12 @@ static int run_all(lua_State *L) {
   int handler = lua_gettop(L);
   for (lua_Integer i = (lua_Integer)lua_rawlen(L, list); i >= 1; i--) {
     lua_rawgeti(L, list, i);
-    if (lua_pcall(L, 0, 0, handler) != LUA_OK) report_top(L);
+    if (lua_pcall(L, 0, 0, handler) != LUA_OK) tl_report_top(L, "Exception in threading atexit callback:");
   }
   return 0;
 }
 
 void tl_atexit_run(lua_State *L) {
   lua_pushcfunction(L, run_all);
-  if (lua_pcall(L, 0, 0, 0) != LUA_OK) report_top(L); /* (out of memory before any callback ran) */
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) tl_report_top(L, "Exception in threading atexit callback:"); /* (out of memory before any callback ran) */
 }

@@ -2,11 +2,13 @@
 ** kinds.h -- layer 4 of tlua: the kinds of threading objects (one file
 ** each: Thread, Timer, Lock, RLock, Condition, Semaphore, Event, Barrier,
 ** the queues, Future, shared tables and threading.atomic) and what they
-** share: argument checks and Python's errors (args.c), the table form of
-** constructors and objects' names (spec.c), the hint about globals
-** (hint.c), error reports on stderr and the
-** excepthook (report.c), holding a lock for a scope (context.c), and the
-** functions a thread runs when its work ends (atexit.c).
+** share: argument checks, Python's errors and a call encoded to send
+** (args.c), the table form of constructors and objects' names (spec.c),
+** the hint about globals (hint.c), error reports on stderr and the
+** excepthook (report.c), holding a lock for a scope (context.c), a
+** thread's package.preload (preload.c), and the functions a thread runs
+** when its work ends (atexit.c).  ThreadPoolExecutor's C core is
+** executor.c.
 **
 ** It calls the layers below (value, state, kernel).  Locking: every object
 ** has its own mutex, a leaf lock (kernel.h rules 1-3); each file states
@@ -46,6 +48,11 @@ double tl_args_number(lua_State *L, int idx, const char *what);
 ** at once; its other waits only when they would block: a deadline then
 ** fails the wait, kernel/wait.c.) */
 double tl_args_check_overflow(lua_State *L, double t, const char *what);
+/* Encodes the function at idx and the nargs values after it, numbered as
+** the user counts them (args[1]...); an error in the function itself,
+** which the numbering calls args[0], is reported under 'fname'
+** ("target: cannot send...", Thread; "f...", the executor's submit). */
+tl_blob *tl_args_encode_call(lua_State *L, int idx, int nargs, const char *fname);
 
 /* --- the table form of constructors, and names (spec.c) --------------- */
 
@@ -74,6 +81,8 @@ void tl_hint_open(lua_State *L); /* threading._hint(msg) */
 
 /* Writes "headline\ntext\n" to stderr in one piece (GIL released). */
 void tl_report_write(const char *headline, const char *text);
+/* tl_report_write of the error message on top of the stack, popped. */
+void tl_report_top(lua_State *L, const char *headline);
 /* Pushes the message of the error value at idx: the string, its
 ** __tostring, or "(error object is a X value)" (also when __tostring
 ** raises or gives no string: only a memory error can escape). */
@@ -96,6 +105,10 @@ void tl_report_set_excepthook(lua_State *L, int idx);
 ** the reason, and the default hook reports the error instead.  Raises
 ** only memory errors. */
 void tl_report_call_excepthook(lua_State *L, int info);
+/* threading.check: while capturing, reports are kept (in order) instead of
+** written; take returns them (malloc'd, NULL if none) and stops. */
+void tl_report_capture(void);
+char *tl_report_take_captured(void);
 
 /* --- a thread's package.preload (preload.c) --------------------------- */
 
@@ -116,11 +129,6 @@ void tl_preload_free(tl_preload *p);
 int tl_atexit_register(lua_State *L);
 void tl_atexit_run(lua_State *L);
 void tl_atexit_shut_down(void);
-
-/* threading.check: while capturing, reports are kept (in order) instead of
-** written; take returns them (malloc'd, NULL if none) and stops. */
-void tl_report_capture(void);
-char *tl_report_take_captured(void);
 
 /* --- the end of the process (thread.c) --------------------------------- */
 

@@ -18,7 +18,9 @@
 ** items: the container and the items (copies of Lua values; numbers,
 ** booleans and strings kept inside the item, other values encoded into a
 ** blob) are queue_items.c.  Items are made before the mutex is taken and
-** pushed back after it is released.  A blocking put/get first tries with
+** pushed back after it is released; an item that cannot be pushed (out
+** of memory, a value the getter's state cannot decode) is put back where
+** it was taken from before the error is raised, so it is not lost.  A blocking put/get first tries with
 ** the GIL held; if it has to wait it releases the mutex, releases the GIL
 ** (tl_wait_begin), then waits on a condition (kernel/wait.c), so Ctrl-C
 ** reaches a blocked main thread.
@@ -220,8 +222,22 @@ static get_status do_get(lua_State *L, tl_queue *q, bool blocking, const tl_dead
     if (st == GET_EMPTY) tl_wait_check(L, r);
     return st;
   }
-  tl_item_push(L, &it);
-  return GET_OK;
+  if (tl_item_push(L, &it) == LUA_OK) return GET_OK;
+  /* It could not be received here (out of memory, a value this state
+  ** cannot decode): it goes back where it was, still unfinished, and the
+  ** error is raised. */
+  pthread_mutex_lock(&q->mutex);
+  bool back = tl_items_put_back(&q->items, &it);
+  if (back) {
+    if (q->getters) tl_wait_signal(&q->not_empty);
+    trace_size(q, tl_items_count(&q->items));
+  } else if (q->unfinished > 0 && --q->unfinished == 0) { /* lost after all: not left counted */
+    tl_wait_broadcast(&q->all_done);
+  }
+  pthread_mutex_unlock(&q->mutex);
+  if (!back) tl_item_free(&it); /* (no mutex held: it may free objects) */
+  lua_error(L);
+  return GET_EMPTY; /* (not reached) */
 }
 
 static int push_get_result(lua_State *L, get_status st) {

@@ -96,35 +96,32 @@ void tl_item_make(lua_State *L, int idx, bool priority, tl_item *it) {
   it->prio_string = it->vtype == LUA_TSTRING;
 }
 
-static int push_string_protected(lua_State *L) {
+/* (protected) Pushes the value of the item at 1: a string too long to be
+** inside the item, or a blob, decoded without dropping it. */
+static int push_protected(lua_State *L) {
   const tl_item *it = (const tl_item *)lua_touserdata(L, 1);
+  if (it->blob != NULL) return tl_blob_decode(L, it->blob);
   lua_pushlstring(L, item_string(it), it->len);
   return 1;
 }
 
-/* A string too long to be inside the item is pushed in protected mode: an
-** allocation error must not leak its copy. */
-void tl_item_push(lua_State *L, tl_item *it) {
-  if (it->blob != NULL) {
-    tl_blob *blob = it->blob;
-    it->blob = NULL;
-    tl_item_free(it); /* a priority copied beside the blob */
-    tl_blob_decode_release(L, blob);
-  } else if (it->vtype == LUA_TSTRING && it->len <= TL_ITEM_INLINE) {
-    lua_pushlstring(L, it->v.inl, it->len);
-  } else if (it->vtype == LUA_TSTRING) {
-    lua_pushcfunction(L, push_string_protected);
+/* What may raise (allocating a long string, decoding a blob: out of
+** memory, a module the receiving state cannot require, a __reduce that
+** fails here) runs in protected mode, and the item is freed only once its
+** value is pushed: on failure the caller still has it, to put it back. */
+int tl_item_push(lua_State *L, tl_item *it) {
+  if (it->blob != NULL || (it->vtype == LUA_TSTRING && it->len > TL_ITEM_INLINE)) {
+    lua_pushcfunction(L, push_protected); /* (a C function with no upvalues: allocates nothing) */
     lua_pushlightuserdata(L, it);
     int status = lua_pcall(L, 1, 1, 0);
-    tl_item_free(it);
-    if (status != LUA_OK) lua_error(L);
-  } else if (it->vtype == LUA_TBOOLEAN) {
-    lua_pushboolean(L, it->v.b);
-  } else if (it->visint) {
-    lua_pushinteger(L, it->v.i);
-  } else {
-    lua_pushnumber(L, it->v.f);
+    if (status == LUA_OK) tl_item_free(it); /* (a priority copied beside the blob, too) */
+    return status;
   }
+  if (it->vtype == LUA_TSTRING) lua_pushlstring(L, it->v.inl, it->len);
+  else if (it->vtype == LUA_TBOOLEAN) lua_pushboolean(L, it->v.b);
+  else if (it->visint) lua_pushinteger(L, it->v.i);
+  else lua_pushnumber(L, it->v.f);
+  return LUA_OK;
 }
 
 /* --- priorities ----------------------------------------------------------- */
@@ -278,6 +275,24 @@ tl_item tl_items_take(tl_items *c) {
   }
   if (c->order == TL_ITEMS_PRIORITY && it.prio_string) c->nstrings--;
   return it;
+}
+
+bool tl_items_put_back(tl_items *c, tl_item *it) {
+  if (c->order == TL_ITEMS_PRIORITY) {
+    if (tl_items_mixes(c, it) || !heap_reserve(c)) return false;
+    heap_push(c, it); /* (its own seq: it leaves before its equals again) */
+    if (it->prio_string) c->nstrings++;
+  } else {
+    if (!ring_reserve(c)) return false;
+    if (c->order == TL_ITEMS_LIFO) {
+      *ring_slot(c, c->ring_n) = *it; /* the top again */
+    } else {
+      c->ring_head = (c->ring_head + c->ring_cap - 1) & (c->ring_cap - 1); /* the front again */
+      c->ring[c->ring_head] = *it;
+    }
+    c->ring_n++;
+  }
+  return true;
 }
 
 void tl_items_move(tl_items *c, tl_items *out) {

@@ -42,8 +42,11 @@ typedef struct tl_item {
 ** table.  Raises for what cannot cross or be a priority, having allocated
 ** nothing. */
 void tl_item_make(lua_State *L, int idx, bool priority, tl_item *it);
-/* Pushes the item's value and frees what the item held. */
-void tl_item_push(lua_State *L, tl_item *it);
+/* Pushes the item's value and frees what the item held: LUA_OK.  When
+** that fails (out of memory, a blob that cannot be decoded in this state)
+** pushes the error instead and returns its status, the item untouched
+** (the caller may put it back: tl_items_put_back). */
+int tl_item_push(lua_State *L, tl_item *it);
 void tl_item_free(tl_item *it);
 
 /* The container: a ring buffer, plus a heap in priority order.  A
@@ -70,6 +73,12 @@ bool tl_items_mixes(const tl_items *c, const tl_item *it);
 bool tl_items_add(tl_items *c, tl_item *it);
 /* Takes the next item out (the container must not be empty). */
 tl_item tl_items_take(tl_items *c);
+/* Puts back an item just taken by tl_items_take, where it was taken
+** from: the front of a FIFO queue, the top of a LIFO one, its place in
+** priority order (with its original seq) in a PriorityQueue.  False,
+** nothing added, when out of memory or (PriorityQueue) when its priority
+** no longer matches those queued since. */
+bool tl_items_put_back(tl_items *c, tl_item *it);
 /* Moves every item out of 'c' into 'out' (for freeing after unlocking),
 ** leaving 'c' empty. */
 void tl_items_move(tl_items *c, tl_items *out);

@@ -173,7 +173,7 @@ static int push_excepthook_protected(lua_State *L) {
 
 /* Writes the error on top (a message from tl_report_traceback) under
 ** 'headline' and pops it. */
-static void report_top(lua_State *L, const char *headline) {
+void tl_report_top(lua_State *L, const char *headline) {
   const char *text = lua_tostring(L, -1);
   tl_report_write(headline, text ? text : "(error object is not a string)");
   lua_pop(L, 1);
@@ -188,11 +188,11 @@ void tl_report_call_excepthook(lua_State *L, int info) {
     /* Set in another thread, it may need what this one cannot load: say
     ** why, then report the error as the default hook does, so that it is
     ** not lost. */
-    report_top(L, "Exception in threading.excepthook (it cannot be received in this thread):");
+    tl_report_top(L, "Exception in threading.excepthook (it cannot be received in this thread):");
     lua_pushcfunction(L, default_excepthook);
   }
   lua_pushvalue(L, info);
-  if (lua_pcall(L, 1, 0, handler) != LUA_OK) report_top(L, "Exception in threading.excepthook:");
+  if (lua_pcall(L, 1, 0, handler) != LUA_OK) tl_report_top(L, "Exception in threading.excepthook:");
   lua_pop(L, 1); /* the handler */
 }
 

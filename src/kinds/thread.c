@@ -91,28 +91,6 @@ static void field_error(lua_State *L, int arg, const char *field, const char *ex
                                         luaL_typename(L, -1)));
 }
 
-static int encode_args_protected(lua_State *L) {
-  lua_pushlightuserdata(L, tl_blob_encode_numbered(L, 1, lua_gettop(L), "args", 0));
-  return 1;
-}
-
-/* Encodes the target at idx and the nargs values after it, numbered as the
-** user counts them (args[1]...); an error in the target itself, which the
-** numbering calls args[0], is reported as "target...". */
-static tl_blob *encode_target(lua_State *L, int idx, int nargs) {
-  luaL_checkstack(L, nargs + 2, "too many arguments");
-  lua_pushcfunction(L, encode_args_protected);
-  for (int i = 0; i <= nargs; i++) lua_pushvalue(L, idx + i);
-  if (lua_pcall(L, nargs + 1, 1, 0) != LUA_OK) {
-    const char *msg = lua_tostring(L, -1);
-    if (msg != NULL && strncmp(msg, "args[0]", 7) == 0) lua_pushfstring(L, "target%s", msg + 7);
-    lua_error(L);
-  }
-  tl_blob *b = (tl_blob *)lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  return b;
-}
-
 static bool inherited_daemon(void) {
   tl_tstate *self = tl_tstate_self();
   return self != NULL && self->daemon;
@@ -167,14 +145,14 @@ tl_thread *tl_thread_from_args(lua_State *L, int first, const tl_kind *kind, siz
       lua_settop(L, base);
       target = tl_blob_encode(L, 1, 0, "target");
     } else {
-      target = encode_target(L, tidx, nargs);
+      target = tl_args_encode_call(L, tidx, nargs, "target");
     }
     lua_settop(L, base);
   } else {
     int top = lua_gettop(L);
     luaL_argexpected(L, tl_args_callable(L, first), first, "function or table");
     lua_settop(L, top);
-    target = encode_target(L, first, top - first);
+    target = tl_args_encode_call(L, first, top - first, "target");
   }
   tl_thread *t = new_thread(L, kind, size, name, daemon, target);
   t->memory_limit = memory_limit;
@@ -275,6 +253,12 @@ static int run_body(lua_State *L) {
   tl_state_open_thread(L);
   tl_state_inherit_apply(L, &t->inherit);
   tl_preload_apply(L, t->preload);
+  /* Applied: dropped now rather than with the Thread, as its loaders may
+  ** reference objects (a cycle through this Thread).  No lock: start()
+  ** wrote it before this thread existed and nothing else reads it; if
+  ** applying raised, tl_thread_destroy frees it. */
+  tl_preload_free(t->preload);
+  t->preload = NULL;
   tl_switchpoint_prepare_state(L);
   mark_running(t);
   if (t->prelude != NULL && !t->prelude(L, t)) return 0;

@@ -2,10 +2,12 @@
 ** thread.h -- the Thread object, for thread.c and timer.c (a Timer is a
 ** Thread that waits first).
 **
-** Locking: 'mutex' guards name, state, running, ident, native_id, ts and
-** the results; a leaf lock.  Fields set before start() and never changed
-** after (daemon once started, target, memory_limit, prelude, inherit and
-** preload, written by start() before the thread exists) need no lock.
+** Locking: 'mutex' guards name, state, running, ident, native_id, ts,
+** bound and the results; a leaf lock.  Fields set before start() and never
+** changed after (daemon once started, target, memory_limit, prelude,
+** inherit, written by start() before the thread exists) need no lock;
+** 'preload' is written by start() too, and freed by the thread itself
+** once applied (nothing else reads it until the Thread is destroyed).
 */
 #ifndef TLUA_THREAD_H
 #define TLUA_THREAD_H
