@@ -15,7 +15,8 @@ local function run_scheduled(spec, script, extra, gil)
   local f = assert(io.open(path, "w"))
   f:write(script)
   f:close()
-  local cmd = ("TLUA_GIL=%s TLUA_SCHED=%s LUA_CPATH=%s %s %s %s 2>&1; echo \"status $?\""):format(gil or "0", shell_quote(spec),
+  -- (bounded: a hang of the scheduler fails the spec with status 124)
+  local cmd = ("TLUA_GIL=%s TLUA_SCHED=%s LUA_CPATH=%s timeout 30 %s %s %s 2>&1; echo \"status $?\""):format(gil or "0", shell_quote(spec),
     shell_quote(package.cpath), shell_quote(helpers.interpreter()), extra or "", shell_quote(path))
   local p = assert(io.popen(cmd))
   local out = p:read("a")
@@ -112,6 +113,22 @@ describe("a deterministic schedule", function()
     local a = run_scheduled("random:11", script)
     assert.equal(a, (run_scheduled("random:11", script)))
     assert.not_equal(a, (run_scheduled("random:12", script)))
+  end)
+
+  it("wakes a thread whose sleep is over while another one spins", function()
+    -- (the expired deadline made READY at every choice, not only when no one is)
+    for _, spec in ipairs{"random:1", "pct:2", "rr"} do
+      local out, status = run_scheduled(spec, [[
+        local threading = require "threading"
+        local flag = threading.shared{done = false}
+        local t = threading.Thread(function(flag) threading.sleep(0.001) flag.done = true end, flag):start()
+        while not flag.done do end
+        t:join()
+        print("woke")
+      ]])
+      assert.equal(0, status, spec .. ": " .. out)
+      assert.matches("woke", out)
+    end
   end)
 
   it("reports a deadlock at once, with the schedule and how to replay it", function()
@@ -223,6 +240,42 @@ describe("threading.check", function()
     assert.is_false(ok)
     assert.matches("left alive", err)
     assert.equal(1, threading.active_count()) -- and they are gone
+  end)
+
+  it("fails, not spins, a run aborted while a thread waits in a loop (Barrier, Condition)", function()
+    -- in a child, bounded: the waits that loop on an aborted run used to spin forever
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write([[
+      local threading = require "threading"
+      print(pcall(threading.check, function() threading.Barrier(2):wait() end))
+      print(pcall(threading.check, function()
+        local b = threading.Barrier(3)
+        local t = threading.Thread(function() b:wait() end):start()
+        b:wait()
+        t:join()
+      end, {runs = 20}))
+      -- Condition.wait taking back a lock that its holder never gives up
+      print(pcall(threading.check, function()
+        local c, started = threading.Condition(), threading.Event()
+        local t = threading.Thread(function() c:acquire(); started:set(); c:wait(); c:release() end):start()
+        started:wait()
+        c:acquire()
+        c:notify()
+        threading.Event():wait()
+      end, {runs = 5}))
+    ]])
+    f:close()
+    local p = assert(io.popen(("LUA_CPATH=%s timeout 30 %s %s 2>&1; echo \"status $?\""):format(
+      shell_quote(package.cpath), shell_quote(helpers.interpreter()), shell_quote(path))))
+    local out = p:read("a")
+    p:close()
+    os.remove(path)
+    assert.matches("status 0\n$", out)
+    local _, n = out:gsub("false\tthreading.check: run 1 of %d+ failed[^\n]*\ndeadlock: all threads are blocked", "")
+    assert.equal(3, n, out)
+    assert.matches("waits for Barrier", out)
+    assert.matches("waits for Condition", out)
   end)
 
   it("refuses bad options and a second thread alive", function()

@@ -243,8 +243,10 @@ typedef enum {
 tl_wait_result tl_wait_cond(pthread_cond_t *cond, pthread_mutex_t *mutex, const tl_deadline *d);
 
 /* Waits on cond without a timeout and without noticing Ctrl-C (the
-** lock taken back by Condition.wait); marks the thread blocked. */
-void tl_wait_cond_uninterruptible(pthread_cond_t *cond, pthread_mutex_t *mutex);
+** lock taken back by Condition.wait); marks the thread blocked.  False
+** only when a deterministic run was aborted meanwhile: the caller gives
+** up (what it waits for may never come). */
+bool tl_wait_cond_uninterruptible(pthread_cond_t *cond, pthread_mutex_t *mutex);
 /* pthread_cond_signal / broadcast for every condition tl_wait_cond waits
 ** on (under a schedule, the scheduler wakes its blocked threads). */
 void tl_wait_signal(pthread_cond_t *cond);

@@ -166,7 +166,8 @@ void tl_runtime_wait_non_daemon(void) {
   pthread_mutex_lock(&rt.mutex);
   tl_deadline forever = tl_clock_deadline(-1);
   while (rt.non_daemon_count > 0) {
-    if (tl_wait_cond(&rt.changed, &rt.mutex, &forever) == TL_WAIT_INTERRUPTED) break;
+    tl_wait_result r = tl_wait_cond(&rt.changed, &rt.mutex, &forever);
+    if (r == TL_WAIT_INTERRUPTED || r == TL_WAIT_ABORTED) break; /* (aborted: a deadlock under -X sched) */
   }
   pthread_mutex_unlock(&rt.mutex);
   tl_wait_end(&w);

@@ -272,6 +272,19 @@ static void count_step(void) {
   }
 }
 
+/* The blocked threads whose deadline has come (at or before the virtual
+** time now) time out: they are made READY (sched.mutex held). */
+static void expire_deadlines(void) {
+  long long t = tl_clock_now_ns();
+  for (int i = 0; i < sched.n; i++) {
+    tl_sched_slot *s = sched.slots[i];
+    if (s->state == S_BLOCKED && s->has_deadline && s->deadline_ns <= t) {
+      s->state = S_READY;
+      s->timed_out = true;
+    }
+  }
+}
+
 /* No thread is READY: the clock jumps to the earliest deadline, whose
 ** threads time out.  False if no blocked thread has a deadline. */
 static bool advance_clock(void) {
@@ -286,21 +299,17 @@ static bool advance_clock(void) {
   }
   if (!any) return false;
   tl_clock_advance_to(earliest);
-  long long t = tl_clock_now_ns();
-  for (int i = 0; i < sched.n; i++) {
-    tl_sched_slot *s = sched.slots[i];
-    if (s->state == S_BLOCKED && s->has_deadline && s->deadline_ns <= t) {
-      s->state = S_READY;
-      s->timed_out = true;
-    }
-  }
+  expire_deadlines();
   return true;
 }
 
 /* The next thread to run, among the READY ones and 'self' (if it may go
-** on); NULL when none can run (a deadlock).  sched.mutex held. */
+** on); NULL when none can run (a deadlock).  The threads whose deadline
+** has passed are READY first (else one that sleeps would starve while
+** others run); the clock jumps only when none is.  sched.mutex held. */
 static tl_sched_slot *choose(tl_sched_slot *self) {
   count_step();
+  expire_deadlines();
   tl_sched_slot *cand[64], **c = cand;
   int n = 0, cap = 64;
   for (int pass = 0; pass < 2 && n == 0; pass++) {
@@ -514,13 +523,6 @@ void tl_sched_exit(void) {
 
 /* --- points ---------------------------------------------------------------------- */
 
-bool tl_sched_aborting(void) {
-  pthread_mutex_lock(&sched.mutex);
-  bool a = sched.aborting;
-  pthread_mutex_unlock(&sched.mutex);
-  return a;
-}
-
 /* A point where the running thread may be switched out. */
 static void yield_at(lua_State *L, const char *what, const char *detail) {
   tl_sched_slot *self = slot_of(tl_tstate_self());
@@ -532,10 +534,12 @@ static void yield_at(lua_State *L, const char *what, const char *detail) {
   }
   tl_sched_slot *next = choose(self);
   if (next != self) {
-    char pos[256], text[160];
-    where(L, pos, sizeof pos);
-    snprintf(text, sizeof text, "%s%s%s", what, detail ? " " : "", detail ? detail : "");
-    log_switch(self, next, text, pos);
+    if (sched.log) {
+      char pos[256], text[160];
+      where(L, pos, sizeof pos);
+      snprintf(text, sizeof text, "%s%s%s", what, detail ? " " : "", detail ? detail : "");
+      log_switch(self, next, text, pos);
+    }
     self->state = S_READY;
     tl_trace_event(TL_TRACE_GIL_WAIT, NULL);
     mark_turn_wait(L);
@@ -564,8 +568,20 @@ tl_wait_result tl_sched_block(const void *cond, const tl_deadline *d, pthread_mu
   tl_sched_slot *self = slot_of(ts);
   if (self == NULL) return TL_WAIT_OK; /* (a thread outside the scheduler: spurious) */
   pthread_mutex_lock(&sched.mutex);
-  if (sched.aborting) {
-    pthread_mutex_unlock(&sched.mutex);
+  if (sched.aborting) { /* fails at once, but lets the others (which unwind) run first */
+    if (mutex) pthread_mutex_unlock(mutex);
+    tl_sched_slot *next = choose(self);
+    if (next != self && next != NULL) {
+      if (sched.log) log_switch(self, next, "wait (run aborted)", NULL);
+      self->state = S_READY;
+      hand_to(next);
+      await_turn(self);
+      pthread_mutex_unlock(&sched.mutex);
+      tl_tstate_unpark();
+    } else {
+      pthread_mutex_unlock(&sched.mutex);
+    }
+    if (mutex) pthread_mutex_lock(mutex);
     return TL_WAIT_ABORTED;
   }
   self->state = S_BLOCKED;

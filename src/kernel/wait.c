@@ -74,14 +74,15 @@ tl_wait_result tl_wait_cond(pthread_cond_t *cond, pthread_mutex_t *mutex, const 
   return (rc == ETIMEDOUT && !d->infinite) ? TL_WAIT_TIMEOUT : TL_WAIT_OK;
 }
 
-void tl_wait_cond_uninterruptible(pthread_cond_t *cond, pthread_mutex_t *mutex) {
+bool tl_wait_cond_uninterruptible(pthread_cond_t *cond, pthread_mutex_t *mutex) {
   if (tl_sched_active()) {
     tl_deadline forever = tl_clock_deadline(-1);
-    tl_sched_block(cond, &forever, mutex); /* (an aborted run still takes the lock back) */
-    return;
+    /* (an aborted run: the lock's holder may never give it back) */
+    return tl_sched_block(cond, &forever, mutex) != TL_WAIT_ABORTED;
   }
   tl_blocked_mark(); /* tl_wait_end clears it */
   pthread_cond_wait(cond, mutex);
+  return true;
 }
 
 void tl_wait_signal(pthread_cond_t *cond) {

@@ -145,7 +145,8 @@ static int barrier_wait(lua_State *L) {
     ** action (Python's waiters need the lock the action holds). */
     for (;;) {
       if (br->state != FILLING && br->state != ACTION) break;
-      if (r == TL_WAIT_INTERRUPTED || r == TL_WAIT_OVERFLOW || (r == TL_WAIT_TIMEOUT && br->state == FILLING))
+      if (r == TL_WAIT_INTERRUPTED || r == TL_WAIT_OVERFLOW || r == TL_WAIT_ABORTED ||
+          (r == TL_WAIT_TIMEOUT && br->state == FILLING))
         break;
       r = tl_wait_cond(&br->cond, &br->mutex, br->state == ACTION ? &forever : &d);
     }
@@ -154,8 +155,9 @@ static int barrier_wait(lua_State *L) {
       case RESETTING: error = "BrokenBarrierError: the barrier was reset"; break;
       case BROKEN: error = "BrokenBarrierError: the barrier is broken"; break;
       default: /* FILLING or ACTION: Ctrl-C or a timeout */
-        if (r == TL_WAIT_INTERRUPTED || r == TL_WAIT_OVERFLOW) {
-          error = "interrupted!"; /* as Python: leaves without breaking it (tl_wait_check raises) */
+        if (r == TL_WAIT_INTERRUPTED || r == TL_WAIT_OVERFLOW || r == TL_WAIT_ABORTED) {
+          /* as Python: leaves without breaking it (tl_wait_check raises) */
+          error = "interrupted!";
         } else {
           set_state(br, BROKEN);
           error = "BrokenBarrierError: wait timed out (the barrier is now broken)";

@@ -111,9 +111,10 @@ static bool wait_notified(lua_State *L, tl_condition *c, const tl_deadline *d) {
   bool notified = w.notified;
   if (!notified) unlink_waiter(c, &w); /* notify() unlinks the ones it wakes */
   pthread_mutex_unlock(&c->mutex);
-  tl_lock_acquire_restore(lock, saved);
+  bool back = tl_lock_acquire_restore(lock, saved);
   tl_wait_end(&b);
   pthread_cond_destroy(&w.cond);
+  if (!back) tl_wait_check(L, TL_WAIT_ABORTED); /* (raises: an aborted threading.check run) */
   if (!notified) tl_wait_check(L, r);
   return notified;
 }

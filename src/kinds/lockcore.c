@@ -133,14 +133,16 @@ long tl_lock_release_save(tl_lockobj *l) {
   return count;
 }
 
-void tl_lock_acquire_restore(tl_lockobj *l, long count) {
+bool tl_lock_acquire_restore(tl_lockobj *l, long count) {
   tl_lockcore *c = &l->core;
   pthread_mutex_lock(&c->mutex);
   c->waiters++;
-  while (c->count > 0) tl_wait_cond_uninterruptible(&c->cond, &c->mutex);
+  bool back = true;
+  while (c->count > 0 && back) back = tl_wait_cond_uninterruptible(&c->cond, &c->mutex);
   c->waiters--;
-  take(c, count);
+  if (back) take(c, count);
   pthread_mutex_unlock(&c->mutex);
+  return back;
 }
 
 void tl_lock_push_description(lua_State *L, tl_lockobj *l) {

@@ -62,7 +62,8 @@ void tl_lock_push_description(lua_State *L, tl_lockobj *l);
 long tl_lock_release_save(tl_lockobj *l);
 /* Takes it back with 'count' levels.  Blocks without a timeout and
 ** without noticing Ctrl-C (a pending one is raised afterwards); the
-** caller is inside a tl_wait_begin bracket (GIL released). */
-void tl_lock_acquire_restore(tl_lockobj *l, long count);
+** caller is inside a tl_wait_begin bracket (GIL released).  False, not
+** taken, when a deterministic run was aborted meanwhile. */
+bool tl_lock_acquire_restore(tl_lockobj *l, long count);
 
 #endif

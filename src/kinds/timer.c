@@ -35,7 +35,7 @@ static bool timer_wait(lua_State *L, tl_thread *t) {
   tm->cancelled = true; /* cancel() after this point is a no-op */
   pthread_mutex_unlock(&t->mutex);
   tl_wait_end(&w);
-  if (run) tl_wait_check(L, r == TL_WAIT_OVERFLOW ? r : TL_WAIT_OK);
+  if (run) tl_wait_check(L, r == TL_WAIT_OVERFLOW || r == TL_WAIT_ABORTED ? r : TL_WAIT_OK);
   return run;
 }
 
