@@ -232,6 +232,18 @@ describe("values that cross between threads", function()
     assert.equal(print, (through_thread(function() return print end)))
   end)
 
+  it("name a C function set in a library after an earlier send (the state's table of names is renewed)", function()
+    local q = threading.Queue()
+    q:put(string.len) -- the state's table of C function names is made, and kept
+    assert.equal(string.len, q:get())
+    local iterator = string.gmatch("a", "a") -- a C function with no name
+    string.tlua_spec_iterator = iterator
+    q:put(iterator)
+    local got = q:get()
+    string.tlua_spec_iterator = nil
+    assert.equal(iterator, got)
+  end)
+
   it("share threading objects by reference", function()
     local lock = threading.Lock()
     local ev = threading.Event()

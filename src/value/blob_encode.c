@@ -61,6 +61,7 @@ typedef struct encoder {
   int modules;     /* stack index of the state's module cache (nil until needed) */
   int cnames;     /* stack index of the C function name table (nil until needed) */
   int kept;       /* stack index of a table keeping __reduce's results alive (nil until needed) */
+  bool cnames_fresh; /* the name table was built by this encoding (not taken from the cache) */
   int next_id;
   const void *globals;
   int nvalues;
@@ -424,21 +425,46 @@ static void encode_lua_function(encoder *e, int idx, const path *p, int depth) {
 /* Names of the C functions that may cross: those of the standard
 ** libraries and of threading, as "module.name" ("_G.print"), canonical
 ** names before aliases (cnames.c). */
-static void make_cnames(encoder *e) {
+/* The state keeps its table of names (weak keys) in its registry: building
+** it walks every library (about 500k instructions).  A function it does
+** not name (a new alias, a function set since) makes this encoding build
+** it afresh, once; a name it still has for a function replaced since is
+** that function's own name, which the receiver resolves in its state. */
+static const char CNAMES_KEY = 'n';
+
+static void make_cnames(encoder *e, bool fresh) {
   lua_State *L = e->L;
-  if (lua_istable(L, e->cnames)) return;
-  /* Built in the slot reserved by encode_protected: pushing it on top of
+  if (!fresh && lua_istable(L, e->cnames)) return;
+  /* Put in the slot reserved by encode_protected: pushing it on top of
   ** the stack would break an enclosing lua_next traversal. */
+  if (!fresh && lua_rawgetp(L, LUA_REGISTRYINDEX, &CNAMES_KEY) == LUA_TTABLE) {
+    lua_replace(L, e->cnames);
+    return;
+  }
+  if (!fresh) lua_pop(L, 1);
   lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &CNAMES_KEY);
   lua_replace(L, e->cnames);
   tl_cnames_fill(L, e->cnames);
+  e->cnames_fresh = true;
 }
 
 static void encode_c_function(encoder *e, int idx, const path *p) {
   lua_State *L = e->L;
-  make_cnames(e);
+  make_cnames(e, false);
   lua_pushvalue(L, idx);
-  if (lua_rawget(L, e->cnames) != LUA_TSTRING) {
+  if (lua_rawget(L, e->cnames) != LUA_TSTRING && !e->cnames_fresh) { /* named since? */
+    lua_pop(L, 1);
+    make_cnames(e, true);
+    lua_pushvalue(L, idx);
+    lua_rawget(L, e->cnames);
+  }
+  if (lua_type(L, -1) != LUA_TSTRING) {
     lua_pop(L, 1);
     fail(e, p, "C function (only those of the standard libraries and threading can cross)");
   }
