@@ -85,6 +85,9 @@ function M.read_file(path)
   return text
 end
 
+-- s as one word of a POSIX shell command line ('...').
+function M.shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
 -- Writes text to path; returns true, or nil and a message.
 function M.write_file(path, text)
   local f, err = io.open(path, "w")

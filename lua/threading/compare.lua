@@ -43,7 +43,7 @@ end
 
 local function warning(msg) io.stderr:write("tlua --compare: warning: ", msg, "\n") end
 
-local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local quote = output.shell_quote
 
 ------------------------------------------------------------------------
 -- Arguments

@@ -23,7 +23,8 @@ usage: tlua --explore N [options] script.lua [args]
   --seed S            the first seed (default 1)
   -X NAME=VALUE       an -X option for every run (repeatable)]]
 
-local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local output = require "threading._output"
+local quote = output.shell_quote
 
 local function usage_error(msg)
   io.stderr:write("tlua --explore: ", msg, "\n", USAGE, "\n")
@@ -72,7 +73,9 @@ local function parse(argv)
   end
   o.script = argv[i]
   if not o.script then return nil, "no script given" end
-  if not io.open(o.script, "r") then return nil, "cannot read the script " .. o.script end
+  local script = io.open(o.script, "r")
+  if not script then return nil, "cannot read the script " .. o.script end
+  script:close()
   for k = i + 1, #argv do o.args[#o.args + 1] = argv[k] end
   return o
 end
@@ -104,17 +107,13 @@ end
 -- A worker thread: runs the runs it is given until the queue is shut
 -- down; each result goes to 'done'.
 local function worker(todo, done)
-  local function read(path)
-    local f = io.open(path, "rb")
-    if not f then return "" end
-    local s = f:read("a")
-    f:close()
+  local function read(path) -- (a file of the run's: gone once read)
+    local s = output.read_file(path) or ""
     os.remove(path)
     return s
   end
   for job in todo:items() do
-    local q = "'" .. job.tmp:gsub("'", "'\\''")
-    local _, how, code = os.execute(job.cmd .. " >" .. q .. ".out' 2>" .. q .. ".err'")
+    local _, how, code = os.execute(job.cmd .. " >" .. quote(job.tmp .. ".out") .. " 2>" .. quote(job.tmp .. ".err"))
     local ru = read(job.tmp .. ".ru")
     done:put{seed = job.seed, schedule = job.schedule, status = how == "signal" and 128 + code or code,
              out = read(job.tmp .. ".out"), err = read(job.tmp .. ".err"),
