@@ -105,6 +105,12 @@ static void switch_hook(lua_State *L, lua_Debug *ar) {
 }
 
 /* Runs in the holder's thread: arm the one-shot hook on the state it runs. */
+/* The hook events where a switch may happen: lines only, or CPython's
+** points (calls, returns and lines: at_cpython_point). */
+static int point_mask(void) {
+  return tl_switchpoint_mode() == TL_SWITCHPOINTS_LINE ? LUA_MASKLINE : LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE;
+}
+
 static void on_gil_signal(int sig) {
   (void)sig;
   int saved_errno = errno;
@@ -114,10 +120,7 @@ static void on_gil_signal(int sig) {
     saved_hook.mask = lua_gethookmask(L);
     saved_hook.count = lua_gethookcount(L);
     last_line.activation = NULL;
-    int mask = tl_switchpoint_mode() == TL_SWITCHPOINTS_LINE
-                   ? LUA_MASKLINE
-                   : LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE;
-    lua_sethook(L, switch_hook, mask, 0);
+    lua_sethook(L, switch_hook, point_mask(), 0);
   }
   errno = saved_errno;
 }
@@ -165,7 +168,7 @@ void tl_switchpoint_prepare_state(lua_State *L) {
   } else if (mode == TL_GIL_SCHED && tl_sched_live_count() >= 2) {
     if (h != sched_hook) {
       last_line.activation = NULL;
-      lua_sethook(L, sched_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE, 0);
+      lua_sethook(L, sched_hook, point_mask(), 0);
     }
   } else if (h != NULL) {
     lua_sethook(L, NULL, 0, 0);
