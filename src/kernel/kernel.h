@@ -207,6 +207,9 @@ typedef struct tl_deadline {
   struct timespec at;
 } tl_deadline;
 tl_deadline tl_clock_deadline(double seconds);       /* seconds < 0 or NaN: infinite */
+static inline tl_deadline tl_clock_forever(void) {   /* tl_clock_deadline(-1), inline */
+  return (tl_deadline){.infinite = true};
+}
 double tl_clock_remaining(const tl_deadline *d);      /* >= 0, or -1 if infinite */
 struct timespec tl_clock_after(double seconds);       /* now + seconds */
 struct timespec tl_clock_after_real(double seconds);  /* the same on the real clock, even under a schedule */

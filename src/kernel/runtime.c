@@ -164,7 +164,7 @@ void tl_runtime_wait_non_daemon(void) {
   tl_waiting w;
   tl_wait_begin(&w, "exit", NULL);
   pthread_mutex_lock(&rt.mutex);
-  tl_deadline forever = tl_clock_deadline(-1);
+  tl_deadline forever = tl_clock_forever();
   while (rt.non_daemon_count > 0) {
     tl_wait_result r = tl_wait_cond(&rt.changed, &rt.mutex, &forever);
     if (r == TL_WAIT_INTERRUPTED || r == TL_WAIT_ABORTED) break; /* (aborted: a deadlock under -X sched) */

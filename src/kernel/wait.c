@@ -76,7 +76,7 @@ tl_wait_result tl_wait_cond(pthread_cond_t *cond, pthread_mutex_t *mutex, const 
 
 bool tl_wait_cond_uninterruptible(pthread_cond_t *cond, pthread_mutex_t *mutex) {
   if (tl_sched_active()) {
-    tl_deadline forever = tl_clock_deadline(-1);
+    tl_deadline forever = tl_clock_forever();
     /* (an aborted run: the lock's holder may never give it back) */
     return tl_sched_block(cond, &forever, mutex) != TL_WAIT_ABORTED;
   }

@@ -99,7 +99,7 @@ bool tl_args_semaphore_timeout(lua_State *L, int idx, tl_deadline *d) {
 
 bool tl_args_queue_timeout(lua_State *L, int idx, tl_deadline *d) {
   if (lua_gettop(L) < idx) { /* the common call: q:put(item), q:get() */
-    *d = tl_clock_deadline(-1);
+    *d = tl_clock_forever();
     return true;
   }
   bool block = opt_blocking(L, idx);
@@ -113,7 +113,7 @@ bool tl_args_queue_timeout(lua_State *L, int idx, tl_deadline *d) {
 }
 
 tl_deadline tl_args_timeout(lua_State *L, int idx) {
-  if (lua_isnoneornil(L, idx)) return tl_clock_deadline(-1);
+  if (lua_isnoneornil(L, idx)) return tl_clock_forever();
   double t = tl_args_number(L, idx, "timeout");
   return tl_clock_deadline(t < 0 ? 0 : t);
 }

@@ -120,7 +120,7 @@ static int barrier_wait(lua_State *L) {
   tl_barrier *br = check_barrier(L);
   tl_deadline d = lua_isnoneornil(L, 2) ? default_deadline(br) : tl_args_timeout(L, 2);
   tl_sched_point(L, "Barrier.wait", NULL);
-  tl_deadline forever = tl_clock_deadline(-1);
+  tl_deadline forever = tl_clock_forever();
   tl_waiting b;
   tl_wait_begin(&b, "Barrier", &br->obj);
   tl_wait_result r = TL_WAIT_OK;

@@ -267,7 +267,7 @@ static int executor_wait_workers(lua_State *L) {
   work *w = check_executor(L)->work;
   tl_tstate *self = tl_tstate_self();
   tl_object *me = self != NULL && !self->is_main ? (tl_object *)self->owner : NULL;
-  tl_deadline forever = tl_clock_deadline(-1);
+  tl_deadline forever = tl_clock_forever();
   tl_wait_result r = TL_WAIT_OK;
   tl_waiting b;
   bool waited = false;
@@ -406,7 +406,7 @@ static int work_get(lua_State *L) {
   ** memory; a protected call per task for that was 2.6% of a task.) */
   lua_settop(L, 0); /* (the worker's Lua code holds the work) */
   luaL_checkstack(L, 4, "too many results");
-  tl_deadline forever = tl_clock_deadline(-1);
+  tl_deadline forever = tl_clock_forever();
   tl_wait_result r = TL_WAIT_OK;
   tl_waiting b;
   bool waited = false;
@@ -517,7 +517,7 @@ void tl_executor_shutdown_all(void) {
   for (work *w = all.list; w != NULL; w = w->next) shut_down(w);
   pthread_mutex_unlock(&all.mutex);
   if (atomic_load(&live_workers) == 0) return;
-  tl_deadline forever = tl_clock_deadline(-1);
+  tl_deadline forever = tl_clock_forever();
   tl_wait_result r = TL_WAIT_OK;
   tl_waiting b;
   tl_wait_begin(&b, "ThreadPoolExecutor shutdown at exit", NULL);

@@ -14,44 +14,83 @@
 **   fields: maxsize, unfinished_tasks, is_shutdown
 ** SimpleQueue() has put/put_nowait/get/get_nowait/qsize/empty only.
 **
-** The four kinds share one struct and differ only in the order of their
-** items: the container and the items (copies of Lua values; numbers,
-** booleans and strings kept inside the item, other values encoded into a
-** blob) are queue_items.c.  Items are made before the mutex is taken and
-** pushed back after it is released; an item that cannot be pushed (out
-** of memory, a value the getter's state cannot decode) is put back where
-** it was taken from before the error is raised, so it is not lost.  A blocking put/get first tries with
-** the GIL held; if it has to wait it releases the mutex, releases the GIL
-** (tl_wait_begin), then waits on a condition (kernel/wait.c), so Ctrl-C
-** reaches a blocked main thread.
+** The four kinds share one struct.  Their items are copies of Lua values
+** (numbers, booleans and strings kept inside the item, other values
+** encoded into a blob), made before any mutex is taken and pushed after
+** it is released; an item that cannot be pushed (out of memory, a value
+** the getter's state cannot decode) is put back where it was taken from
+** before the error is raised, so it is not lost (queue_items.c).
+**
+** Two ends, two mutexes.  With the GIL off a producer and a consumer run
+** on two cores; one mutex for both made every item move the mutex and the
+** queue's fields from one core's cache to the other's and back.  So a
+** FIFO queue (Queue, SimpleQueue) keeps its items in a ring whose tail
+** producers use under 'put_mutex' and whose head consumers use under
+** 'get_mutex' (tl_ring), each side's fields in a cache line of its own:
+** a consumer learns that an item is there from its slot, a producer
+** reads the consumers' count only when its last look says "full".  A
+** LifoQueue or PriorityQueue has one end: its container (tl_items) is
+** guarded by 'put_mutex' alone, which its consumers take too.
+**
+** The size is 'added - removed', two counters that only the put side and
+** only the get side write.  A thread that must wait (empty, full, join)
+** leaves the end's mutex, releases the GIL (tl_wait_begin), counts itself
+** in 'getters' or 'putters' and sleeps on a condition, under wait_lock():
+** a FIFO queue's 'wait_mutex', the one mutex of the others.  The side
+** that changes its counter then looks at that count, and signals only
+** when it is not 0.  Under one mutex that is the usual pattern; in a FIFO
+** queue both write (their counter; the waiter its count) and then read
+** the other's, sequentially consistent atomics, so a waiter either sees
+** the change or is counted when the changer looks: no lost wake-up.  So
+** Ctrl-C still reaches a blocked main thread, and the deadlock detector
+** sees the wait (kernel/wait.c).
+**
+** unfinished_tasks is 'added - done', 'done' counting task_done() calls
+** and the items dropped by shutdown(true).
 **
 ** When tracing, each put and get records the queue's new size as a
-** counter of the trace, named after the queue (kinds/spec.c).
+** counter of the trace, named after the queue (kinds/spec.c), under
+** 'wait_mutex' so that the recorded sizes follow one another.
 **
-** Locking: 'mutex' guards every field below it ('trace_name' is fixed at
-** creation); it is a leaf lock (kernel.h rules).  Blobs are freed with no mutex held too, since freeing one may
-** destroy the objects it references.
+** Locking: 'put_mutex' guards the tail of the ring and 'removed_seen'
+** (FIFO), or the whole container (LIFO, priority); 'get_mutex' guards
+** the head of the ring; the ring's storage changes only with both held.  Order: put_mutex, then get_mutex, then wait_mutex
+** (a leaf lock, kernel.h rules); no Lua call with any of them held.
+** Blobs are freed with no mutex held, since freeing one may destroy the
+** objects it references.
 */
 #include <math.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "queue.h"
+
 #include "queue_items.h"
 
-/* What put and get touch comes first, next to the mutex: with the GIL
-** off each item moves these lines between the producer's core and the
-** consumer's; the conditions are touched only when someone waits. */
+/* Three cache lines: what both sides only read, the put side's, the get
+** side's; then what is touched only when someone waits. */
 typedef struct tl_queue {
   tl_object obj;
-  pthread_mutex_t mutex;
-  tl_items items;
-  lua_Integer maxsize; /* <= 0: unbounded */
-  lua_Integer unfinished;
-  int getters, putters; /* threads waiting in get / put */
-  bool shutdown;
   const char *trace_name; /* its size's counter in the trace ("Queue \"jobs\": size"), or NULL */
+  lua_Integer maxsize;    /* 0: unbounded (fixed at creation) */
+  bool fifo;              /* Queue, SimpleQueue: 'ring' with two ends; else 'items' */
+  atomic_bool shutdown;   /* set with both ends' mutexes held */
+  tl_ring ring;           /* (FIFO) changes with both ends' mutexes held */
+
+  _Alignas(64) pthread_mutex_t put_mutex;
+  atomic_size_t added;    /* items ever added; written under put_mutex */
+  size_t removed_seen;    /* (FIFO) a past value of 'removed' (<= it) */
+
+  _Alignas(64) pthread_mutex_t get_mutex;
+  atomic_size_t removed;  /* items ever taken, less those put back; written under the get side's mutex */
+
+  _Alignas(64) pthread_mutex_t wait_mutex;
+  atomic_int getters, putters; /* threads counted as waiting in get / put */
+  atomic_size_t done;     /* task_done() calls, plus items dropped */
   pthread_cond_t not_empty, not_full, all_done;
+  tl_items items;         /* (LifoQueue, PriorityQueue) under put_mutex */
 } tl_queue;
 
 static const tl_kind queue_kind, lifo_kind, priority_kind, simple_kind;
@@ -69,53 +108,209 @@ static tl_queue *check_queue(lua_State *L) {
 
 static void queue_destroy(tl_object *o) {
   tl_queue *q = (tl_queue *)o;
-  tl_items_clear(&q->items);
-  pthread_mutex_destroy(&q->mutex);
+  if (q->fifo) tl_ring_clear(&q->ring, atomic_load(&q->removed), atomic_load(&q->added));
+  else tl_items_clear(&q->items);
+  pthread_mutex_destroy(&q->put_mutex);
+  pthread_mutex_destroy(&q->get_mutex);
+  pthread_mutex_destroy(&q->wait_mutex);
   pthread_cond_destroy(&q->not_empty);
   pthread_cond_destroy(&q->not_full);
   pthread_cond_destroy(&q->all_done);
   free(q);
 }
 
-static bool is_full(const tl_queue *q) {
-  return q->maxsize > 0 && (lua_Integer)tl_items_count(&q->items) >= q->maxsize;
+/* The mutex of the get side: a LIFO or priority queue has one for both. */
+static pthread_mutex_t *get_side(tl_queue *q) { return q->fifo ? &q->get_mutex : &q->put_mutex; }
+
+static size_t queue_size(tl_queue *q) {
+  size_t removed = atomic_load(&q->removed); /* (first: 'added' only grows) */
+  return atomic_load(&q->added) - removed;
 }
 
-/* --- waiting (mutex held on entry and exit) --------------------------- */
+static lua_Integer unfinished(tl_queue *q) {
+  size_t done = atomic_load(&q->done);
+  return (lua_Integer)(atomic_load(&q->added) - done);
+}
 
-static bool can_put(const tl_queue *q) { return q->shutdown || !is_full(q); }
-static bool can_get(const tl_queue *q) { return q->shutdown || tl_items_count(&q->items) > 0; }
-static bool all_done(const tl_queue *q) { return q->unfinished == 0; }
+static bool is_full(tl_queue *q) { return q->maxsize > 0 && queue_size(q) >= (size_t)q->maxsize; }
 
-/* Waits until ready(q) or the deadline.  Only when it must wait does it
-** drop the mutex to release the GIL; '*b' then needs tl_wait_end
-** after the caller unlocks ('*waited' says so). */
-static tl_wait_result wait_until(tl_queue *q, bool (*ready)(const tl_queue *), pthread_cond_t *cond,
-                                 int *waiters, const tl_deadline *d, tl_waiting *b, bool *waited,
-                                 const char *what) {
+/* is_full(q) for a producer (put_mutex held): the consumers' count is
+** read only when the last one seen says the queue may be full. */
+static bool full_for_put(tl_queue *q) {
+  if (q->maxsize <= 0) return false;
+  size_t added = atomic_load_explicit(&q->added, memory_order_relaxed); /* (ours) */
+  if (q->fifo && added - q->removed_seen < (size_t)q->maxsize) return false;
+  return is_full(q);
+}
+static bool is_shut(tl_queue *q) { return atomic_load(&q->shutdown); }
+
+/* --- waiting ------------------------------------------------------------- */
+
+static bool can_put(tl_queue *q) { return is_shut(q) || !is_full(q); }
+static bool can_get(tl_queue *q) { return is_shut(q) || queue_size(q) > 0; }
+static bool all_done(tl_queue *q) { return unfinished(q) == 0; }
+
+/* The mutex waiters sleep under.  A FIFO queue's have one of their own,
+** since its two ends have two mutexes; a LIFO or priority queue's is its
+** one mutex, so that a change and the look at the waiters' count are one
+** step under it. */
+static pthread_mutex_t *wait_lock(tl_queue *q) { return q->fifo ? &q->wait_mutex : &q->put_mutex; }
+
+/* Sleeps until ready(q) or the deadline, counted in '*waiters' (no end's
+** mutex held; inside a tl_wait_begin bracket). */
+static tl_wait_result wait_for(tl_queue *q, bool (*ready)(tl_queue *), pthread_cond_t *cond,
+                               atomic_int *waiters, const tl_deadline *d) {
   tl_wait_result r = TL_WAIT_OK;
-  *waited = false;
-  if (ready(q)) return r;
-  pthread_mutex_unlock(&q->mutex);
-  tl_wait_begin(b, what, &q->obj);
-  *waited = true;
-  pthread_mutex_lock(&q->mutex);
-  if (waiters) (*waiters)++;
-  while (!ready(q) && r == TL_WAIT_OK) r = tl_wait_cond(cond, &q->mutex, d);
-  if (waiters) (*waiters)--;
+  pthread_mutex_t *mutex = wait_lock(q);
+  pthread_mutex_lock(mutex);
+  if (waiters) atomic_fetch_add(waiters, 1);
+  while (!ready(q) && r == TL_WAIT_OK) r = tl_wait_cond(cond, mutex, d);
+  if (waiters) atomic_fetch_sub(waiters, 1);
+  pthread_mutex_unlock(mutex);
   return r;
 }
 
+/* After a change that may let a thread counted in '*waiters' go on: wakes
+** one.  Called twice, with the end's mutex still held ('locked') and after
+** releasing it: a LIFO or priority queue wakes in the first call, under
+** its one mutex, a FIFO one in the second, taking wait_mutex only when
+** somebody waits. */
+static void signal_waiter(tl_queue *q, pthread_cond_t *cond) {
+  if (q->fifo) pthread_mutex_lock(&q->wait_mutex);
+  tl_wait_signal(cond);
+  if (q->fifo) pthread_mutex_unlock(&q->wait_mutex);
+}
+
+static inline void wake(tl_queue *q, atomic_int *waiters, pthread_cond_t *cond, bool locked) {
+  if (locked != q->fifo && atomic_load(waiters) != 0) signal_waiter(q, cond);
+}
+
+static void broadcast(tl_queue *q, pthread_cond_t *cond) {
+  pthread_mutex_lock(wait_lock(q));
+  tl_wait_broadcast(cond);
+  pthread_mutex_unlock(wait_lock(q));
+}
+
+/* Drops 'n' items from the unfinished tasks (not below 0). */
+static void drop_unfinished(tl_queue *q, size_t n) {
+  size_t done = atomic_load(&q->done);
+  for (;;) {
+    size_t left = atomic_load(&q->added) - done;
+    if (left == 0) return;
+    if (atomic_compare_exchange_weak(&q->done, &done, done + (n < left ? n : left))) break;
+  }
+  if (all_done(q)) broadcast(q, &q->all_done);
+}
+
 /* When tracing, a queue's size is a counter of the trace, at every put
-** and get; recorded with the mutex held (no Lua, no lock: kernel/trace.c)
-** so that the events come in the order of the changes. */
-static void trace_size(tl_queue *q, size_t n) {
-  if (q->trace_name != NULL && tl_trace_on()) tl_trace_user(TL_TRACE_COUNTER, q->trace_name, (double)n);
+** and get (no Lua, no lock inside: kernel/trace.c). */
+static void record_size(tl_queue *q) {
+  pthread_mutex_lock(&q->wait_mutex);
+  tl_trace_user(TL_TRACE_COUNTER, q->trace_name, (double)queue_size(q));
+  pthread_mutex_unlock(&q->wait_mutex);
+}
+
+static inline void trace_size(tl_queue *q) {
+  if (q->trace_name != NULL && tl_trace_on()) record_size(q);
+}
+
+/* --- the two ends (each under its mutex) ---------------------------------- */
+
+/* Makes room in the ring for one more item (put_mutex held); takes the
+** get side's mutex to grow it. */
+static bool ring_room(tl_queue *q, size_t added) {
+  if (added - q->removed_seen < q->ring.cap) return true;
+  q->removed_seen = atomic_load(&q->removed);
+  if (added - q->removed_seen < q->ring.cap) return true;
+  pthread_mutex_lock(&q->get_mutex);
+  q->removed_seen = atomic_load(&q->removed);
+  bool ok = tl_ring_reserve(&q->ring, q->removed_seen, added);
+  pthread_mutex_unlock(&q->get_mutex);
+  return ok;
+}
+
+/* Adds 'it' (put_mutex held): false when out of memory. */
+static bool add_item(tl_queue *q, tl_item *it) {
+  if (q->fifo) {
+    size_t added = atomic_load_explicit(&q->added, memory_order_relaxed); /* (ours) */
+    if (!ring_room(q, added)) return false;
+    /* Counted first, then written: a consumer that finds the item finds
+    ** it counted ('removed' never passes 'added', task_done() knows it).
+    ** Waiters read the count without put_mutex: sequentially consistent. */
+    atomic_fetch_add(&q->added, 1);
+    tl_ring_write(&q->ring, added, it);
+    return true;
+  }
+  if (!tl_items_add(&q->items, it)) return false;
+  /* (read with put_mutex held, or as an estimate: qsize()) */
+  atomic_store_explicit(&q->added, atomic_load_explicit(&q->added, memory_order_relaxed) + 1, memory_order_relaxed);
+  return true;
+}
+
+/* Takes the next item into '*it' (the get side's mutex held): false when
+** there is none. */
+static bool take_item(tl_queue *q, tl_item *it) {
+  size_t removed = atomic_load_explicit(&q->removed, memory_order_relaxed); /* (ours) */
+  if (q->fifo) {
+    if (!tl_ring_read(&q->ring, removed, it)) return false;
+  } else {
+    if (tl_items_count(&q->items) == 0) return false;
+    *it = tl_items_take(&q->items);
+  }
+  /* Frees the slot.  Only a bounded FIFO queue has producers that may be
+  ** waiting for that without the mutex held here (wake() reads 'putters'
+  ** after this store: sequentially consistent). */
+  memory_order order = !q->fifo ? memory_order_relaxed : q->maxsize > 0 ? memory_order_seq_cst : memory_order_release;
+  atomic_store_explicit(&q->removed, removed + 1, order);
+  return true;
+}
+
+/* Puts back an item just taken, at the front (the top of a LIFO queue,
+** its place in a priority queue): false, not put back, when out of
+** memory or (priority) when its priority no longer fits those queued. */
+static bool put_back(tl_queue *q, tl_item *it) {
+  bool back;
+  pthread_mutex_lock(&q->put_mutex);
+  if (q->fifo) {
+    pthread_mutex_lock(&q->get_mutex);
+    size_t removed = atomic_load(&q->removed), added = atomic_load(&q->added);
+    back = tl_ring_reserve(&q->ring, removed, added);
+    if (back) {
+      tl_ring_write(&q->ring, removed - 1, it);
+      atomic_store(&q->removed, removed - 1);
+      q->removed_seen = removed - 1;
+    }
+    pthread_mutex_unlock(&q->get_mutex);
+  } else {
+    back = tl_items_put_back(&q->items, it);
+    if (back) atomic_fetch_sub(&q->removed, 1);
+  }
+  if (back) wake(q, &q->getters, &q->not_empty, true);
+  pthread_mutex_unlock(&q->put_mutex);
+  if (back) wake(q, &q->getters, &q->not_empty, false);
+  return back;
 }
 
 /* --- put ---------------------------------------------------------------- */
 
 typedef enum { PUT_OK, PUT_FULL, PUT_SHUTDOWN, PUT_MIXED, PUT_NOMEM } put_status;
+
+/* One try at adding 'it'. */
+static put_status try_put(tl_queue *q, tl_item *it) {
+  put_status st;
+  pthread_mutex_lock(&q->put_mutex);
+  if (is_shut(q)) st = PUT_SHUTDOWN;
+  else if (full_for_put(q)) st = PUT_FULL;
+  else if (q->obj.kind == &priority_kind && tl_items_mixes(&q->items, it)) st = PUT_MIXED;
+  else st = add_item(q, it) ? PUT_OK : PUT_NOMEM;
+  if (st == PUT_OK) wake(q, &q->getters, &q->not_empty, true);
+  pthread_mutex_unlock(&q->put_mutex);
+  if (st == PUT_OK) {
+    wake(q, &q->getters, &q->not_empty, false);
+    trace_size(q);
+  }
+  return st;
+}
 
 static int do_put(lua_State *L, tl_queue *q, bool blocking, const tl_deadline *d) {
   if (lua_isnoneornil(L, 2))
@@ -123,24 +318,16 @@ static int do_put(lua_State *L, tl_queue *q, bool blocking, const tl_deadline *d
   tl_sched_point(L, "Queue.put", NULL);
   tl_item it;
   memset(&it, 0, sizeof it);
-  tl_item_make(L, 2, q->items.order == TL_ITEMS_PRIORITY, &it);
+  tl_item_make(L, 2, q->obj.kind == &priority_kind, &it);
   tl_waiting b;
   bool waited = false;
   tl_wait_result r = TL_WAIT_OK;
   put_status st;
-  pthread_mutex_lock(&q->mutex);
-  if (blocking) r = wait_until(q, can_put, &q->not_full, &q->putters, d, &b, &waited, "Queue.put");
-  if (q->shutdown) st = PUT_SHUTDOWN;
-  else if (is_full(q)) st = PUT_FULL;
-  else if (tl_items_mixes(&q->items, &it)) st = PUT_MIXED;
-  else if (!tl_items_add(&q->items, &it)) st = PUT_NOMEM;
-  else {
-    st = PUT_OK;
-    q->unfinished++;
-    if (q->getters) tl_wait_signal(&q->not_empty);
+  while ((st = try_put(q, &it)) == PUT_FULL && blocking && r == TL_WAIT_OK) {
+    if (!waited) tl_wait_begin(&b, "Queue.put", &q->obj);
+    waited = true;
+    r = wait_for(q, can_put, &q->not_full, &q->putters, d);
   }
-  if (st == PUT_OK) trace_size(q, tl_items_count(&q->items)); /* (under the mutex: in the order of changes) */
-  pthread_mutex_unlock(&q->mutex);
   if (waited) tl_wait_end(&b);
   if (st == PUT_OK) {
     lua_pushboolean(L, 1);
@@ -180,16 +367,7 @@ bool tl_queue_offer(tl_object *o, tl_blob *item) {
   tl_item it;
   memset(&it, 0, sizeof it);
   it.blob = item;
-  bool ok = false;
-  if (q->items.order != TL_ITEMS_PRIORITY) {
-    pthread_mutex_lock(&q->mutex);
-    ok = !q->shutdown && !is_full(q) && tl_items_add(&q->items, &it);
-    if (ok) {
-      q->unfinished++;
-      if (q->getters) tl_wait_signal(&q->not_empty);
-    }
-    pthread_mutex_unlock(&q->mutex);
-  }
+  bool ok = q->obj.kind != &priority_kind && try_put(q, &it) == PUT_OK;
   if (!ok) tl_blob_free(item);
   return ok;
 }
@@ -197,6 +375,19 @@ bool tl_queue_offer(tl_object *o, tl_blob *item) {
 /* --- get ---------------------------------------------------------------- */
 
 typedef enum { GET_OK, GET_EMPTY, GET_SHUTDOWN } get_status;
+
+/* One try at taking an item into '*it'. */
+static get_status try_get(tl_queue *q, tl_item *it) {
+  pthread_mutex_t *mutex = get_side(q);
+  pthread_mutex_lock(mutex);
+  bool took = take_item(q, it);
+  if (took && q->maxsize > 0) wake(q, &q->putters, &q->not_full, true);
+  pthread_mutex_unlock(mutex);
+  if (!took) return is_shut(q) ? GET_SHUTDOWN : GET_EMPTY;
+  if (q->maxsize > 0) wake(q, &q->putters, &q->not_full, false);
+  trace_size(q);
+  return GET_OK;
+}
 
 /* Pushes the item and returns GET_OK, or pushes nothing. */
 static get_status do_get(lua_State *L, tl_queue *q, bool blocking, const tl_deadline *d) {
@@ -206,17 +397,12 @@ static get_status do_get(lua_State *L, tl_queue *q, bool blocking, const tl_dead
   tl_wait_result r = TL_WAIT_OK;
   tl_item it;
   get_status st;
-  pthread_mutex_lock(&q->mutex);
-  if (blocking) r = wait_until(q, can_get, &q->not_empty, &q->getters, d, &b, &waited, "Queue.get");
-  if (tl_items_count(&q->items) > 0) {
-    st = GET_OK;
-    it = tl_items_take(&q->items);
-    if (q->putters) tl_wait_signal(&q->not_full);
-  } else {
-    st = q->shutdown ? GET_SHUTDOWN : GET_EMPTY;
+  while ((st = try_get(q, &it)) == GET_EMPTY && blocking && r == TL_WAIT_OK) {
+    if (!waited) tl_wait_begin(&b, "Queue.get", &q->obj);
+    else if (queue_size(q) > 0) sched_yield(); /* counted, not yet written: its producer is at it */
+    waited = true;
+    r = wait_for(q, can_get, &q->not_empty, &q->getters, d);
   }
-  if (st == GET_OK) trace_size(q, tl_items_count(&q->items));
-  pthread_mutex_unlock(&q->mutex);
   if (waited) tl_wait_end(&b);
   if (st != GET_OK) {
     if (st == GET_EMPTY) tl_wait_check(L, r);
@@ -226,16 +412,12 @@ static get_status do_get(lua_State *L, tl_queue *q, bool blocking, const tl_dead
   /* It could not be received here (out of memory, a value this state
   ** cannot decode): it goes back where it was, still unfinished, and the
   ** error is raised. */
-  pthread_mutex_lock(&q->mutex);
-  bool back = tl_items_put_back(&q->items, &it);
-  if (back) {
-    if (q->getters) tl_wait_signal(&q->not_empty);
-    trace_size(q, tl_items_count(&q->items));
-  } else if (q->unfinished > 0 && --q->unfinished == 0) { /* lost after all: not left counted */
-    tl_wait_broadcast(&q->all_done);
+  if (put_back(q, &it)) {
+    trace_size(q);
+  } else {
+    drop_unfinished(q, 1); /* lost after all: not left counted */
+    tl_item_free(&it);     /* (no mutex held: it may free objects) */
   }
-  pthread_mutex_unlock(&q->mutex);
-  if (!back) tl_item_free(&it); /* (no mutex held: it may free objects) */
   lua_error(L);
   return GET_EMPTY; /* (not reached) */
 }
@@ -263,7 +445,7 @@ static int queue_get_nowait(lua_State *L) {
 
 static int items_next(lua_State *L) {
   tl_queue *q = (tl_queue *)tl_object_test(L, lua_upvalueindex(1), NULL);
-  tl_deadline d = tl_clock_deadline(-1);
+  tl_deadline d = tl_clock_forever();
   if (do_get(L, q, true, &d) == GET_OK) return 1;
   return 0; /* shut down and drained: the loop ends */
 }
@@ -281,41 +463,32 @@ static int queue_items(lua_State *L) {
 static int queue_qsize(lua_State *L) {
   tl_queue *q = check_queue(L);
   tl_sched_point(L, "Queue.qsize", NULL);
-  pthread_mutex_lock(&q->mutex);
-  size_t n = tl_items_count(&q->items);
-  pthread_mutex_unlock(&q->mutex);
-  lua_pushinteger(L, (lua_Integer)n);
+  lua_pushinteger(L, (lua_Integer)queue_size(q));
   return 1;
 }
 
 static int queue_empty(lua_State *L) {
   tl_queue *q = check_queue(L);
   tl_sched_point(L, "Queue.empty", NULL);
-  pthread_mutex_lock(&q->mutex);
-  bool empty = tl_items_count(&q->items) == 0;
-  pthread_mutex_unlock(&q->mutex);
-  lua_pushboolean(L, empty);
+  lua_pushboolean(L, queue_size(q) == 0);
   return 1;
 }
 
 static int queue_full(lua_State *L) {
   tl_queue *q = check_queue(L);
   tl_sched_point(L, "Queue.full", NULL);
-  pthread_mutex_lock(&q->mutex);
-  bool full = is_full(q);
-  pthread_mutex_unlock(&q->mutex);
-  lua_pushboolean(L, full);
+  lua_pushboolean(L, is_full(q));
   return 1;
 }
 
 static int queue_task_done(lua_State *L) {
   tl_queue *q = check_queue(L);
   tl_sched_point(L, "Queue.task_done", NULL);
-  pthread_mutex_lock(&q->mutex);
-  bool ok = q->unfinished > 0;
-  if (ok && --q->unfinished == 0) tl_wait_broadcast(&q->all_done);
-  pthread_mutex_unlock(&q->mutex);
-  if (!ok) return tl_error(L, "ValueError", "task_done() called too many times");
+  size_t done = atomic_load(&q->done);
+  do {
+    if (done >= atomic_load(&q->added)) return tl_error(L, "ValueError", "task_done() called too many times");
+  } while (!atomic_compare_exchange_weak(&q->done, &done, done + 1));
+  if (all_done(q)) broadcast(q, &q->all_done);
   return 0;
 }
 
@@ -324,13 +497,14 @@ static int queue_join(lua_State *L) {
   tl_queue *q = check_queue(L);
   tl_deadline d = tl_args_timeout(L, 2);
   tl_sched_point(L, "Queue.join", NULL);
-  tl_waiting b;
-  bool waited;
-  pthread_mutex_lock(&q->mutex);
-  tl_wait_result r = wait_until(q, all_done, &q->all_done, NULL, &d, &b, &waited, "Queue.join");
+  tl_wait_result r = TL_WAIT_OK;
+  if (!all_done(q)) {
+    tl_waiting b;
+    tl_wait_begin(&b, "Queue.join", &q->obj);
+    r = wait_for(q, all_done, &q->all_done, NULL, &d);
+    tl_wait_end(&b);
+  }
   bool done = all_done(q);
-  pthread_mutex_unlock(&q->mutex);
-  if (waited) tl_wait_end(&b);
   if (!done) tl_wait_check(L, r);
   lua_pushboolean(L, done);
   return 1;
@@ -340,30 +514,39 @@ static int queue_shutdown(lua_State *L) {
   tl_queue *q = check_queue(L);
   bool immediate = lua_toboolean(L, 2);
   tl_sched_point(L, "Queue.shutdown", NULL);
-  tl_items drained;
-  tl_items_init(&drained, q->items.order);
-  pthread_mutex_lock(&q->mutex);
-  q->shutdown = true;
-  if (immediate) {
-    /* Take every item; they are freed after unlocking. */
-    lua_Integer n = (lua_Integer)tl_items_count(&q->items);
-    q->unfinished -= q->unfinished < n ? q->unfinished : n;
-    tl_items_move(&q->items, &drained);
+  tl_ring ring = {NULL, 0};
+  tl_items items;
+  tl_items_init(&items, q->items.order);
+  size_t from = 0, to = 0;
+  pthread_mutex_lock(&q->put_mutex);
+  if (q->fifo) pthread_mutex_lock(&q->get_mutex);
+  atomic_store(&q->shutdown, true);
+  if (immediate) { /* every item is taken, and freed after unlocking */
+    from = atomic_load(&q->removed);
+    to = atomic_load(&q->added);
+    if (q->fifo) {
+      ring = q->ring;
+      q->ring = (tl_ring){NULL, 0};
+      q->removed_seen = to;
+    } else {
+      tl_items_move(&q->items, &items);
+    }
+    atomic_store(&q->removed, to);
   }
-  if (immediate) tl_wait_broadcast(&q->all_done);
-  tl_wait_broadcast(&q->not_empty);
-  tl_wait_broadcast(&q->not_full);
-  pthread_mutex_unlock(&q->mutex);
-  tl_items_clear(&drained);
+  if (q->fifo) pthread_mutex_unlock(&q->get_mutex);
+  pthread_mutex_unlock(&q->put_mutex);
+  if (immediate) drop_unfinished(q, to - from);
+  broadcast(q, &q->not_empty);
+  broadcast(q, &q->not_full);
+  if (q->fifo) tl_ring_clear(&ring, from, to);
+  else tl_items_clear(&items);
   return 0;
 }
 
 static int queue_tostring(lua_State *L) {
   tl_queue *q = check_queue(L);
-  pthread_mutex_lock(&q->mutex);
-  size_t n = tl_items_count(&q->items);
-  bool shut = q->shutdown;
-  pthread_mutex_unlock(&q->mutex);
+  size_t n = queue_size(q);
+  bool shut = is_shut(q);
   if (q->obj.kind == &simple_kind)
     lua_pushfstring(L, "SimpleQueue(size %I)", (lua_Integer)n);
   else
@@ -378,12 +561,8 @@ static int queue_getfield(lua_State *L, tl_object *o, const char *key) {
     lua_pushinteger(L, q->maxsize > 0 ? q->maxsize : 0); /* never changes */
     return 1;
   }
-  pthread_mutex_lock(&q->mutex);
-  lua_Integer unfinished = q->unfinished;
-  bool shut = q->shutdown;
-  pthread_mutex_unlock(&q->mutex);
-  if (strcmp(key, "unfinished_tasks") == 0) lua_pushinteger(L, unfinished);
-  else if (strcmp(key, "is_shutdown") == 0) lua_pushboolean(L, shut);
+  if (strcmp(key, "unfinished_tasks") == 0) lua_pushinteger(L, unfinished(q));
+  else if (strcmp(key, "is_shutdown") == 0) lua_pushboolean(L, is_shut(q));
   else return 0;
   return 1;
 }
@@ -417,7 +596,7 @@ static const tl_kind priority_kind = {
 static const tl_kind simple_kind = {
     .name = "SimpleQueue", .destroy = queue_destroy, .methods = simple_methods};
 
-static int new_queue(lua_State *L, const tl_kind *kind, tl_items_order order) {
+static int new_queue(lua_State *L, const tl_kind *kind) {
   lua_Integer maxsize = 0;
   bool spec = lua_type(L, 1) == LUA_TTABLE; /* Queue{maxsize = n, name = ...} */
   if (spec) {
@@ -439,7 +618,8 @@ static int new_queue(lua_State *L, const tl_kind *kind, tl_items_order order) {
     }
   }
   char *label = tl_spec_label(L, spec ? 1 : 0);
-  tl_queue *q = calloc(1, sizeof *q);
+  tl_queue *q = aligned_alloc(_Alignof(tl_queue), sizeof *q); /* (its lines apart) */
+  if (q != NULL) memset(q, 0, sizeof *q);
   if (q == NULL) {
     free(label);
     return luaL_error(L, "not enough memory");
@@ -452,20 +632,29 @@ static int new_queue(lua_State *L, const tl_kind *kind, tl_items_order order) {
     strcat(name, ": size");
     q->trace_name = tl_trace_name(name, strlen(name));
   }
-  tl_mutex_init(&q->mutex);
+  tl_mutex_init(&q->put_mutex);
+  tl_mutex_init(&q->get_mutex);
+  pthread_mutex_init(&q->wait_mutex, NULL);
+  atomic_init(&q->shutdown, false);
+  atomic_init(&q->added, 0);
+  atomic_init(&q->removed, 0);
+  atomic_init(&q->done, 0);
+  atomic_init(&q->getters, 0);
+  atomic_init(&q->putters, 0);
   tl_clock_cond_init(&q->not_empty);
   tl_clock_cond_init(&q->not_full);
   tl_clock_cond_init(&q->all_done);
-  tl_items_init(&q->items, order);
+  q->fifo = kind == &queue_kind || kind == &simple_kind;
+  tl_items_init(&q->items, kind == &priority_kind ? TL_ITEMS_PRIORITY : TL_ITEMS_LIFO); /* (unused if FIFO) */
   q->maxsize = maxsize > 0 ? maxsize : 0;
   tl_object_push_new(L, &q->obj);
   return 1;
 }
 
-static int new_fifo(lua_State *L) { return new_queue(L, &queue_kind, TL_ITEMS_FIFO); }
-static int new_lifo(lua_State *L) { return new_queue(L, &lifo_kind, TL_ITEMS_LIFO); }
-static int new_priority(lua_State *L) { return new_queue(L, &priority_kind, TL_ITEMS_PRIORITY); }
-static int new_simple(lua_State *L) { return new_queue(L, &simple_kind, TL_ITEMS_FIFO); }
+static int new_fifo(lua_State *L) { return new_queue(L, &queue_kind); }
+static int new_lifo(lua_State *L) { return new_queue(L, &lifo_kind); }
+static int new_priority(lua_State *L) { return new_queue(L, &priority_kind); }
+static int new_simple(lua_State *L) { return new_queue(L, &simple_kind); }
 
 void tl_queue_open(lua_State *L) {
   static const luaL_Reg fns[] = {

@@ -1,5 +1,5 @@
 /*
-** queue_items.c -- the items of the queues and the container that orders
+** queue_items.c -- the items of the queues and the containers that order
 ** them (see queue_items.h; the queues themselves are queue.c).
 **
 ** An item is a copy of a Lua value.  Numbers, booleans and strings -- most
@@ -156,7 +156,29 @@ static inline bool before(const tl_item *a, const tl_item *b) {
   return c < 0 || (c == 0 && a->seq < b->seq);
 }
 
-/* --- the ring buffer ------------------------------------------------------ */
+/* --- the ring of a FIFO queue ---------------------------------------------- */
+
+bool tl_ring_reserve(tl_ring *r, size_t removed, size_t added) {
+  if (added - removed < r->cap) return true;
+  size_t cap = r->cap ? r->cap * 2 : 16;
+  tl_ring_slot *slots = malloc(cap * sizeof *slots);
+  if (slots == NULL) return false;
+  for (size_t i = 0; i < cap; i++) atomic_init(&slots[i].ready, 0); /* (no position + 1) */
+  tl_ring grown = {slots, cap};
+  for (size_t pos = removed; pos != added; pos++) tl_ring_write(&grown, pos, &tl_ring_at(r, pos)->item);
+  free(r->slots);
+  *r = grown;
+  return true;
+}
+
+void tl_ring_clear(tl_ring *r, size_t removed, size_t added) {
+  for (size_t pos = removed; pos != added; pos++) tl_item_free(&tl_ring_at(r, pos)->item);
+  free(r->slots);
+  r->slots = NULL;
+  r->cap = 0;
+}
+
+/* --- the ring buffer of the LIFO / priority container ---------------------- */
 
 /* ('ring_cap' is 0 or a power of two: 16, then doubled) */
 static tl_item *ring_slot(tl_items *c, size_t i) {
@@ -234,7 +256,7 @@ static tl_item heap_take(tl_items *c) {
   return top;
 }
 
-/* --- the container ---------------------------------------------------------- */
+/* --- the LIFO / priority container ------------------------------------------ */
 
 void tl_items_init(tl_items *c, tl_items_order order) {
   memset(c, 0, sizeof *c);
@@ -284,13 +306,7 @@ bool tl_items_put_back(tl_items *c, tl_item *it) {
     if (it->prio_string) c->nstrings++;
   } else {
     if (!ring_reserve(c)) return false;
-    if (c->order == TL_ITEMS_LIFO) {
-      *ring_slot(c, c->ring_n) = *it; /* the top again */
-    } else {
-      c->ring_head = (c->ring_head + c->ring_cap - 1) & (c->ring_cap - 1); /* the front again */
-      c->ring[c->ring_head] = *it;
-    }
-    c->ring_n++;
+    *ring_slot(c, c->ring_n++) = *it; /* the top again */
   }
   return true;
 }

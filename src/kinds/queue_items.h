@@ -1,19 +1,22 @@
 /*
 ** queue_items.h -- what queue.c needs from queue_items.c: the items of a
-** queue (copies of Lua values) and the container that keeps them in
-** FIFO, LIFO or priority order.
+** queue (copies of Lua values) and the two containers that order them:
+** the ring of a FIFO queue, and the LIFO / priority container.
 **
-** Locking: none here.  A container belongs to one queue, whose mutex the
-** caller holds around every tl_items_* call; tl_item_* calls (making an
-** item from a Lua value, pushing it back, freeing it) run with no mutex
-** held, as they may allocate, raise or free objects.
+** Locking: none here.  A container belongs to one queue, which says
+** which of its mutexes the caller holds around each call (queue.c);
+** tl_item_* calls (making an item from a Lua value, pushing it back,
+** freeing it) run with no mutex held, as they may allocate, raise or
+** free objects.
 */
 #ifndef TLUA_QUEUE_ITEMS_H
 #define TLUA_QUEUE_ITEMS_H
 
+#include <stdatomic.h>
+
 #include "kinds.h"
 
-typedef enum { TL_ITEMS_FIFO, TL_ITEMS_LIFO, TL_ITEMS_PRIORITY } tl_items_order;
+typedef enum { TL_ITEMS_LIFO, TL_ITEMS_PRIORITY } tl_items_order;
 
 #define TL_ITEM_INLINE 16 /* strings up to this length live inside the item */
 
@@ -49,7 +52,49 @@ void tl_item_make(lua_State *L, int idx, bool priority, tl_item *it);
 int tl_item_push(lua_State *L, tl_item *it);
 void tl_item_free(tl_item *it);
 
-/* The container: a ring buffer, plus a heap in priority order.  A
+/* The ring of a FIFO queue (Queue, SimpleQueue), made for a producer and
+** a consumer that do not share a mutex.  Positions are counters that only
+** grow, kept by the queue: the item added k-th (from 0) sits in slot
+** k mod 'cap' until it is taken.  Producers write the slot at the count
+** of items added, consumers read the one at the count of items removed,
+** so the two ends touch different slots; a slot says by itself whether
+** its item has been written ('ready'), so a consumer need not read the
+** producers' count.  Only growing (and putting an item back at the
+** front) needs both ends at once. */
+typedef struct tl_ring_slot {
+  atomic_size_t ready; /* 1 + the position of the item it holds, once written */
+  tl_item item;
+} tl_ring_slot;
+
+typedef struct tl_ring {
+  tl_ring_slot *slots;
+  size_t cap; /* 0 or a power of two */
+} tl_ring;
+
+static inline tl_ring_slot *tl_ring_at(const tl_ring *r, size_t pos) { return &r->slots[pos & (r->cap - 1)]; }
+/* Writes the item of position 'pos' (there must be room). */
+static inline void tl_ring_write(tl_ring *r, size_t pos, const tl_item *it) {
+  tl_ring_slot *slot = tl_ring_at(r, pos);
+  slot->item = *it;
+  atomic_store_explicit(&slot->ready, pos + 1, memory_order_release);
+}
+/* Reads the item of position 'pos' into '*it': false when it has not
+** been written yet. */
+static inline bool tl_ring_read(const tl_ring *r, size_t pos, tl_item *it) {
+  if (r->cap == 0) return false;
+  tl_ring_slot *slot = tl_ring_at(r, pos);
+  if (atomic_load_explicit(&slot->ready, memory_order_acquire) != pos + 1) return false;
+  *it = slot->item;
+  return true;
+}
+/* Makes room for one more item after the 'added - removed' items from
+** position 'removed' (both ends held): false when out of memory. */
+bool tl_ring_reserve(tl_ring *r, size_t removed, size_t added);
+/* Frees the items from position 'removed' to 'added' and the storage. */
+void tl_ring_clear(tl_ring *r, size_t removed, size_t added);
+
+/* The container of a LIFO or priority queue: a ring buffer, plus a heap in
+** priority order.  A
 ** PriorityQueue keeps items that arrive in order (each one after the
 ** newest item of the ring: equal priorities, rising timestamps) in the
 ** ring, where adding and taking cost the same as in a FIFO queue; the
@@ -74,7 +119,7 @@ bool tl_items_add(tl_items *c, tl_item *it);
 /* Takes the next item out (the container must not be empty). */
 tl_item tl_items_take(tl_items *c);
 /* Puts back an item just taken by tl_items_take, where it was taken
-** from: the front of a FIFO queue, the top of a LIFO one, its place in
+** from: the top of a LIFO queue, its place in
 ** priority order (with its original seq) in a PriorityQueue.  False,
 ** nothing added, when out of memory or (PriorityQueue) when its priority
 ** no longer matches those queued since. */

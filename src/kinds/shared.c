@@ -375,7 +375,7 @@ static bool gate_looks_open(tl_shared *s) {
 static tl_wait_result wait_gate(tl_shared *s) {
   tl_waiting w;
   tl_wait_begin(&w, "shared table (atomic.update)", &s->obj);
-  tl_deadline forever = tl_clock_deadline(-1);
+  tl_deadline forever = tl_clock_forever();
   tl_wait_result r = TL_WAIT_OK;
   pthread_mutex_lock(&s->gate_mutex);
   s->gate_waiters++;
