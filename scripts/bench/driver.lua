@@ -683,7 +683,7 @@ if wanted("queue") then
   if #bars == 0 then bars = pythons end
   local interps = {tlua_off, tlua_on}
   for _, p in ipairs(bars) do interps[#interps + 1] = p end
-  -- What two cores give any blocking queue: a C ring under a mutex.
+  -- The simplest blocking queue in C, a ring under one mutex: informational.
   local floor = c_floor("queue_floor")
   if floor then
     local res = alternate({floor}, cfg.rounds, "queue_floor", cfg.queue_count, 1)[floor]

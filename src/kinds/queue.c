@@ -24,26 +24,30 @@
 ** Two ends, two mutexes.  With the GIL off a producer and a consumer run
 ** on two cores; one mutex for both made every item move the mutex and the
 ** queue's fields from one core's cache to the other's and back.  So a
-** FIFO queue (Queue, SimpleQueue) keeps its items in a ring whose tail
-** producers use under 'put_mutex' and whose head consumers use under
-** 'get_mutex' (tl_ring), each side's fields in a cache line of its own:
-** a consumer learns that an item is there from its slot, a producer
-** reads the consumers' count only when its last look says "full".  A
-** LifoQueue or PriorityQueue has one end: its container (tl_items) is
-** guarded by 'put_mutex' alone, which its consumers take too.
+** Queue or SimpleQueue keeps its items in a ring whose tail producers use
+** under 'put_mutex' and whose head consumers use under 'get_mutex'
+** (tl_ring), each end's fields in cache lines of their own: a consumer
+** learns that an item is there from its slot, a producer reads the
+** consumers' count only when its last look says "full".  A PriorityQueue
+** has the same ring for the items that come in order (each after the
+** newest of the ring), which so stays sorted, and a heap for the others,
+** which producers add to holding both mutexes; get takes the first of the
+** ring's front and the heap's top.  A LifoQueue has one end: its stack
+** is guarded by 'put_mutex' alone, which its consumers take too.
 **
-** The size is 'added - removed', two counters that only the put side and
-** only the get side write.  A thread that must wait (empty, full, join)
+** The size is 'added - removed', two counters that only the put end and
+** only the get end write.  A thread that must wait (empty, full, join)
 ** leaves the end's mutex, releases the GIL (tl_wait_begin), counts itself
 ** in 'getters' or 'putters' and sleeps on a condition, under wait_lock():
-** a FIFO queue's 'wait_mutex', the one mutex of the others.  The side
-** that changes its counter then looks at that count, and signals only
-** when it is not 0.  Under one mutex that is the usual pattern; in a FIFO
-** queue both write (their counter; the waiter its count) and then read
-** the other's, sequentially consistent atomics, so a waiter either sees
-** the change or is counted when the changer looks: no lost wake-up.  So
-** Ctrl-C still reaches a blocked main thread, and the deadlock detector
-** sees the wait (kernel/wait.c).
+** 'wait_mutex', or a LifoQueue's one mutex.  The end that changes its
+** counter then looks at that count, and signals only when it is not 0.
+** Under one mutex that is the usual pattern; with two ends both write
+** (their counter; the waiter its count) and then read the other's,
+** sequentially consistent atomics, so a waiter either sees the change or
+** is counted when the changer looks: no lost wake-up.  So Ctrl-C still
+** reaches a blocked main thread, and the deadlock detector sees the wait
+** (kernel/wait.c).  Before sleeping, a get with the GIL off watches the
+** queue a little while (spin_for_item, spin_for_size).
 **
 ** unfinished_tasks is 'added - done', 'done' counting task_done() calls
 ** and the items dropped by shutdown(true).
@@ -52,10 +56,12 @@
 ** counter of the trace, named after the queue (kinds/spec.c), under
 ** 'wait_mutex' so that the recorded sizes follow one another.
 **
-** Locking: 'put_mutex' guards the tail of the ring and 'removed_seen'
-** (FIFO), or the whole container (LIFO, priority); 'get_mutex' guards
-** the head of the ring; the ring's storage changes only with both held.  Order: put_mutex, then get_mutex, then wait_mutex
-** (a leaf lock, kernel.h rules); no Lua call with any of them held.
+** Locking: 'put_mutex' guards the put end's fields (the ring's tail, the
+** priority bookkeeping) or a LifoQueue's stack; 'get_mutex' the get end's
+** (the ring's head, a PriorityQueue's heap, which producers change holding
+** both); the ring's storage changes only with both held.  Order:
+** put_mutex, then get_mutex, then wait_mutex (a leaf lock, kernel.h
+** rules); no Lua call with any of them held.
 ** Blobs are freed with no mutex held, since freeing one may destroy the
 ** objects it references.
 */
@@ -69,28 +75,37 @@
 
 #include "queue_items.h"
 
-/* Three cache lines: what both sides only read, the put side's, the get
-** side's; then what is touched only when someone waits. */
+/* What both ends only read, then the put end's fields, the get end's, the
+** waiters': each in cache lines of its own. */
 typedef struct tl_queue {
   tl_object obj;
   const char *trace_name; /* its size's counter in the trace ("Queue \"jobs\": size"), or NULL */
   lua_Integer maxsize;    /* 0: unbounded (fixed at creation) */
-  bool fifo;              /* Queue, SimpleQueue: 'ring' with two ends; else 'items' */
+  bool two_ends;          /* Queue, SimpleQueue, PriorityQueue: 'ring' (else a LifoQueue) */
+  bool priority;          /* PriorityQueue */
   atomic_bool shutdown;   /* set with both ends' mutexes held */
-  tl_ring ring;           /* (FIFO) changes with both ends' mutexes held */
+  tl_ring ring;           /* (two ends) its storage changes with both ends' mutexes held */
 
   _Alignas(64) pthread_mutex_t put_mutex;
   atomic_size_t added;    /* items ever added; written under put_mutex */
-  size_t removed_seen;    /* (FIFO) a past value of 'removed' (<= it) */
+  size_t removed_seen;    /* a past value of 'removed' (<= it) */
+  size_t tail;            /* (two ends) items ever written to the ring */
+  size_t head_seen;       /* (two ends) a past value of 'head' (<= it) */
+  uint64_t next_seq;      /* (priority) insertion order */
+  bool prio_strings;      /* (priority) the priorities queued are strings */
+  bool has_last;          /* (priority) 'last' is the newest item of the ring (its priority) */
+  tl_item last;
 
   _Alignas(64) pthread_mutex_t get_mutex;
-  atomic_size_t removed;  /* items ever taken, less those put back; written under the get side's mutex */
+  atomic_size_t removed;  /* items ever taken, less those put back; written under the get end's mutex */
+  atomic_size_t head;     /* (two ends) items ever taken from the ring, less those put back */
+  tl_items items;         /* LifoQueue: its stack, under put_mutex; PriorityQueue: the items
+                          ** that came out of order (a heap), under get_mutex, added with both */
 
   _Alignas(64) pthread_mutex_t wait_mutex;
   atomic_int getters, putters; /* threads counted as waiting in get / put */
   atomic_size_t done;     /* task_done() calls, plus items dropped */
   pthread_cond_t not_empty, not_full, all_done;
-  tl_items items;         /* (LifoQueue, PriorityQueue) under put_mutex */
 } tl_queue;
 
 static const tl_kind queue_kind, lifo_kind, priority_kind, simple_kind;
@@ -108,8 +123,8 @@ static tl_queue *check_queue(lua_State *L) {
 
 static void queue_destroy(tl_object *o) {
   tl_queue *q = (tl_queue *)o;
-  if (q->fifo) tl_ring_clear(&q->ring, atomic_load(&q->removed), atomic_load(&q->added));
-  else tl_items_clear(&q->items);
+  tl_ring_clear(&q->ring, atomic_load(&q->head), q->tail);
+  tl_items_clear(&q->items);
   pthread_mutex_destroy(&q->put_mutex);
   pthread_mutex_destroy(&q->get_mutex);
   pthread_mutex_destroy(&q->wait_mutex);
@@ -119,8 +134,8 @@ static void queue_destroy(tl_object *o) {
   free(q);
 }
 
-/* The mutex of the get side: a LIFO or priority queue has one for both. */
-static pthread_mutex_t *get_side(tl_queue *q) { return q->fifo ? &q->get_mutex : &q->put_mutex; }
+/* The mutex of the get end: a LifoQueue has one for both. */
+static pthread_mutex_t *get_side(tl_queue *q) { return q->two_ends ? &q->get_mutex : &q->put_mutex; }
 
 static size_t queue_size(tl_queue *q) {
   size_t removed = atomic_load(&q->removed); /* (first: 'added' only grows) */
@@ -139,8 +154,9 @@ static bool is_full(tl_queue *q) { return q->maxsize > 0 && queue_size(q) >= (si
 static bool full_for_put(tl_queue *q) {
   if (q->maxsize <= 0) return false;
   size_t added = atomic_load_explicit(&q->added, memory_order_relaxed); /* (ours) */
-  if (q->fifo && added - q->removed_seen < (size_t)q->maxsize) return false;
-  return is_full(q);
+  if (added - q->removed_seen < (size_t)q->maxsize) return false;
+  q->removed_seen = atomic_load(&q->removed);
+  return added - q->removed_seen >= (size_t)q->maxsize;
 }
 static bool is_shut(tl_queue *q) { return atomic_load(&q->shutdown); }
 
@@ -150,11 +166,10 @@ static bool can_put(tl_queue *q) { return is_shut(q) || !is_full(q); }
 static bool can_get(tl_queue *q) { return is_shut(q) || queue_size(q) > 0; }
 static bool all_done(tl_queue *q) { return unfinished(q) == 0; }
 
-/* The mutex waiters sleep under.  A FIFO queue's have one of their own,
-** since its two ends have two mutexes; a LIFO or priority queue's is its
-** one mutex, so that a change and the look at the waiters' count are one
-** step under it. */
-static pthread_mutex_t *wait_lock(tl_queue *q) { return q->fifo ? &q->wait_mutex : &q->put_mutex; }
+/* The mutex waiters sleep under.  A queue with two ends has one for them;
+** a LifoQueue's is its one mutex, so that a change and the look at the
+** waiters' count are one step under it. */
+static pthread_mutex_t *wait_lock(tl_queue *q) { return q->two_ends ? &q->wait_mutex : &q->put_mutex; }
 
 /* Sleeps until ready(q) or the deadline, counted in '*waiters' (no end's
 ** mutex held; inside a tl_wait_begin bracket). */
@@ -172,17 +187,17 @@ static tl_wait_result wait_for(tl_queue *q, bool (*ready)(tl_queue *), pthread_c
 
 /* After a change that may let a thread counted in '*waiters' go on: wakes
 ** one.  Called twice, with the end's mutex still held ('locked') and after
-** releasing it: a LIFO or priority queue wakes in the first call, under
-** its one mutex, a FIFO one in the second, taking wait_mutex only when
-** somebody waits. */
+** releasing it: a LifoQueue wakes in the first call, under its one
+** mutex, a queue with two ends in the second, taking wait_mutex only
+** when somebody waits. */
 static void signal_waiter(tl_queue *q, pthread_cond_t *cond) {
-  if (q->fifo) pthread_mutex_lock(&q->wait_mutex);
+  if (q->two_ends) pthread_mutex_lock(&q->wait_mutex);
   tl_wait_signal(cond);
-  if (q->fifo) pthread_mutex_unlock(&q->wait_mutex);
+  if (q->two_ends) pthread_mutex_unlock(&q->wait_mutex);
 }
 
 static inline void wake(tl_queue *q, atomic_int *waiters, pthread_cond_t *cond, bool locked) {
-  if (locked != q->fifo && atomic_load(waiters) != 0) signal_waiter(q, cond);
+  if (locked != q->two_ends && atomic_load(waiters) != 0) signal_waiter(q, cond);
 }
 
 static void broadcast(tl_queue *q, pthread_cond_t *cond) {
@@ -217,74 +232,124 @@ static inline void trace_size(tl_queue *q) {
 /* --- the two ends (each under its mutex) ---------------------------------- */
 
 /* Makes room in the ring for one more item (put_mutex held); takes the
-** get side's mutex to grow it. */
-static bool ring_room(tl_queue *q, size_t added) {
-  if (added - q->removed_seen < q->ring.cap) return true;
-  q->removed_seen = atomic_load(&q->removed);
-  if (added - q->removed_seen < q->ring.cap) return true;
+** get end's mutex to grow it. */
+static bool ring_room(tl_queue *q) {
+  if (q->tail - q->head_seen < q->ring.cap) return true;
+  q->head_seen = atomic_load(&q->head);
+  if (q->tail - q->head_seen < q->ring.cap) return true;
   pthread_mutex_lock(&q->get_mutex);
-  q->removed_seen = atomic_load(&q->removed);
-  bool ok = tl_ring_reserve(&q->ring, q->removed_seen, added);
+  q->head_seen = atomic_load(&q->head);
+  bool ok = tl_ring_reserve(&q->ring, q->head_seen, q->tail);
   pthread_mutex_unlock(&q->get_mutex);
   return ok;
 }
 
-/* Adds 'it' (put_mutex held): false when out of memory. */
+/* Would 'it' mix number and string priorities (put_mutex held)?  Python
+** raises TypeError when heapq compares them.  An empty queue takes
+** either; with put_mutex held nothing can be added, so an empty queue
+** stays empty. */
+static bool mixes(tl_queue *q, const tl_item *it) {
+  return q->priority && it->prio_string != q->prio_strings && queue_size(q) > 0; /* (the get end's count last) */
+}
+
+/* Does 'it' go to the ring of a priority queue (put_mutex held)?  Those
+** that come in order, each after the newest of the ring (equal
+** priorities, rising timestamps), keep the ring sorted, and leave it as
+** from a FIFO queue; the others go to the heap, with both mutexes. */
+static bool in_order(tl_queue *q, const tl_item *it) {
+  if (it->prio_string && it->len > TL_ITEM_INLINE) return false; /* (its string is freed with it: no 'last') */
+  if (!q->has_last || tl_item_before(&q->last, it)) return true;
+  q->head_seen = atomic_load(&q->head);
+  return q->head_seen == q->tail; /* the ring is empty: a new run starts */
+}
+
+/* Adds 'it' (put_mutex held): false when out of memory.  Counted first,
+** then written: a consumer that finds the item finds it counted
+** ('removed' never passes 'added', task_done() knows it).  Waiters read
+** the count without put_mutex: sequentially consistent. */
 static bool add_item(tl_queue *q, tl_item *it) {
-  if (q->fifo) {
-    size_t added = atomic_load_explicit(&q->added, memory_order_relaxed); /* (ours) */
-    if (!ring_room(q, added)) return false;
-    /* Counted first, then written: a consumer that finds the item finds
-    ** it counted ('removed' never passes 'added', task_done() knows it).
-    ** Waiters read the count without put_mutex: sequentially consistent. */
-    atomic_fetch_add(&q->added, 1);
-    tl_ring_write(&q->ring, added, it);
+  if (!q->two_ends) {
+    if (!tl_items_add(&q->items, it)) return false;
+    /* (read with put_mutex held, or as an estimate: qsize()) */
+    atomic_store_explicit(&q->added, atomic_load_explicit(&q->added, memory_order_relaxed) + 1, memory_order_relaxed);
     return true;
   }
-  if (!tl_items_add(&q->items, it)) return false;
-  /* (read with put_mutex held, or as an estimate: qsize()) */
-  atomic_store_explicit(&q->added, atomic_load_explicit(&q->added, memory_order_relaxed) + 1, memory_order_relaxed);
+  if (q->priority) {
+    it->seq = q->next_seq++;
+    q->prio_strings = it->prio_string;
+    if (!in_order(q, it)) {
+      pthread_mutex_lock(&q->get_mutex);
+      bool ok = tl_items_add(&q->items, it);
+      if (ok) atomic_fetch_add(&q->added, 1);
+      pthread_mutex_unlock(&q->get_mutex);
+      return ok;
+    }
+  }
+  if (!ring_room(q)) return false;
+  atomic_fetch_add(&q->added, 1);
+  tl_ring_write(&q->ring, q->tail++, it);
+  if (q->priority) {
+    q->last = *it; /* (its priority: a number or a string inside the item) */
+    q->has_last = true;
+  }
   return true;
 }
 
-/* Takes the next item into '*it' (the get side's mutex held): false when
-** there is none. */
+/* Takes the next item into '*it' (the get end's mutex held): false when
+** there is none.  A priority queue takes the first of the ring's front and
+** the heap's top. */
 static bool take_item(tl_queue *q, tl_item *it) {
   size_t removed = atomic_load_explicit(&q->removed, memory_order_relaxed); /* (ours) */
-  if (q->fifo) {
-    if (!tl_ring_read(&q->ring, removed, it)) return false;
-  } else {
+  if (!q->two_ends) {
     if (tl_items_count(&q->items) == 0) return false;
     *it = tl_items_take(&q->items);
+    atomic_store_explicit(&q->removed, removed + 1, memory_order_relaxed);
+    return true;
   }
-  /* Frees the slot.  Only a bounded FIFO queue has producers that may be
-  ** waiting for that without the mutex held here (wake() reads 'putters'
-  ** after this store: sequentially consistent). */
-  memory_order order = !q->fifo ? memory_order_relaxed : q->maxsize > 0 ? memory_order_seq_cst : memory_order_release;
-  atomic_store_explicit(&q->removed, removed + 1, order);
+  size_t head = atomic_load_explicit(&q->head, memory_order_relaxed); /* (ours) */
+  bool front = tl_ring_read(&q->ring, head, it);
+  if (q->priority && tl_items_count(&q->items) > 0 &&
+      (!front || tl_item_before(tl_items_front(&q->items), it))) {
+    *it = tl_items_take(&q->items);
+  } else if (front) {
+    atomic_store_explicit(&q->head, head + 1, memory_order_release); /* frees the slot */
+  } else {
+    return false;
+  }
+  /* Only a bounded queue has producers that may be waiting for this, and
+  ** wake() reads 'putters' after this store: sequentially consistent. */
+  atomic_store_explicit(&q->removed, removed + 1, q->maxsize > 0 ? memory_order_seq_cst : memory_order_release);
   return true;
 }
 
-/* Puts back an item just taken, at the front (the top of a LIFO queue,
-** its place in a priority queue): false, not put back, when out of
-** memory or (priority) when its priority no longer fits those queued. */
-static bool put_back(tl_queue *q, tl_item *it) {
-  bool back;
-  pthread_mutex_lock(&q->put_mutex);
-  if (q->fifo) {
-    pthread_mutex_lock(&q->get_mutex);
-    size_t removed = atomic_load(&q->removed), added = atomic_load(&q->added);
-    back = tl_ring_reserve(&q->ring, removed, added);
-    if (back) {
-      tl_ring_write(&q->ring, removed - 1, it);
-      atomic_store(&q->removed, removed - 1);
-      q->removed_seen = removed - 1;
-    }
-    pthread_mutex_unlock(&q->get_mutex);
-  } else {
-    back = tl_items_put_back(&q->items, it);
-    if (back) atomic_fetch_sub(&q->removed, 1);
+/* Puts back an item just taken (both ends' mutexes held): at the front
+** of the ring, on top of the stack, in the heap at its place (its own
+** 'seq': it leaves before its equals again).  False, not put back, when
+** out of memory or (priority) when its priority no longer fits those
+** queued. */
+static bool put_item_back(tl_queue *q, tl_item *it) {
+  if (q->priority) {
+    if (mixes(q, it) || !tl_items_add(&q->items, it)) return false;
+  } else if (q->two_ends) {
+    size_t head = atomic_load(&q->head);
+    if (!tl_ring_reserve(&q->ring, head, q->tail)) return false;
+    tl_ring_write(&q->ring, head - 1, it);
+    atomic_store(&q->head, head - 1);
+    q->head_seen = head - 1;
+  } else if (!tl_items_add(&q->items, it)) {
+    return false;
   }
+  size_t removed = atomic_load(&q->removed) - 1;
+  atomic_store(&q->removed, removed);
+  if (q->removed_seen > removed) q->removed_seen = removed;
+  return true;
+}
+
+static bool put_back(tl_queue *q, tl_item *it) {
+  pthread_mutex_lock(&q->put_mutex);
+  if (q->two_ends) pthread_mutex_lock(&q->get_mutex);
+  bool back = put_item_back(q, it);
+  if (q->two_ends) pthread_mutex_unlock(&q->get_mutex);
   if (back) wake(q, &q->getters, &q->not_empty, true);
   pthread_mutex_unlock(&q->put_mutex);
   if (back) wake(q, &q->getters, &q->not_empty, false);
@@ -301,7 +366,7 @@ static put_status try_put(tl_queue *q, tl_item *it) {
   pthread_mutex_lock(&q->put_mutex);
   if (is_shut(q)) st = PUT_SHUTDOWN;
   else if (full_for_put(q)) st = PUT_FULL;
-  else if (q->obj.kind == &priority_kind && tl_items_mixes(&q->items, it)) st = PUT_MIXED;
+  else if (mixes(q, it)) st = PUT_MIXED;
   else st = add_item(q, it) ? PUT_OK : PUT_NOMEM;
   if (st == PUT_OK) wake(q, &q->getters, &q->not_empty, true);
   pthread_mutex_unlock(&q->put_mutex);
@@ -376,11 +441,57 @@ bool tl_queue_offer(tl_object *o, tl_blob *item) {
 
 typedef enum { GET_OK, GET_EMPTY, GET_SHUTDOWN } get_status;
 
-/* One try at taking an item into '*it'. */
-static get_status try_get(tl_queue *q, tl_item *it) {
+/* With the GIL off the producer, on another core, usually puts the next
+** item within a microsecond, where falling asleep and being woken takes
+** tens, and a consumer that sleeps at every item makes its producer call
+** the kernel at every item.  So a blocking get on a queue with two ends
+** first watches the next slot of the ring for a while (about 16 us),
+** holding the get end's mutex: the slot's cache line is the one the
+** producer writes anyway (watching the producers' count made every put
+** slower).  Producers take that mutex only to grow the ring (not full
+** while a consumer finds nothing, but a new queue's has no slots yet)
+** and to add an item that came out of order to a PriorityQueue's heap:
+** they wait that long at most.  Not with the GIL on (its holder would
+** keep the producer from running) nor under -X sched. */
+#define SPIN_POLLS 16 /* looks at the slot */
+#define SPIN_GAP 40   /* pauses between two looks: about 1 us (a look makes the line shared:
+                      ** looking less often lets the producer write several items meanwhile) */
+
+static void pause_a_little(void) {
+  for (int j = 0; j < SPIN_GAP; j++) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+  }
+}
+
+/* A queue with two ends (the get end's mutex held): takes an item into
+** '*it' when one comes. */
+static bool spin_for_item(tl_queue *q, tl_item *it) {
+  for (int i = 0; i < SPIN_POLLS && !is_shut(q); i++) {
+    pause_a_little();
+    if (take_item(q, it)) return true;
+  }
+  return false;
+}
+
+/* A LifoQueue (no mutex held): true when an item may have come. */
+static bool spin_for_size(tl_queue *q) {
+  for (int i = 0; i < SPIN_POLLS && !is_shut(q); i++) {
+    pause_a_little();
+    if (queue_size(q) > 0) return true;
+  }
+  return false;
+}
+
+/* One try at taking an item into '*it'; 'spin': see spin_for_item. */
+static get_status try_get(tl_queue *q, tl_item *it, bool spin) {
   pthread_mutex_t *mutex = get_side(q);
   pthread_mutex_lock(mutex);
   bool took = take_item(q, it);
+  if (!took && spin) took = spin_for_item(q, it);
   if (took && q->maxsize > 0) wake(q, &q->putters, &q->not_full, true);
   pthread_mutex_unlock(mutex);
   if (!took) return is_shut(q) ? GET_SHUTDOWN : GET_EMPTY;
@@ -397,7 +508,12 @@ static get_status do_get(lua_State *L, tl_queue *q, bool blocking, const tl_dead
   tl_wait_result r = TL_WAIT_OK;
   tl_item it;
   get_status st;
-  while ((st = try_get(q, &it)) == GET_EMPTY && blocking && r == TL_WAIT_OK) {
+  bool spin = blocking && !tl_gil_enabled() && !tl_sched_active();
+  while ((st = try_get(q, &it, spin && !waited && q->two_ends)) == GET_EMPTY && blocking && r == TL_WAIT_OK) {
+    if (!waited && spin && !q->two_ends && spin_for_size(q)) {
+      spin = false; /* (once) */
+      continue;
+    }
     if (!waited) tl_wait_begin(&b, "Queue.get", &q->obj);
     else if (queue_size(q) > 0) sched_yield(); /* counted, not yet written: its producer is at it */
     waited = true;
@@ -517,29 +633,30 @@ static int queue_shutdown(lua_State *L) {
   tl_ring ring = {NULL, 0};
   tl_items items;
   tl_items_init(&items, q->items.order);
-  size_t from = 0, to = 0;
+  size_t head = 0, tail = 0, dropped = 0;
   pthread_mutex_lock(&q->put_mutex);
-  if (q->fifo) pthread_mutex_lock(&q->get_mutex);
+  if (q->two_ends) pthread_mutex_lock(&q->get_mutex);
   atomic_store(&q->shutdown, true);
   if (immediate) { /* every item is taken, and freed after unlocking */
-    from = atomic_load(&q->removed);
-    to = atomic_load(&q->added);
-    if (q->fifo) {
-      ring = q->ring;
-      q->ring = (tl_ring){NULL, 0};
-      q->removed_seen = to;
-    } else {
-      tl_items_move(&q->items, &items);
-    }
-    atomic_store(&q->removed, to);
+    size_t added = atomic_load(&q->added);
+    dropped = added - atomic_load(&q->removed);
+    atomic_store(&q->removed, added);
+    q->removed_seen = added;
+    head = atomic_load(&q->head);
+    tail = q->tail;
+    ring = q->ring;
+    q->ring = (tl_ring){NULL, 0};
+    atomic_store(&q->head, tail);
+    q->head_seen = tail;
+    tl_items_move(&q->items, &items);
   }
-  if (q->fifo) pthread_mutex_unlock(&q->get_mutex);
+  if (q->two_ends) pthread_mutex_unlock(&q->get_mutex);
   pthread_mutex_unlock(&q->put_mutex);
-  if (immediate) drop_unfinished(q, to - from);
+  if (immediate) drop_unfinished(q, dropped);
   broadcast(q, &q->not_empty);
   broadcast(q, &q->not_full);
-  if (q->fifo) tl_ring_clear(&ring, from, to);
-  else tl_items_clear(&items);
+  tl_ring_clear(&ring, head, tail);
+  tl_items_clear(&items);
   return 0;
 }
 
@@ -638,14 +755,16 @@ static int new_queue(lua_State *L, const tl_kind *kind) {
   atomic_init(&q->shutdown, false);
   atomic_init(&q->added, 0);
   atomic_init(&q->removed, 0);
+  atomic_init(&q->head, 0);
   atomic_init(&q->done, 0);
   atomic_init(&q->getters, 0);
   atomic_init(&q->putters, 0);
   tl_clock_cond_init(&q->not_empty);
   tl_clock_cond_init(&q->not_full);
   tl_clock_cond_init(&q->all_done);
-  q->fifo = kind == &queue_kind || kind == &simple_kind;
-  tl_items_init(&q->items, kind == &priority_kind ? TL_ITEMS_PRIORITY : TL_ITEMS_LIFO); /* (unused if FIFO) */
+  q->two_ends = kind != &lifo_kind;
+  q->priority = kind == &priority_kind;
+  tl_items_init(&q->items, q->priority ? TL_ITEMS_PRIORITY : TL_ITEMS_LIFO); /* (empty in a FIFO queue) */
   q->maxsize = maxsize > 0 ? maxsize : 0;
   tl_object_push_new(L, &q->obj);
   return 1;

@@ -156,6 +156,8 @@ static inline bool before(const tl_item *a, const tl_item *b) {
   return c < 0 || (c == 0 && a->seq < b->seq);
 }
 
+bool tl_item_before(const tl_item *a, const tl_item *b) { return before(a, b); }
+
 /* --- the ring of a FIFO queue ---------------------------------------------- */
 
 bool tl_ring_reserve(tl_ring *r, size_t removed, size_t added) {
@@ -178,54 +180,28 @@ void tl_ring_clear(tl_ring *r, size_t removed, size_t added) {
   r->cap = 0;
 }
 
-/* --- the ring buffer of the LIFO / priority container ---------------------- */
+/* --- the stack or heap ------------------------------------------------------ */
 
-/* ('ring_cap' is 0 or a power of two: 16, then doubled) */
-static tl_item *ring_slot(tl_items *c, size_t i) {
-  return &c->ring[(c->ring_head + i) & (c->ring_cap - 1)];
-}
-
-static bool ring_reserve(tl_items *c) {
-  if (c->ring_n < c->ring_cap) return true;
-  size_t cap = c->ring_cap ? c->ring_cap * 2 : 16;
-  tl_item *ring = malloc(cap * sizeof *ring);
-  if (ring == NULL) return false;
-  for (size_t i = 0; i < c->ring_n; i++) ring[i] = *ring_slot(c, i);
-  free(c->ring);
-  c->ring = ring;
-  c->ring_cap = cap;
-  c->ring_head = 0;
-  return true;
-}
-
-static tl_item ring_take_front(tl_items *c) {
-  tl_item it = c->ring[c->ring_head];
-  c->ring_head = (c->ring_head + 1) & (c->ring_cap - 1);
-  c->ring_n--;
-  return it;
-}
-
-/* --- the heap --------------------------------------------------------------- */
-
-static bool heap_reserve(tl_items *c) {
-  if (c->heap_n < c->heap_cap) return true;
-  size_t cap = c->heap_cap ? c->heap_cap * 2 : 16;
-  tl_item *heap = realloc(c->heap, cap * sizeof *heap);
-  if (heap == NULL) return false;
-  c->heap = heap;
-  c->heap_cap = cap;
+static bool reserve(tl_items *c) {
+  if (c->n < c->cap) return true;
+  size_t cap = c->cap ? c->cap * 2 : 16;
+  tl_item *slots = realloc(c->slots, cap * sizeof *slots);
+  if (slots == NULL) return false;
+  c->slots = slots;
+  c->cap = cap;
   return true;
 }
 
 static void heap_push(tl_items *c, const tl_item *it) {
-  size_t i = c->heap_n++;
+  tl_item *heap = c->slots;
+  size_t i = c->n++;
   while (i > 0) {
     size_t parent = (i - 1) / 2;
-    if (!before(it, &c->heap[parent])) break;
-    c->heap[i] = c->heap[parent];
+    if (!before(it, &heap[parent])) break;
+    heap[i] = heap[parent];
     i = parent;
   }
-  c->heap[i] = *it;
+  heap[i] = *it;
 }
 
 /* Bottom-up (Floyd's) removal of the top: the hole left at the root goes
@@ -233,10 +209,10 @@ static void heap_push(tl_items *c, const tl_item *it) {
 ** and the last item goes up from there (rarely far: it came from the
 ** bottom).  Half the comparisons of sifting the last item down. */
 static tl_item heap_take(tl_items *c) {
-  tl_item top = c->heap[0];
-  size_t n = --c->heap_n;
+  tl_item *heap = c->slots;
+  tl_item top = heap[0];
+  size_t n = --c->n;
   if (n == 0) return top;
-  tl_item *heap = c->heap;
   size_t i = 0;
   for (;;) {
     size_t child = 2 * i + 1;
@@ -256,71 +232,30 @@ static tl_item heap_take(tl_items *c) {
   return top;
 }
 
-/* --- the LIFO / priority container ------------------------------------------ */
-
 void tl_items_init(tl_items *c, tl_items_order order) {
   memset(c, 0, sizeof *c);
   c->order = order;
 }
 
-bool tl_items_mixes(const tl_items *c, const tl_item *it) {
-  if (c->order != TL_ITEMS_PRIORITY) return false;
-  return it->prio_string ? c->nstrings < tl_items_count(c) : c->nstrings > 0;
-}
-
-bool tl_items_add(tl_items *c, tl_item *it) {
-  it->seq = c->next_seq;
-  bool to_ring = c->order != TL_ITEMS_PRIORITY || c->ring_n == 0 ||
-                 before(ring_slot(c, c->ring_n - 1), it);
-  if (to_ring) {
-    if (!ring_reserve(c)) return false;
-    *ring_slot(c, c->ring_n++) = *it;
-  } else {
-    if (!heap_reserve(c)) return false;
-    heap_push(c, it);
-  }
-  c->next_seq++;
-  if (c->order == TL_ITEMS_PRIORITY && it->prio_string) c->nstrings++;
+bool tl_items_add(tl_items *c, const tl_item *it) {
+  if (!reserve(c)) return false;
+  if (c->order == TL_ITEMS_LIFO) c->slots[c->n++] = *it;
+  else heap_push(c, it);
   return true;
 }
 
 tl_item tl_items_take(tl_items *c) {
-  tl_item it;
-  if (c->order == TL_ITEMS_LIFO) {
-    it = *ring_slot(c, --c->ring_n);
-  } else if (c->heap_n == 0) {
-    it = ring_take_front(c);
-  } else if (c->ring_n == 0 || before(&c->heap[0], &c->ring[c->ring_head])) {
-    it = heap_take(c);
-  } else {
-    it = ring_take_front(c);
-  }
-  if (c->order == TL_ITEMS_PRIORITY && it.prio_string) c->nstrings--;
-  return it;
-}
-
-bool tl_items_put_back(tl_items *c, tl_item *it) {
-  if (c->order == TL_ITEMS_PRIORITY) {
-    if (tl_items_mixes(c, it) || !heap_reserve(c)) return false;
-    heap_push(c, it); /* (its own seq: it leaves before its equals again) */
-    if (it->prio_string) c->nstrings++;
-  } else {
-    if (!ring_reserve(c)) return false;
-    *ring_slot(c, c->ring_n++) = *it; /* the top again */
-  }
-  return true;
+  if (c->order == TL_ITEMS_LIFO) return c->slots[--c->n];
+  return heap_take(c);
 }
 
 void tl_items_move(tl_items *c, tl_items *out) {
   *out = *c;
   tl_items_init(c, out->order);
-  c->next_seq = out->next_seq;
 }
 
 void tl_items_clear(tl_items *c) {
-  for (size_t i = 0; i < c->ring_n; i++) tl_item_free(ring_slot(c, i));
-  for (size_t i = 0; i < c->heap_n; i++) tl_item_free(&c->heap[i]);
-  free(c->ring);
-  free(c->heap);
+  for (size_t i = 0; i < c->n; i++) tl_item_free(&c->slots[i]);
+  free(c->slots);
   tl_items_init(c, c->order);
 }

@@ -1,7 +1,7 @@
 /*
 ** queue_items.h -- what queue.c needs from queue_items.c: the items of a
-** queue (copies of Lua values) and the two containers that order them:
-** the ring of a FIFO queue, and the LIFO / priority container.
+** queue (copies of Lua values) and the containers that order them: a
+** ring with two ends, and a stack or a heap.
 **
 ** Locking: none here.  A container belongs to one queue, which says
 ** which of its mutexes the caller holds around each call (queue.c);
@@ -52,9 +52,10 @@ void tl_item_make(lua_State *L, int idx, bool priority, tl_item *it);
 int tl_item_push(lua_State *L, tl_item *it);
 void tl_item_free(tl_item *it);
 
-/* The ring of a FIFO queue (Queue, SimpleQueue), made for a producer and
+/* The ring of a queue with two ends (Queue and SimpleQueue: every item; a
+** PriorityQueue: the items that came in order), made for a producer and
 ** a consumer that do not share a mutex.  Positions are counters that only
-** grow, kept by the queue: the item added k-th (from 0) sits in slot
+** grow, kept by the queue: the item written k-th (from 0) sits in slot
 ** k mod 'cap' until it is taken.  Producers write the slot at the count
 ** of items added, consumers read the one at the count of items removed,
 ** so the two ends touch different slots; a slot says by itself whether
@@ -93,37 +94,32 @@ bool tl_ring_reserve(tl_ring *r, size_t removed, size_t added);
 /* Frees the items from position 'removed' to 'added' and the storage. */
 void tl_ring_clear(tl_ring *r, size_t removed, size_t added);
 
-/* The container of a LIFO or priority queue: a ring buffer, plus a heap in
-** priority order.  A
-** PriorityQueue keeps items that arrive in order (each one after the
-** newest item of the ring: equal priorities, rising timestamps) in the
-** ring, where adding and taking cost the same as in a FIFO queue; the
-** others go to the heap, and taking compares the two fronts. */
+/* Does 'a' leave a priority queue before 'b'?  (priority, then insertion
+** order: 'seq') */
+bool tl_item_before(const tl_item *a, const tl_item *b);
+
+/* The items of a LifoQueue (a stack) or those of a PriorityQueue that came
+** out of order (a binary heap; queue.c keeps those that came in order in
+** a ring). */
 typedef struct tl_items {
   tl_items_order order;
-  tl_item *ring;      /* 'ring_cap' slots, 'ring_n' used from 'ring_head' */
-  size_t ring_cap, ring_head, ring_n;
-  tl_item *heap;      /* binary heap of 'heap_n' items ('heap_cap' slots) */
-  size_t heap_cap, heap_n;
-  size_t nstrings;    /* items with a string priority */
-  uint64_t next_seq;
+  tl_item *slots; /* 'n' of 'cap' used */
+  size_t cap, n;
 } tl_items;
 
 void tl_items_init(tl_items *c, tl_items_order order);
-static inline size_t tl_items_count(const tl_items *c) { return c->ring_n + c->heap_n; }
-/* Would 'it' mix number and string priorities in 'c'? (Python: TypeError) */
-bool tl_items_mixes(const tl_items *c, const tl_item *it);
-/* Adds 'it' (the container now owns what it holds); false, nothing added,
-** when out of memory. */
-bool tl_items_add(tl_items *c, tl_item *it);
+static inline size_t tl_items_count(const tl_items *c) { return c->n; }
+/* Adds 'it' (the container now owns what it holds): on top of the stack,
+** or in the heap at its place (its 'seq' set by the caller); false,
+** nothing added, when out of memory.  An item taken and added back is
+** where it was again. */
+bool tl_items_add(tl_items *c, const tl_item *it);
+/* The item tl_items_take would take (the container must not be empty). */
+static inline const tl_item *tl_items_front(const tl_items *c) {
+  return c->order == TL_ITEMS_LIFO ? &c->slots[c->n - 1] : &c->slots[0];
+}
 /* Takes the next item out (the container must not be empty). */
 tl_item tl_items_take(tl_items *c);
-/* Puts back an item just taken by tl_items_take, where it was taken
-** from: the top of a LIFO queue, its place in
-** priority order (with its original seq) in a PriorityQueue.  False,
-** nothing added, when out of memory or (PriorityQueue) when its priority
-** no longer matches those queued since. */
-bool tl_items_put_back(tl_items *c, tl_item *it);
 /* Moves every item out of 'c' into 'out' (for freeing after unlocking),
 ** leaving 'c' empty. */
 void tl_items_move(tl_items *c, tl_items *out);

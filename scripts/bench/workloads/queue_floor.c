@@ -1,13 +1,15 @@
 /*
-** queue_floor.c COUNT REPS: the floor under queue_items.lua on this
-** machine: the same producer thread -> main thread transfer of COUNT
-** integers through an unbounded FIFO, in plain C with no Lua at all.  The
-** FIFO is what any blocking queue of threads on two cores is at least: a
-** ring of items under one pthread mutex (adaptive, as tlua's), and a condition variable that the
+** queue_floor.c COUNT REPS: the same producer thread -> main thread
+** transfer of COUNT integers as queue_items.lua, in plain C with no Lua
+** at all, through the simplest blocking queue: a ring of items under one
+** pthread mutex (adaptive, as tlua's), and a condition variable that the
 ** consumer sleeps on when the ring is empty (the producer signals only
-** when someone sleeps).  With both threads running at once, each item
-** moves the mutex and the ring's fields from one core's cache to the
-** other's; that, not the interpreter, is what a GIL-off queue pays.
+** when someone sleeps).  Its producer puts an item every few nanoseconds,
+** so it takes the mutex many times in a row while the mutex's cache line
+** stays on its core; with work between two puts, as in Lua, each item
+** moves the mutex and the ring's fields between the cores, which is why
+** tlua's Queue, SimpleQueue and PriorityQueue have two ends, each with
+** its own mutex (docs/design.md).
 ** Prints the median items per second of REPS runs, as "per_second X".
 ** Built and run by scripts/bench/driver.lua (cc -O2 -pthread).
 */
