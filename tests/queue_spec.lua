@@ -234,6 +234,29 @@ describe("Queue", function()
     assert(ok, err)
   end)
 
+  it("puts an undeliverable item back at the front of a Queue, full ring or not, then takes puts after it", function()
+    local name = "queue_spec_unrequirable_module_2"
+    local mod = {}
+    package.loaded[name] = mod
+    local ok, err = pcall(function()
+      for _, n in ipairs{0, 14, 15, 16, 31, 33} do -- (a ring starts with 16 slots, then doubles)
+        local q = threading.Queue()
+        q:put({m = mod})
+        for i = 1, n do q:put(i) end
+        local got_ok = finish(spawn(function(q) return (pcall(q.get, q, false)) end, q))
+        assert.is_false(got_ok)
+        q:put("end")
+        assert.equal(n + 2, q:qsize())
+        assert.equal(mod, q:get(false).m)
+        for i = 1, n do assert.equal(i, q:get(false)) end
+        assert.equal("end", q:get(false))
+        assert.is_true(q:empty())
+      end
+    end)
+    package.loaded[name] = nil
+    assert(ok, err)
+  end)
+
   describe("task_done and join", function()
     it("join returns once every item is task_done", function()
       local q = threading.Queue()
