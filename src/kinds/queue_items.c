@@ -46,7 +46,9 @@ static bool copy_scalar(lua_State *L, int idx, tl_item *it) {
       it->v.b = lua_toboolean(L, idx);
       break;
     default: { /* LUA_TSTRING */
-      const char *s = lua_tolstring(L, idx, &it->len);
+      size_t len;
+      const char *s = lua_tolstring(L, idx, &len);
+      it->len = (uint32_t)len; /* (the caller checked: at most TL_ITEM_MAX_STRING) */
       if (it->len <= TL_ITEM_INLINE) {
         memcpy(it->v.inl, s, it->len);
       } else {
@@ -65,6 +67,8 @@ static void check_priority(lua_State *L, int idx, int item) {
   int type = lua_type(L, idx);
   if (type == LUA_TNUMBER && isnan(lua_tonumber(L, idx)))
     tl_error(L, "ValueError", "PriorityQueue priority is NaN");
+  if (type == LUA_TSTRING && lua_rawlen(L, idx) > TL_ITEM_MAX_STRING)
+    tl_error(L, "ValueError", "PriorityQueue priority is a string of more than 4 GiB");
   if (type == LUA_TNUMBER || type == LUA_TSTRING) return;
   if (idx == item)
     tl_error(L, "TypeError", "PriorityQueue items are numbers, strings or {priority, value} tables, not %s",
@@ -76,7 +80,8 @@ static void check_priority(lua_State *L, int idx, int item) {
 void tl_item_make(lua_State *L, int idx, bool priority, tl_item *it) {
   int type = lua_type(L, idx);
   if (priority && type != LUA_TTABLE) check_priority(L, idx, idx);
-  if (type == LUA_TNUMBER || type == LUA_TSTRING || type == LUA_TBOOLEAN) {
+  if (type == LUA_TNUMBER || type == LUA_TBOOLEAN ||
+      (type == LUA_TSTRING && lua_rawlen(L, idx) <= TL_ITEM_MAX_STRING)) {
     if (!copy_scalar(L, idx, it)) luaL_error(L, "not enough memory");
     it->prio_string = type == LUA_TSTRING;
     return;

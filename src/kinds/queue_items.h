@@ -19,6 +19,7 @@
 typedef enum { TL_ITEMS_LIFO, TL_ITEMS_PRIORITY } tl_items_order;
 
 #define TL_ITEM_INLINE 16 /* strings up to this length live inside the item */
+#define TL_ITEM_MAX_STRING UINT32_MAX /* longer ones go in a blob (40-byte items, 48-byte slots) */
 
 /* An item.  'v' holds the value itself when it is a number, boolean or
 ** string ('blob' NULL); for a value in a blob ({priority, value} tables
@@ -32,9 +33,9 @@ typedef struct tl_item {
     char *s;                     /* a string longer than TL_ITEM_INLINE: malloc'd */
     char inl[TL_ITEM_INLINE];    /* a shorter one */
   } v;
-  size_t len;       /* the length of a string in 'v' */
   tl_blob *blob;    /* the value, encoded; NULL when it is 'v' */
   uint64_t seq;     /* insertion order: equal priorities leave in it */
+  uint32_t len;     /* the length of a string in 'v' (at most TL_ITEM_MAX_STRING) */
   uint8_t vtype;    /* what 'v' holds: LUA_TNUMBER, LUA_TBOOLEAN, LUA_TSTRING, or LUA_TNIL */
   bool visint;
   bool prio_string; /* (PriorityQueue) the priority is a string */
