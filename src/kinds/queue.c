@@ -88,6 +88,7 @@ typedef struct tl_queue {
 
   _Alignas(64) pthread_mutex_t put_mutex;
   atomic_size_t added;    /* items ever added; written under put_mutex */
+  tl_items stack;         /* (LifoQueue) under put_mutex, in the mutex's cache line */
   size_t removed_seen;    /* a past value of 'removed' (<= it) */
   size_t tail;            /* (two ends) items ever written to the ring */
   size_t head_seen;       /* (two ends) a past value of 'head' (<= it) */
@@ -99,8 +100,8 @@ typedef struct tl_queue {
   _Alignas(64) pthread_mutex_t get_mutex;
   atomic_size_t removed;  /* items ever taken, less those put back; written under the get end's mutex */
   atomic_size_t head;     /* (two ends) items ever taken from the ring, less those put back */
-  tl_items items;         /* LifoQueue: its stack, under put_mutex; PriorityQueue: the items
-                          ** that came out of order (a heap), under get_mutex, added with both */
+  tl_items heap;          /* (PriorityQueue) the items that came out of order, under
+                          ** get_mutex, added with both */
 
   _Alignas(64) pthread_mutex_t wait_mutex;
   atomic_int getters, putters; /* threads counted as waiting in get / put */
@@ -124,7 +125,8 @@ static tl_queue *check_queue(lua_State *L) {
 static void queue_destroy(tl_object *o) {
   tl_queue *q = (tl_queue *)o;
   tl_ring_clear(&q->ring, atomic_load(&q->head), q->tail);
-  tl_items_clear(&q->items);
+  tl_items_clear(&q->stack);
+  tl_items_clear(&q->heap);
   pthread_mutex_destroy(&q->put_mutex);
   pthread_mutex_destroy(&q->get_mutex);
   pthread_mutex_destroy(&q->wait_mutex);
@@ -269,7 +271,7 @@ static bool in_order(tl_queue *q, const tl_item *it) {
 ** the count without put_mutex: sequentially consistent. */
 static bool add_item(tl_queue *q, tl_item *it) {
   if (!q->two_ends) {
-    if (!tl_items_add(&q->items, it)) return false;
+    if (!tl_items_add(&q->stack, it)) return false;
     /* (read with put_mutex held, or as an estimate: qsize()) */
     atomic_store_explicit(&q->added, atomic_load_explicit(&q->added, memory_order_relaxed) + 1, memory_order_relaxed);
     return true;
@@ -279,7 +281,7 @@ static bool add_item(tl_queue *q, tl_item *it) {
     q->prio_strings = it->prio_string;
     if (!in_order(q, it)) {
       pthread_mutex_lock(&q->get_mutex);
-      bool ok = tl_items_add(&q->items, it);
+      bool ok = tl_items_add(&q->heap, it);
       if (ok) atomic_fetch_add(&q->added, 1);
       pthread_mutex_unlock(&q->get_mutex);
       return ok;
@@ -301,16 +303,16 @@ static bool add_item(tl_queue *q, tl_item *it) {
 static bool take_item(tl_queue *q, tl_item *it) {
   size_t removed = atomic_load_explicit(&q->removed, memory_order_relaxed); /* (ours) */
   if (!q->two_ends) {
-    if (tl_items_count(&q->items) == 0) return false;
-    *it = tl_items_take(&q->items);
+    if (tl_items_count(&q->stack) == 0) return false;
+    *it = tl_items_take(&q->stack);
     atomic_store_explicit(&q->removed, removed + 1, memory_order_relaxed);
     return true;
   }
   size_t head = atomic_load_explicit(&q->head, memory_order_relaxed); /* (ours) */
   bool front = tl_ring_read(&q->ring, head, it);
-  if (q->priority && tl_items_count(&q->items) > 0 &&
-      (!front || tl_item_before(tl_items_front(&q->items), it))) {
-    *it = tl_items_take(&q->items);
+  if (q->priority && tl_items_count(&q->heap) > 0 &&
+      (!front || tl_item_before(tl_items_front(&q->heap), it))) {
+    *it = tl_items_take(&q->heap);
   } else if (front) {
     atomic_store_explicit(&q->head, head + 1, memory_order_release); /* frees the slot */
   } else {
@@ -329,14 +331,14 @@ static bool take_item(tl_queue *q, tl_item *it) {
 ** queued. */
 static bool put_item_back(tl_queue *q, tl_item *it) {
   if (q->priority) {
-    if (mixes(q, it) || !tl_items_add(&q->items, it)) return false;
+    if (mixes(q, it) || !tl_items_add(&q->heap, it)) return false;
   } else if (q->two_ends) {
     size_t head = atomic_load(&q->head);
     if (!tl_ring_reserve(&q->ring, head, q->tail)) return false;
     tl_ring_write(&q->ring, head - 1, it);
     atomic_store(&q->head, head - 1);
     q->head_seen = head - 1;
-  } else if (!tl_items_add(&q->items, it)) {
+  } else if (!tl_items_add(&q->stack, it)) {
     return false;
   }
   size_t removed = atomic_load(&q->removed) - 1;
@@ -631,8 +633,9 @@ static int queue_shutdown(lua_State *L) {
   bool immediate = lua_toboolean(L, 2);
   tl_sched_point(L, "Queue.shutdown", NULL);
   tl_ring ring = {NULL, 0};
-  tl_items items;
-  tl_items_init(&items, q->items.order);
+  tl_items stack, heap;
+  tl_items_init(&stack, TL_ITEMS_LIFO);
+  tl_items_init(&heap, TL_ITEMS_PRIORITY);
   size_t head = 0, tail = 0, dropped = 0;
   pthread_mutex_lock(&q->put_mutex);
   if (q->two_ends) pthread_mutex_lock(&q->get_mutex);
@@ -648,7 +651,8 @@ static int queue_shutdown(lua_State *L) {
     q->ring = (tl_ring){NULL, 0};
     atomic_store(&q->head, tail);
     q->head_seen = tail;
-    tl_items_move(&q->items, &items);
+    tl_items_move(&q->stack, &stack);
+    tl_items_move(&q->heap, &heap);
   }
   if (q->two_ends) pthread_mutex_unlock(&q->get_mutex);
   pthread_mutex_unlock(&q->put_mutex);
@@ -656,7 +660,8 @@ static int queue_shutdown(lua_State *L) {
   broadcast(q, &q->not_empty);
   broadcast(q, &q->not_full);
   tl_ring_clear(&ring, head, tail);
-  tl_items_clear(&items);
+  tl_items_clear(&stack);
+  tl_items_clear(&heap);
   return 0;
 }
 
@@ -764,7 +769,8 @@ static int new_queue(lua_State *L, const tl_kind *kind) {
   tl_clock_cond_init(&q->all_done);
   q->two_ends = kind != &lifo_kind;
   q->priority = kind == &priority_kind;
-  tl_items_init(&q->items, q->priority ? TL_ITEMS_PRIORITY : TL_ITEMS_LIFO); /* (empty in a FIFO queue) */
+  tl_items_init(&q->stack, TL_ITEMS_LIFO);    /* (each empty but in its kind) */
+  tl_items_init(&q->heap, TL_ITEMS_PRIORITY);
   q->maxsize = maxsize > 0 ? maxsize : 0;
   tl_object_push_new(L, &q->obj);
   return 1;

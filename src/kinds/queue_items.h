@@ -103,9 +103,9 @@ bool tl_item_before(const tl_item *a, const tl_item *b);
 ** out of order (a binary heap; queue.c keeps those that came in order in
 ** a ring). */
 typedef struct tl_items {
+  tl_item *slots; /* 'n' of 'cap' used (these two first: a LifoQueue keeps them beside its mutex) */
+  size_t n, cap;
   tl_items_order order;
-  tl_item *slots; /* 'n' of 'cap' used */
-  size_t cap, n;
 } tl_items;
 
 void tl_items_init(tl_items *c, tl_items_order order);
