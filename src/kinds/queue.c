@@ -72,7 +72,6 @@
 #include <string.h>
 
 #include "queue.h"
-
 #include "queue_items.h"
 
 /* What both ends only read, then the put end's fields, the get end's, the
