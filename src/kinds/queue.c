@@ -452,8 +452,9 @@ typedef enum { GET_OK, GET_EMPTY, GET_SHUTDOWN } get_status;
 ** slower).  Producers take that mutex only to grow the ring (not full
 ** while a consumer finds nothing, but a new queue's has no slots yet)
 ** and to add an item that came out of order to a PriorityQueue's heap:
-** they wait that long at most.  Not with the GIL on (its holder would
-** keep the producer from running) nor under -X sched. */
+** they may wait that long for each consumer that finds the queue empty
+** (once per get).  Not with the GIL on (its holder would keep the
+** producer from running) nor under -X sched. */
 #define SPIN_POLLS 16 /* looks at the slot */
 #define SPIN_GAP 40   /* pauses between two looks: about 1 us (a look makes the line shared:
                       ** looking less often lets the producer write several items meanwhile) */
