@@ -195,14 +195,19 @@ describe("Queue", function()
     assert.same({true, true, true, true}, seen)
   end)
 
-  it("keeps an item a getter cannot receive: the get raises, the item stays where it was", function()
-    -- A table in package.loaded crosses by name and the receiver requires
-    -- it; one put there by hand exists in this state only, so decoding it
-    -- in a thread fails.
-    local name = "queue_spec_unrequirable_module"
+  -- Runs f(mod, name) with 'mod' in package.loaded as 'name': a table there
+  -- crosses by name and the receiver requires it, and one put there by hand
+  -- exists in this state only, so decoding it in a thread fails.
+  local function with_unrequirable_module(name, f)
     local mod = {answer = 42}
     package.loaded[name] = mod
-    local ok, err = pcall(function()
+    local ok, err = pcall(f, mod, name)
+    package.loaded[name] = nil
+    assert(ok, err)
+  end
+
+  it("keeps an item a getter cannot receive: the get raises, the item stays where it was", function()
+    with_unrequirable_module("queue_spec_unrequirable_module", function(mod, name)
       local cases = {
         {threading.Queue(), {{m = mod}, "after"}, {"m", "after"}},          -- the front again
         {threading.LifoQueue(), {"below", {m = mod}}, {"m", "below"}},      -- the top again
@@ -230,15 +235,10 @@ describe("Queue", function()
         assert.is_true(q:join(1))
       end
     end)
-    package.loaded[name] = nil
-    assert(ok, err)
   end)
 
   it("puts an undeliverable item back at the front of a Queue, full ring or not, then takes puts after it", function()
-    local name = "queue_spec_unrequirable_module_2"
-    local mod = {}
-    package.loaded[name] = mod
-    local ok, err = pcall(function()
+    with_unrequirable_module("queue_spec_unrequirable_module_2", function(mod)
       for _, n in ipairs{0, 14, 15, 16, 31, 33} do -- (a ring starts with 16 slots, then doubles)
         local q = threading.Queue()
         q:put({m = mod})
@@ -253,8 +253,6 @@ describe("Queue", function()
         assert.is_true(q:empty())
       end
     end)
-    package.loaded[name] = nil
-    assert(ok, err)
   end)
 
   describe("task_done and join", function()
