@@ -219,6 +219,15 @@ void tl_clock_cond_init(pthread_cond_t *cond); /* a condition on CLOCK_MONOTONIC
 ** since the other side of a queue or a lock on another core holds it for
 ** a few dozen instructions. */
 void tl_mutex_init(pthread_mutex_t *mutex);
+/* One pause of a spin-wait: tells the core that this thread is spinning
+** (x86 'pause', ARM 'yield'); nothing elsewhere. */
+static inline void tl_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
 /* Virtual time (sched.c): while on, every function above reads a clock
 ** that only the scheduler moves, starting at 0. */
 void tl_clock_set_virtual(bool on);

@@ -460,13 +460,7 @@ typedef enum { GET_OK, GET_EMPTY, GET_SHUTDOWN } get_status;
                       ** looking less often lets the producer write several items meanwhile) */
 
 static void pause_a_little(void) {
-  for (int j = 0; j < SPIN_GAP; j++) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-  }
+  for (int j = 0; j < SPIN_GAP; j++) tl_cpu_relax();
 }
 
 /* A queue with two ends (the get end's mutex held): takes an item into

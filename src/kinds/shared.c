@@ -234,14 +234,6 @@ void tl_svalue_copy(tl_svalue *dst, const tl_svalue *src) {
 
 /* --- the lock --------------------------------------------------------------- */
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
 /* The lock was taken: spin while its holder finishes its few dozen
 ** instructions, then give the core away (the holder may be preempted). */
 void tl_shared_lock_contended(tl_shared *s) {
@@ -249,7 +241,7 @@ void tl_shared_lock_contended(tl_shared *s) {
     if (!atomic_load_explicit(&s->lock, memory_order_relaxed) &&
         !atomic_exchange_explicit(&s->lock, true, memory_order_acquire))
       return;
-    if (n < 100) cpu_relax();
+    if (n < 100) tl_cpu_relax();
     else sched_yield();
   }
 }
