@@ -228,6 +228,14 @@ static inline void tl_cpu_relax(void) {
   __asm__ __volatile__("yield");
 #endif
 }
+/* Watching before sleeping (watch.c).  tl_watch looks at ready(ud)
+** about once a microsecond, for up to TL_WATCH_SECONDS or until the
+** deadline 'd' (NULL: none), on the real clock; true as soon as it is
+** ready.  tl_watch_allowed: whether a wait on another Lua thread may
+** watch (the GIL off, no schedule). */
+#define TL_WATCH_SECONDS 16e-6
+bool tl_watch(bool (*ready)(void *ud), void *ud, const tl_deadline *d);
+bool tl_watch_allowed(void);
 /* Virtual time (sched.c): while on, every function above reads a clock
 ** that only the scheduler moves, starting at 0. */
 void tl_clock_set_virtual(bool on);

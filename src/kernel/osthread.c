@@ -11,8 +11,16 @@
 ** is in no list of the runtime: it is invisible to scripts (a Thread's
 ** ident may repeat, as Python's idents do once a thread has ended).
 **
-** Locking: 'pool.mutex' guards the idle list and each idle worker's job;
-** a leaf lock.  Each idle worker waits on its own condition.
+** A worker that has just become idle first watches for its next job for
+** a moment (watch.c) before it sleeps: a script that starts threads one
+** after another hands the next one over within microseconds, and waking
+** a sleeping OS thread cost more than all the rest of start+join.  One
+** worker watches at a time, so that many threads ending together do not
+** spin on every core.
+**
+** Locking: 'pool.mutex' guards the idle list, each idle worker's job and
+** 'watching'; a leaf lock.  Each idle worker waits on its own condition;
+** 'given' (atomic) tells a watching worker that its job is there.
 */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,6 +34,7 @@ typedef struct worker {
   pthread_cond_t wake;
   void *(*fn)(void *);
   void *arg;
+  atomic_bool given; /* its job is set (read without the mutex while it watches) */
   size_t stack_size;
   struct worker *next;
 } worker;
@@ -34,7 +43,12 @@ static struct {
   pthread_mutex_t mutex;
   worker *idle;
   int nidle;
+  bool watching; /* a worker is watching for its job */
 } pool = {.mutex = PTHREAD_MUTEX_INITIALIZER};
+
+static bool is_given(void *w) {
+  return atomic_load_explicit(&((worker *)w)->given, memory_order_relaxed);
+}
 
 /* Waits to be given work; false when none came in time (the worker is
 ** then off the idle list, and exits). */
@@ -46,9 +60,17 @@ static bool await_work(worker *w) {
     return false;
   }
   w->fn = NULL;
+  atomic_store_explicit(&w->given, false, memory_order_relaxed);
   w->next = pool.idle;
   pool.idle = w;
   pool.nidle++;
+  if (!pool.watching) {
+    pool.watching = true;
+    pthread_mutex_unlock(&pool.mutex);
+    tl_watch(is_given, w, NULL);
+    pthread_mutex_lock(&pool.mutex);
+    pool.watching = false;
+  }
   while (w->fn == NULL) {
     if (pthread_cond_timedwait(&w->wake, &pool.mutex, &until) == ETIMEDOUT && w->fn == NULL) {
       worker **pp = &pool.idle; /* leave the list, unless taken meanwhile */
@@ -83,6 +105,7 @@ int tl_osthread_start(void *(*fn)(void *), void *arg, size_t stack_size) {
     pool.nidle--;
     w->fn = fn;
     w->arg = arg;
+    atomic_store_explicit(&w->given, true, memory_order_relaxed); /* (fn and arg: under the mutex) */
     pthread_cond_signal(&w->wake);
   }
   pthread_mutex_unlock(&pool.mutex);

@@ -446,48 +446,50 @@ typedef enum { GET_OK, GET_EMPTY, GET_SHUTDOWN } get_status;
 ** item within a microsecond, where falling asleep and being woken takes
 ** tens, and a consumer that sleeps at every item makes its producer call
 ** the kernel at every item.  So a blocking get on a queue with two ends
-** first watches the next slot of the ring for a while (about 16 us),
-** holding the get end's mutex: the slot's cache line is the one the
-** producer writes anyway (watching the producers' count made every put
-** slower).  Producers take that mutex only to grow the ring (not full
-** while a consumer finds nothing, but a new queue's has no slots yet)
-** and to add an item that came out of order to a PriorityQueue's heap:
-** they may wait that long for each consumer that finds the queue empty
-** (once per get).  Not with the GIL on (its holder would keep the
-** producer from running) nor under -X sched. */
-#define SPIN_POLLS 16 /* looks at the slot */
-#define SPIN_GAP 40   /* pauses between two looks: about 1 us (a look makes the line shared:
-                      ** looking less often lets the producer write several items meanwhile) */
+** first watches the next slot of the ring for a while (kernel/watch.c,
+** up to TL_WATCH_SECONDS: 16 us), holding the get end's mutex: the slot's
+** cache line is the one the producer writes anyway (watching the
+** producers' count made every put slower).  Producers take that mutex
+** only to grow the ring (not full while a consumer finds nothing, but a
+** new queue's has no slots yet) and to add an item that came out of order
+** to a PriorityQueue's heap: they may wait that long for each consumer
+** that finds the queue empty (once per get).  Not with the GIL on (its
+** holder would keep the producer from running) nor under -X sched
+** (tl_watch_allowed). */
+typedef struct watched {
+  tl_queue *q;
+  tl_item *it; /* where a taken item goes; NULL: only watch the size */
+  bool took;
+} watched;
 
-static void pause_a_little(void) {
-  for (int j = 0; j < SPIN_GAP; j++) tl_cpu_relax();
+static bool item_or_shutdown(void *ud) {
+  watched *w = (watched *)ud;
+  if (is_shut(w->q)) return true;
+  if (w->it == NULL) return queue_size(w->q) > 0;
+  return w->took = take_item(w->q, w->it);
 }
 
 /* A queue with two ends (the get end's mutex held): takes an item into
-** '*it' when one comes. */
-static bool spin_for_item(tl_queue *q, tl_item *it) {
-  for (int i = 0; i < SPIN_POLLS && !is_shut(q); i++) {
-    pause_a_little();
-    if (take_item(q, it)) return true;
-  }
-  return false;
+** '*it' when one comes before the deadline. */
+static bool spin_for_item(tl_queue *q, tl_item *it, const tl_deadline *d) {
+  watched w = {q, it, false};
+  tl_watch(item_or_shutdown, &w, d);
+  return w.took;
 }
 
 /* A LifoQueue (no mutex held): true when an item may have come. */
-static bool spin_for_size(tl_queue *q) {
-  for (int i = 0; i < SPIN_POLLS && !is_shut(q); i++) {
-    pause_a_little();
-    if (queue_size(q) > 0) return true;
-  }
-  return false;
+static bool spin_for_size(tl_queue *q, const tl_deadline *d) {
+  watched w = {q, NULL, false};
+  return tl_watch(item_or_shutdown, &w, d) && !is_shut(q);
 }
 
-/* One try at taking an item into '*it'; 'spin': see spin_for_item. */
-static get_status try_get(tl_queue *q, tl_item *it, bool spin) {
+/* One try at taking an item into '*it'; 'spin': see spin_for_item, until
+** the deadline 'd' at most. */
+static get_status try_get(tl_queue *q, tl_item *it, bool spin, const tl_deadline *d) {
   pthread_mutex_t *mutex = get_side(q);
   pthread_mutex_lock(mutex);
   bool took = take_item(q, it);
-  if (!took && spin) took = spin_for_item(q, it);
+  if (!took && spin) took = spin_for_item(q, it, d);
   if (took && q->maxsize > 0) wake(q, &q->putters, &q->not_full, true);
   pthread_mutex_unlock(mutex);
   if (!took) return is_shut(q) ? GET_SHUTDOWN : GET_EMPTY;
@@ -504,9 +506,9 @@ static get_status do_get(lua_State *L, tl_queue *q, bool blocking, const tl_dead
   tl_wait_result r = TL_WAIT_OK;
   tl_item it;
   get_status st;
-  bool spin = blocking && !tl_gil_enabled() && !tl_sched_active();
-  while ((st = try_get(q, &it, spin && !waited && q->two_ends)) == GET_EMPTY && blocking && r == TL_WAIT_OK) {
-    if (!waited && spin && !q->two_ends && spin_for_size(q)) {
+  bool spin = blocking && tl_watch_allowed();
+  while ((st = try_get(q, &it, spin && !waited && q->two_ends, d)) == GET_EMPTY && blocking && r == TL_WAIT_OK) {
+    if (!waited && spin && !q->two_ends && spin_for_size(q, d)) {
       spin = false; /* (once) */
       continue;
     }

@@ -196,6 +196,7 @@ static void push_main_thread(lua_State *L) {
     t->name = name;
     t->state = main_obj.stopped ? TL_THREAD_DONE : TL_THREAD_STARTED;
     t->running = true;
+    atomic_init(&t->progress, main_obj.stopped ? TL_THREAD_ENDED : TL_THREAD_RAN);
     t->ident = ts->ident;
     t->native_id = ts->native_id;
     tl_tstate_incref(ts);
@@ -206,6 +207,15 @@ static void push_main_thread(lua_State *L) {
   tl_object_push(L, &t->obj);
 }
 
+/* The thread has ended: joiners return. */
+static void mark_done(tl_thread *t) {
+  pthread_mutex_lock(&t->mutex);
+  t->state = TL_THREAD_DONE;
+  atomic_store_explicit(&t->progress, TL_THREAD_ENDED, memory_order_relaxed);
+  tl_wait_broadcast(&t->done_cond);
+  pthread_mutex_unlock(&t->mutex);
+}
+
 /* The main chunk has ended: the main thread is stopped (is_alive() is
 ** false, join() returns), as Python's _shutdown marks it. */
 static void stop_main_thread(void) {
@@ -213,10 +223,7 @@ static void stop_main_thread(void) {
   main_obj.stopped = true;
   tl_thread *t = main_obj.t;
   if (t != NULL) {
-    pthread_mutex_lock(&t->mutex);
-    t->state = TL_THREAD_DONE;
-    tl_wait_broadcast(&t->done_cond);
-    pthread_mutex_unlock(&t->mutex);
+    mark_done(t);
   }
   pthread_mutex_unlock(&main_obj.mutex);
 }
@@ -240,6 +247,7 @@ void tl_thread_shutdown(lua_State *L, bool run_atexit) {
 static void mark_running(tl_thread *t) {
   pthread_mutex_lock(&t->mutex);
   t->running = true;
+  atomic_store_explicit(&t->progress, TL_THREAD_RAN, memory_order_relaxed);
   pthread_cond_broadcast(&t->done_cond);
   pthread_mutex_unlock(&t->mutex);
 }
@@ -399,14 +407,22 @@ static void *thread_main(void *arg) {
   tl_trace_event(TL_TRACE_END, NULL);
   tl_runtime_remove(ts);
   ts->owner = NULL; /* read only by this thread (current_thread) and under the runtime mutex */
-  pthread_mutex_lock(&t->mutex);
-  t->state = TL_THREAD_DONE;
-  tl_wait_broadcast(&t->done_cond);
-  pthread_mutex_unlock(&t->mutex);
+  mark_done(t);
   tl_gil_leave();
   tl_tstate_unbind();
   tl_object_decref(&t->obj);
   return NULL;
+}
+
+/* What start() and join() watch for (kernel/watch.c) before they sleep,
+** with the GIL off: a new thread runs within microseconds of start(),
+** and one that does little ends as soon. */
+static bool has_run(void *t) {
+  return atomic_load_explicit(&((tl_thread *)t)->progress, memory_order_relaxed) >= TL_THREAD_RAN;
+}
+
+static bool has_ended(void *t) {
+  return atomic_load_explicit(&((tl_thread *)t)->progress, memory_order_relaxed) == TL_THREAD_ENDED;
 }
 
 static void start(lua_State *L, tl_thread *t) {
@@ -478,6 +494,7 @@ static void start(lua_State *L, tl_thread *t) {
   bool scheduled = tl_sched_active();
   tl_waiting w;
   tl_wait_begin(&w, "start", &t->obj);
+  if (tl_watch_allowed()) tl_watch(has_run, t, NULL);
   pthread_mutex_lock(&t->mutex);
   while (!(scheduled ? t->bound : t->running) && t->state != TL_THREAD_DONE) {
     pthread_cond_wait(&t->done_cond, &t->mutex); /* short: no interrupt slicing needed */
@@ -507,6 +524,7 @@ static int thread_join(lua_State *L) {
   if (st == TL_THREAD_NEW) return tl_error(L, "RuntimeError", "cannot join thread before it is started");
   tl_waiting w;
   tl_wait_begin(&w, "join", &t->obj);
+  if (tl_watch_allowed()) tl_watch(has_ended, t, &d);
   tl_wait_result r = TL_WAIT_OK;
   pthread_mutex_lock(&t->mutex);
   while (t->state != TL_THREAD_DONE && r == TL_WAIT_OK) r = tl_wait_cond(&t->done_cond, &t->mutex, &d);

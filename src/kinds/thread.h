@@ -3,7 +3,8 @@
 ** Thread that waits first).
 **
 ** Locking: 'mutex' guards name, state, running, ident, native_id, ts,
-** bound and the results; a leaf lock.  Fields set before start() and never
+** bound and the results; a leaf lock.  'progress' (atomic) repeats
+** running and state DONE for start() and join() to watch without it.  Fields set before start() and never
 ** changed after (daemon once started, target, memory_limit, prelude,
 ** inherit, written by start() before the thread exists) need no lock;
 ** 'preload' is written by start() too, and freed by the thread itself
@@ -15,6 +16,7 @@
 #include "kinds.h"
 
 typedef enum { TL_THREAD_NEW, TL_THREAD_STARTED, TL_THREAD_DONE } tl_thread_state;
+enum { TL_THREAD_RAN = 1, TL_THREAD_ENDED = 2 }; /* tl_thread.progress */
 
 typedef struct tl_thread {
   tl_object obj;
@@ -24,6 +26,7 @@ typedef struct tl_thread {
   bool daemon;
   tl_thread_state state;
   bool running;              /* has begun running (start() waits for it) */
+  atomic_int progress;       /* TL_THREAD_RAN once running, TL_THREAD_ENDED once DONE */
   bool bound;                /* its record is bound, its ids known (under a schedule,
                                 start() waits for this only: the thread runs when picked) */
   lua_Integer ident;         /* pthread_self() as an integer, 0 before start */

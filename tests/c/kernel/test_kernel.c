@@ -1,7 +1,8 @@
 /*
 ** test_kernel.c -- C tests of the kernel layer (src/kernel): the
 ** per-thread record, the runtime's list of threads, clocks and deadlines,
-** a timed wait, and the GIL's mutual exclusion between OS threads.
+** a timed wait, watching before sleeping, and the GIL's mutual exclusion
+** between OS threads.
 **
 ** Locking: the test's threads share 'counter', guarded by the GIL alone
 ** (that is what is tested); everything else is single-threaded.
@@ -114,6 +115,33 @@ static void *incrementer(void *arg) {
   return NULL;
 }
 
+/* ready() for tl_watch: true at its third look. */
+static bool third_look(void *looks) {
+  return ++*(int *)looks == 3;
+}
+
+static bool never(void *looks) {
+  ++*(int *)looks;
+  return false;
+}
+
+static void test_watch(void) {
+  int looks = 0;
+  check(tl_watch(third_look, &looks, NULL) && looks == 3, "a watch ends at the first look that finds it ready");
+  looks = 0;
+  double t0 = tl_clock_monotonic();
+  bool got = tl_watch(never, &looks, NULL);
+  double took = tl_clock_monotonic() - t0;
+  check(!got && looks >= 1, "a watch of what never comes returns false");
+  check(took >= TL_WATCH_SECONDS && took < 1, "a watch lasts TL_WATCH_SECONDS");
+  looks = 0;
+  tl_deadline passed = tl_clock_deadline(0);
+  check(!tl_watch(never, &looks, &passed) && looks == 1, "a watch past its deadline looks once");
+  looks = 0;
+  tl_deadline forever = tl_clock_forever();
+  check(!tl_watch(never, &looks, &forever) && looks >= 1, "an infinite deadline leaves the watch its own length");
+}
+
 static void test_gil(void) {
   tl_gil_set_enabled(true);
   check(tl_gil_enabled() && tl_gil_held(), "turning the GIL on takes it");
@@ -134,6 +162,7 @@ int main(void) {
   test_records();
   test_runtime();
   test_timed_wait();
+  test_watch();
   test_gil();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

@@ -1,0 +1,53 @@
+/*
+** watch.c -- watching before sleeping: a thread about to block on
+** something that another core will very likely do within microseconds
+** first looks at it for a moment, then sleeps only if it has not come.
+**
+** Falling asleep on a futex and being woken costs tens of microseconds
+** on the machines tlua runs on (the waker's system call, then, when the
+** sleeper's core went idle, rousing that core: on a virtual machine an
+** interrupt through the hypervisor), where the other side often acts
+** within one or two.  Measured with scripts/bench (docs/benchmarks.md):
+** a Queue whose consumer slept at every item made its producer call the
+** kernel at every item; a thread start+join that slept at each of its
+** three hand-offs took 50 us, 18 us once the idle OS thread watched for
+** its next start() and 10 us once start() and join() watched as well.
+**
+** A watch looks every WATCH_GAP pauses (a look makes the watched cache
+** line shared: looking less often lets the other side write several
+** times meanwhile) and ends at the first look that finds it ready, after
+** TL_WATCH_SECONDS, or at the caller's deadline, on the real clock.
+**
+** Who watches: waits whose other side is a thread that runs meanwhile.
+** Not with the GIL on (the watcher would have given the GIL up to the
+** very thread it watches, which then needs a core more than a spinner
+** does) nor under -X sched (one thread runs at a time): tl_watch_allowed.
+** The idle OS threads of osthread.c watch for work in every mode: they
+** hold no GIL and no baton.
+**
+** Locking: none of its own; 'ready' runs with whatever the caller holds.
+*/
+#include "kernel.h"
+
+#define WATCH_GAP 40 /* pauses between two looks: about 1 us (25 ns each on AMD EPYC) */
+
+bool tl_watch_allowed(void) {
+  return !tl_gil_enabled() && !tl_sched_active();
+}
+
+static struct timespec real_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t;
+}
+
+bool tl_watch(bool (*ready)(void *ud), void *ud, const tl_deadline *d) {
+  struct timespec until = tl_clock_after_real(TL_WATCH_SECONDS);
+  if (d != NULL && !d->infinite && tl_clock_before(&d->at, &until)) until = d->at;
+  do {
+    for (int i = 0; i < WATCH_GAP; i++) tl_cpu_relax();
+    if (ready(ud)) return true;
+    struct timespec now = real_now();
+    if (!tl_clock_before(&now, &until)) return false;
+  } while (true);
+}
