@@ -11,7 +11,8 @@
 ** a Queue whose consumer slept at every item made its producer call the
 ** kernel at every item; a thread start+join that slept at each of its
 ** three hand-offs took 50 us, 18 us once the idle OS thread watched for
-** its next start() and 10 us once start() and join() watched as well.
+** its next start() and 10 us once start() and join() watched as well; two
+** threads adding to a counter under a Lock, 4.3-4.7M -> 5.2-5.5M a second.
 **
 ** A watch looks every WATCH_GAP pauses (a look makes the watched cache
 ** line shared: looking less often lets the other side write several

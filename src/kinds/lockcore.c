@@ -5,7 +5,12 @@
 **
 ** The uncontended path takes the mutex, sets the count and returns, with
 ** the GIL kept.  A contended acquire releases the GIL, then waits on
-** 'cond' (kernel/wait.c).  The owner is remembered (with a reference to
+** 'cond' (kernel/wait.c); with the GIL off it first watches the lock for
+** up to 16 us (kernel/watch.c), since a lock is usually held for far less
+** time than a sleep and a wake-up take (two threads adding to a counter
+** under one Lock: 3.9-4.4M -> 5.2-5.4M increments/s, and 3,300 -> 31
+** context switches per 600,000 increments).  So does a Condition's wait
+** taking its lock back.  The owner is remembered (with a reference to
 ** its record) to say who holds the lock in tostring(), to let an RLock
 ** re-enter and to check that a Condition's user holds its lock.
 **
@@ -37,6 +42,7 @@ static bool owned_by_caller(const tl_lockcore *c) {
 /* Takes the free lock for the calling thread; 'mutex' is held. */
 static void take(tl_lockcore *c, long count) {
   c->count = count;
+  atomic_store_explicit(&c->held, true, memory_order_relaxed);
   c->owner_id = pthread_self();
   c->owner = tl_tstate_self();
   if (c->owner) tl_tstate_incref(c->owner);
@@ -47,9 +53,16 @@ static void take(tl_lockcore *c, long count) {
 static tl_tstate *give_up(tl_lockcore *c) {
   tl_tstate *owner = c->owner;
   c->count = 0;
+  atomic_store_explicit(&c->held, false, memory_order_relaxed);
   c->owner = NULL;
   if (c->waiters) tl_wait_signal(&c->cond);
   return owner;
+}
+
+/* What a contended acquire watches for (no mutex held; it then checks
+** under the mutex). */
+static bool is_free(void *c) {
+  return !atomic_load_explicit(&((tl_lockcore *)c)->held, memory_order_relaxed);
 }
 
 static void drop_owner(tl_tstate *owner) {
@@ -78,6 +91,7 @@ bool tl_lock_acquire(lua_State *L, tl_lockobj *l, int idx) {
   if (!blocking) return false;
   tl_waiting w;
   tl_wait_begin(&w, c->recursive ? "RLock" : "Lock", &l->obj);
+  if (tl_watch_allowed()) tl_watch(is_free, c, &d);
   tl_wait_result r = TL_WAIT_OK;
   pthread_mutex_lock(&c->mutex);
   c->waiters++;
@@ -135,6 +149,7 @@ long tl_lock_release_save(tl_lockobj *l) {
 
 bool tl_lock_acquire_restore(tl_lockobj *l, long count) {
   tl_lockcore *c = &l->core;
+  if (tl_watch_allowed()) tl_watch(is_free, c, NULL);
   pthread_mutex_lock(&c->mutex);
   c->waiters++;
   bool back = true;

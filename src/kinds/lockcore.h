@@ -9,6 +9,8 @@
 ** the pthread id; a thread tlua does not know is told by its pthread id.
 **
 ** Locking: 'mutex' guards every field; it is a leaf lock (kernel.h rules).
+** 'held' (atomic) repeats count > 0 for a contended acquire to watch
+** without the mutex (kernel/watch.c).
 ** The tl_lock_* functions below take and drop it themselves; the caller
 ** holds no mutex when calling them.
 */
@@ -22,6 +24,7 @@ typedef struct tl_lockcore {
   pthread_cond_t cond; /* signalled when the lock becomes free */
   bool recursive;      /* RLock: re-entrant, owner-only release */
   long count;          /* 0: unlocked; else the recursion level */
+  atomic_bool held;    /* count > 0, written with 'mutex' held */
   int waiters;         /* threads blocked in an acquire */
   tl_tstate *owner;    /* a reference, or NULL (a thread tlua does not know) */
   pthread_t owner_id;  /* valid while count > 0 */
