@@ -85,6 +85,7 @@ local cfg = {
   scaling_reps = 3,
   handoff_samples = Q and 100 or 200,
   handoff_rounds = Q and 1 or 3,
+  pingpong_count = Q and 1000 or 3000,
   startjoin = Q and 300 or 1000,
   memory_threads = Q and 1000 or 10000,
   lock_count = Q and 300000 or 600000,
@@ -514,6 +515,22 @@ if wanted("handoff") then
     if pct == "p99" then target, met = "<= 1 ms", at_most(v, 1) end
     add{group = "handoff", figure = string.format("GIL off, %s wake-up lateness", pct),
         value = v, unit = "ms", target = target, met = met, notes = cores_note()}
+  end
+  -- A turn passed between two threads through the primitives threads wait
+  -- on: a wake-up each way (with the GIL off, the watch before it).
+  local py = pythons[#pythons] -- the newest CPython
+  local pp = alternate(interps, cfg.handoff_rounds, "pingpong", cfg.pingpong_count, 1)
+  for _, way in ipairs{{"event", "an Event"}, {"semaphore", "a Semaphore"}, {"condition", "a Condition"}} do
+    local key = way[1] .. "_us"
+    for _, it in ipairs{tlua_off, tlua_on} do
+      local v, pv = pp[it][key], py and pp[py][key]
+      local target, met -- with the GIL on: informational
+      if it == tlua_off then target, met = "<= 5 us", at_most(v, 5) end
+      add{group = "handoff", figure = string.format("hand-off through %s, %s", way[2], it.label),
+          value = v, unit = "us", peer = py and py.label, peer_value = pv, ratio = v and pv and v / pv,
+          target = target, met = met,
+          na = pp[it].skip, notes = cores_note("2 threads passing a turn" .. (it == tlua_on and "; informational" or ""))}
+    end
   end
 end
 

@@ -19,8 +19,12 @@
 ** times meanwhile) and ends at the first look that finds it ready, after
 ** TL_WATCH_SECONDS, or at the caller's deadline, on the real clock.
 **
-** Who watches: waits whose other side is a thread that runs meanwhile.
-** Not with the GIL on (the watcher would have given the GIL up to the
+** Who watches: waits whose other side is a thread that runs meanwhile: a
+** queue's get, a thread's start() and join(), a contended Lock or RLock
+** acquire, a Condition's wait (its notification, then its lock), a
+** Semaphore's acquire and an Event's wait.  Each looks at an atomic copy
+** of what its object's mutex guards, written under that mutex, and checks
+** under the mutex as before once the watch ends.  Not with the GIL on (the watcher would have given the GIL up to the
 ** very thread it watches, which then needs a core more than a spinner
 ** does) nor under -X sched (one thread runs at a time): tl_watch_allowed.
 ** The idle OS threads of osthread.c watch for work in every mode: they

@@ -9,7 +9,13 @@
 ** bumps a generation count that waiters compare with the one they saw on
 ** entry.  A negative timeout means "do not wait".
 **
+** With the GIL off, a wait first watches the generation count for up to
+** 16 us (kernel/watch.c) before it sleeps: a set() from a thread on
+** another core is then seen in a microsecond, not after a wake-up.
+**
 ** Locking: 'mutex' guards every field; it is a leaf lock (kernel.h rules).
+** 'sets' is atomic so that a watcher may read it without the mutex; it is
+** written with the mutex held.
 */
 #include <stdlib.h>
 
@@ -20,7 +26,7 @@ typedef struct tl_event {
   pthread_mutex_t mutex;
   pthread_cond_t cond; /* broadcast by set() */
   bool flag;
-  unsigned long sets;  /* how many times set() raised the flag */
+  atomic_ulong sets;   /* how many times set() raised the flag */
 } tl_event;
 
 static const tl_kind event_kind;
@@ -42,7 +48,8 @@ static int event_set(lua_State *L) {
   pthread_mutex_lock(&e->mutex);
   if (!e->flag) {
     e->flag = true;
-    e->sets++;
+    atomic_store_explicit(&e->sets, atomic_load_explicit(&e->sets, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     tl_wait_broadcast(&e->cond);
   }
   pthread_mutex_unlock(&e->mutex);
@@ -68,13 +75,23 @@ static int event_is_set(lua_State *L) {
   return 1;
 }
 
+typedef struct watched {
+  tl_event *e;
+  unsigned long seen; /* 'sets' when the wait began */
+} watched;
+
+static bool was_set(void *ud) {
+  watched *w = (watched *)ud;
+  return atomic_load_explicit(&w->e->sets, memory_order_relaxed) != w->seen;
+}
+
 static int event_wait(lua_State *L) {
   tl_event *e = check_event(L);
   tl_deadline d = tl_args_timeout(L, 2);
   tl_sched_point(L, "Event.wait", NULL);
   pthread_mutex_lock(&e->mutex);
   bool flag = e->flag;
-  unsigned long seen = e->sets;
+  unsigned long seen = atomic_load_explicit(&e->sets, memory_order_relaxed);
   pthread_mutex_unlock(&e->mutex);
   if (flag || tl_clock_remaining(&d) == 0) {
     lua_pushboolean(L, flag);
@@ -82,10 +99,12 @@ static int event_wait(lua_State *L) {
   }
   tl_waiting b;
   tl_wait_begin(&b, "Event", &e->obj);
+  if (tl_watch_allowed()) tl_watch(was_set, &(watched){e, seen}, &d);
   tl_wait_result r = TL_WAIT_OK;
   pthread_mutex_lock(&e->mutex);
-  while (!e->flag && e->sets == seen && r == TL_WAIT_OK) r = tl_wait_cond(&e->cond, &e->mutex, &d);
-  flag = e->flag || e->sets != seen;
+  while (!e->flag && atomic_load_explicit(&e->sets, memory_order_relaxed) == seen && r == TL_WAIT_OK)
+    r = tl_wait_cond(&e->cond, &e->mutex, &d);
+  flag = e->flag || atomic_load_explicit(&e->sets, memory_order_relaxed) != seen;
   pthread_mutex_unlock(&e->mutex);
   tl_wait_end(&b);
   if (!flag) tl_wait_check(L, r);

@@ -16,7 +16,11 @@
 ** left when it runs (others may have taken it first: no FIFO promise,
 ** as in Python).
 **
+** With the GIL off, a waiting acquire first watches for a unit for up to
+** 16 us (kernel/watch.c) before it sleeps.
+**
 ** Locking: 'mutex' guards every field; it is a leaf lock (kernel.h rules).
+** 'available' (atomic) repeats value > 0 for a watcher to read without it.
 */
 #include <stdlib.h>
 
@@ -27,6 +31,7 @@ typedef struct tl_semaphore {
   pthread_mutex_t mutex;
   pthread_cond_t cond;   /* signalled when 'value' grows */
   lua_Integer value;
+  atomic_bool available; /* value > 0, written with 'mutex' held */
   lua_Integer bound;     /* BoundedSemaphore: the initial value; else -1 */
   int waiters;
 } tl_semaphore;
@@ -44,14 +49,30 @@ static tl_semaphore *check_semaphore(lua_State *L) {
   return (tl_semaphore *)tl_object_check(L, 1, &semaphore_kind); /* or a bounded one */
 }
 
+/* Sets 'value' ('mutex' held). */
+static void set_value(tl_semaphore *s, lua_Integer value) {
+  s->value = value;
+  atomic_store_explicit(&s->available, value > 0, memory_order_relaxed);
+}
+
+/* Takes a unit if there is one ('mutex' held). */
+static bool take_unit(tl_semaphore *s) {
+  if (s->value == 0) return false;
+  set_value(s, s->value - 1);
+  return true;
+}
+
+static bool is_available(void *s) {
+  return atomic_load_explicit(&((tl_semaphore *)s)->available, memory_order_relaxed);
+}
+
 static int semaphore_acquire(lua_State *L) {
   tl_semaphore *s = check_semaphore(L);
   tl_deadline d;
   bool blocking = tl_args_semaphore_timeout(L, 2, &d);
   tl_sched_point(L, "Semaphore.acquire", NULL);
   pthread_mutex_lock(&s->mutex);
-  bool got = s->value > 0;
-  if (got) s->value--;
+  bool got = take_unit(s);
   pthread_mutex_unlock(&s->mutex);
   if (got || !blocking) {
     lua_pushboolean(L, got);
@@ -59,13 +80,13 @@ static int semaphore_acquire(lua_State *L) {
   }
   tl_waiting b;
   tl_wait_begin(&b, "Semaphore", &s->obj);
+  if (tl_watch_allowed()) tl_watch(is_available, s, &d);
   tl_wait_result r = TL_WAIT_OK;
   pthread_mutex_lock(&s->mutex);
   s->waiters++;
   while (s->value == 0 && r == TL_WAIT_OK) r = tl_wait_cond(&s->cond, &s->mutex, &d);
   s->waiters--;
-  got = s->value > 0;
-  if (got) s->value--;
+  got = take_unit(s);
   pthread_mutex_unlock(&s->mutex);
   tl_wait_end(&b);
   if (!got) tl_wait_check(L, r);
@@ -85,7 +106,7 @@ static int semaphore_release(lua_State *L) {
   else if (s->value > LUA_MAXINTEGER - n)
     error = "OverflowError: semaphore value too large";
   if (error == NULL) {
-    s->value += n;
+    set_value(s, s->value + n);
     if (s->waiters > 0 && n == 1) tl_wait_signal(&s->cond);
     else if (s->waiters > 0) tl_wait_broadcast(&s->cond);
   }
@@ -140,7 +161,7 @@ static int new_semaphore_of(lua_State *L, const tl_kind *kind) {
   tl_object_set_label(&s->obj, label);
   tl_mutex_init(&s->mutex);
   tl_clock_cond_init(&s->cond);
-  s->value = value;
+  set_value(s, value);
   s->bound = kind == &bounded_semaphore_kind ? value : -1;
   tl_object_push_new(L, &s->obj);
   return 1;
