@@ -76,6 +76,12 @@ describe("a turn passed back and forth", function()
     assert.equal(2 * TURNS, turn.passes)
   end)
 
+  it("through an executor's worker and each task's future", function()
+    local ex = threading.ThreadPoolExecutor(1)
+    for i = 1, TURNS // 4 do assert.equal(i * 2, ex:submit(function(x) return x * 2 end, i):result(30)) end
+    ex:shutdown()
+  end)
+
   it("through a Lock held in turn by two threads", function()
     local lock, c = threading.Lock(), threading.shared{n = 0}
     local function add(n)
@@ -123,6 +129,18 @@ describe("a timeout shorter than the watch", function()
 
   it("ends a Queue's get with nil", function()
     assert.is_nil(threading.Queue():get(true, TINY))
+  end)
+
+  it("ends a Future's result with TimeoutError", function()
+    local ex = threading.ThreadPoolExecutor(1)
+    local go = threading.Event()
+    local f = ex:submit(function(e) e:wait(30) end, go)
+    local ok, err = pcall(f.result, f, TINY)
+    assert.is_false(ok)
+    assert.matches("TimeoutError", tostring(err))
+    go:set()
+    f:result(30)
+    ex:shutdown()
   end)
 
   it("ends a join with false while the thread runs", function()

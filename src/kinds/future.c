@@ -27,9 +27,13 @@
 ** to stderr.  A failed future whose error was never read by result() or
 ** exception() reports it on stderr when its last reference goes.
 **
+** With the GIL off, a wait for the outcome first watches for it for up to
+** 16 us (kernel/watch.c) before it sleeps.
+**
 ** Locking: 'mutex' guards every field; a leaf lock (kernel.h rules).  The
 ** callback and waiter lists are taken out under the mutex at completion and
-** run/notified after it is released.
+** run/notified after it is released.  'done' (atomic) repeats that the
+** state is FINISHED or CANCELLED, for a watcher to read without the mutex.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +69,7 @@ typedef struct tl_future {
   pthread_mutex_t mutex;
   pthread_cond_t done_cond; /* broadcast when finished or cancelled */
   future_state state;
+  atomic_bool done;         /* state is FINISHED or CANCELLED; written with 'mutex' held */
   bool failed;              /* finished with an error */
   bool error_read;          /* result()/exception() saw the error */
   tl_blob *result;          /* the results, or the error value if failed */
@@ -136,6 +141,7 @@ static bool complete(lua_State *L, tl_future *f, future_state st, bool failed, t
   bool ok = !is_done(f->state);
   if (ok) {
     f->state = st;
+    atomic_store_explicit(&f->done, true, memory_order_relaxed);
     f->failed = failed;
     f->result = result;
     f->traceback = traceback;
@@ -166,6 +172,10 @@ static bool complete(lua_State *L, tl_future *f, future_state st, bool failed, t
   return true;
 }
 
+static bool has_outcome(void *f) {
+  return atomic_load_explicit(&((tl_future *)f)->done, memory_order_relaxed);
+}
+
 /* Waits until done or the deadline (GIL released); returns the state. */
 static future_state wait_done(lua_State *L, tl_future *f, const tl_deadline *d) {
   pthread_mutex_lock(&f->mutex);
@@ -174,6 +184,7 @@ static future_state wait_done(lua_State *L, tl_future *f, const tl_deadline *d) 
   if (is_done(st)) return st;
   tl_waiting b;
   tl_wait_begin(&b, "Future", NULL);
+  if (tl_watch_allowed()) tl_watch(has_outcome, f, d);
   tl_wait_result r = TL_WAIT_OK;
   pthread_mutex_lock(&f->mutex);
   while (!is_done(f->state) && r == TL_WAIT_OK) r = tl_wait_cond(&f->done_cond, &f->mutex, d);
