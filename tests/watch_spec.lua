@@ -76,6 +76,20 @@ describe("a turn passed back and forth", function()
     assert.equal(2 * TURNS, turn.passes)
   end)
 
+  it("through a Barrier of two, round after round", function()
+    local b, c = threading.Barrier(2), threading.shared{n = 0}
+    local function party(n)
+      for i = 1, n do
+        assert(b:wait(30) >= 0)
+        if i % 2 == 0 then threading.atomic.add(c, "n", 1) end
+      end
+      return n
+    end
+    pass_turns(party, party)
+    assert.equal(TURNS, c.n) -- each party counted every second round
+    assert.is_false(b.broken)
+  end)
+
   it("through an executor's worker and each task's future", function()
     local ex = threading.ThreadPoolExecutor(1)
     for i = 1, TURNS // 4 do assert.equal(i * 2, ex:submit(function(x) return x * 2 end, i):result(30)) end
@@ -141,6 +155,14 @@ describe("a timeout shorter than the watch", function()
     go:set()
     f:result(30)
     ex:shutdown()
+  end)
+
+  it("ends a Barrier's wait with BrokenBarrierError", function()
+    local b = threading.Barrier(2)
+    local ok, err = pcall(b.wait, b, TINY)
+    assert.is_false(ok)
+    assert.matches("BrokenBarrierError", tostring(err))
+    assert.is_true(b.broken)
   end)
 
   it("ends a join with false while the thread runs", function()

@@ -25,9 +25,14 @@
 ** The action is a Lua function copied into a blob by the constructor and
 ** decoded (copied again, upvalues too) in the thread that runs it.
 **
+** With the GIL off, a party waiting for the last one first watches the
+** barrier's changes for up to 16 us (kernel/watch.c) before it sleeps.
+**
 ** Locking: 'mutex' guards 'state' and 'count'; it is a leaf lock (kernel.h
 ** rules).  'cond' is broadcast at every change of state.  Blocking waits
 ** release the GIL first; the action runs with the GIL and no mutex.
+** 'changes' (atomic) counts the changes of state, written with 'mutex'
+** held, for a watcher to read without it.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +49,8 @@ typedef struct tl_barrier {
   tl_blob *action;      /* NULL: none */
   bool has_timeout;     /* the default timeout of wait() */
   double timeout;
-  barrier_state state;
+  barrier_state state;  /* changed by move_to only */
+  atomic_uint changes;  /* of 'state' (see move_to) */
   lua_Integer count;    /* threads inside wait() past the entrance */
 } tl_barrier;
 
@@ -62,19 +68,43 @@ static tl_barrier *check_barrier(lua_State *L) {
   return (tl_barrier *)tl_object_check(L, 1, &barrier_kind);
 }
 
+/* 'mutex' held. */
+static void move_to(tl_barrier *br, barrier_state state) {
+  br->state = state;
+  atomic_store_explicit(&br->changes, atomic_load_explicit(&br->changes, memory_order_relaxed) + 1,
+                        memory_order_relaxed);
+}
+
+static void set_state(tl_barrier *br, barrier_state state) {
+  move_to(br, state);
+  tl_wait_broadcast(&br->cond);
+}
+
 /* A thread leaves wait(): the last one out ends draining or resetting.
 ** 'mutex' held. */
 static void leave(tl_barrier *br) {
   br->count--;
-  if (br->count == 0 && (br->state == DRAINING || br->state == RESETTING)) {
-    br->state = FILLING;
-    tl_wait_broadcast(&br->cond);
-  }
+  if (br->count == 0 && (br->state == DRAINING || br->state == RESETTING)) set_state(br, FILLING);
 }
 
-static void set_state(tl_barrier *br, barrier_state state) {
-  br->state = state;
-  tl_wait_broadcast(&br->cond);
+typedef struct watched {
+  tl_barrier *br;
+  unsigned seen; /* 'changes' when the watch began */
+} watched;
+
+static bool has_changed(void *ud) {
+  watched *w = (watched *)ud;
+  return atomic_load_explicit(&w->br->changes, memory_order_relaxed) != w->seen;
+}
+
+/* Before a wait for the next change of state ('mutex' held, and held
+** again on return): with the GIL off, watches for it without the mutex. */
+static void watch_changes(tl_barrier *br, const tl_deadline *d) {
+  if (!tl_watch_allowed()) return;
+  watched w = {br, atomic_load_explicit(&br->changes, memory_order_relaxed)};
+  pthread_mutex_unlock(&br->mutex);
+  tl_watch(has_changed, &w, d);
+  pthread_mutex_lock(&br->mutex);
 }
 
 /* Decodes and calls the action (in protected mode, argument: the barrier). */
@@ -97,7 +127,7 @@ static void release_parties(lua_State *L, tl_barrier *br, tl_waiting *b) {
     tl_wait_end(b);
     return;
   }
-  br->state = ACTION;
+  move_to(br, ACTION);
   pthread_mutex_unlock(&br->mutex);
   tl_wait_end(b);
   lua_pushcfunction(L, call_action);
@@ -126,6 +156,7 @@ static int barrier_wait(lua_State *L) {
   tl_wait_result r = TL_WAIT_OK;
   pthread_mutex_lock(&br->mutex);
   /* The entrance: wait while the previous round drains or resets. */
+  if (br->state == ACTION || br->state == DRAINING || br->state == RESETTING) watch_changes(br, &forever);
   while ((br->state == ACTION || br->state == DRAINING || br->state == RESETTING) &&
          r == TL_WAIT_OK)
     r = tl_wait_cond(&br->cond, &br->mutex, &forever);
@@ -143,6 +174,7 @@ static int barrier_wait(lua_State *L) {
     }
     /* Wait for the last party; the timeout does not run out during the
     ** action (Python's waiters need the lock the action holds). */
+    if (br->state == FILLING) watch_changes(br, &d);
     for (;;) {
       if (br->state != FILLING && br->state != ACTION) break;
       if (r == TL_WAIT_INTERRUPTED || r == TL_WAIT_OVERFLOW || r == TL_WAIT_ABORTED ||
@@ -271,7 +303,7 @@ static int new_barrier(lua_State *L) {
   br->action = action;
   br->has_timeout = has_timeout;
   br->timeout = timeout;
-  br->state = FILLING;
+  move_to(br, FILLING);
   tl_object_push_new(L, &br->obj);
   return 1;
 }
