@@ -243,7 +243,11 @@ void tl_thread_shutdown(lua_State *L, bool run_atexit) {
 
 /* The thread is ready to run its target: start() may return.  (As in
 ** Python, start() waits for this, so a new thread has really begun when
-** start() returns; with the GIL on it holds the GIL at that point.) */
+** start() returns; with the GIL on it holds the GIL at that point.)
+** Unlike mark_done, a plain broadcast: start() waits on the condition
+** itself, outside the scheduler, and under -X sched tl_wait_broadcast
+** would wake the joiners of this thread for nothing, a step that changes
+** schedules. */
 static void mark_running(tl_thread *t) {
   pthread_mutex_lock(&t->mutex);
   t->running = true;

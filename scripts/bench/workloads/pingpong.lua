@@ -28,24 +28,25 @@ local function condition_player(cv, turn, me, n)
   end
 end
 
--- Each returns the seconds for 2 * count hand-offs: the main thread plays
--- one side, a new thread the other.
+-- Seconds for 2 * count hand-offs: player(b, a, count) in a new thread,
+-- main_turn(a, b) count times in this one.
+local function two_sides(player, a, b, main_turn)
+  local t0 = lib.now()
+  local t = threading.Thread(player, b, a, count):start()
+  for _ = 1, count do main_turn(a, b) end
+  t:join()
+  return lib.now() - t0
+end
+
+-- Each returns the seconds for 2 * count hand-offs.
 local ways = {
   event = function()
-    local a, b = threading.Event(), threading.Event()
-    local t0 = lib.now()
-    local t = threading.Thread(event_player, b, a, count):start()
-    for _ = 1, count do b:set(); a:wait(); a:clear() end
-    t:join()
-    return lib.now() - t0
+    return two_sides(event_player, threading.Event(), threading.Event(),
+                     function(a, b) b:set(); a:wait(); a:clear() end)
   end,
   semaphore = function()
-    local a, b = threading.Semaphore(0), threading.Semaphore(0)
-    local t0 = lib.now()
-    local t = threading.Thread(semaphore_player, b, a, count):start()
-    for _ = 1, count do b:release(); a:acquire() end
-    t:join()
-    return lib.now() - t0
+    return two_sides(semaphore_player, threading.Semaphore(0), threading.Semaphore(0),
+                     function(a, b) b:release(); a:acquire() end)
   end,
   condition = function()
     local cv, turn = threading.Condition(), threading.shared{now = 0}

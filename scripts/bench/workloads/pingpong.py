@@ -30,29 +30,35 @@ def condition_player(cv, turn, me, n):
             cv.notify()
 
 
-def event():
-    a, b = threading.Event(), threading.Event()
+def two_sides(player, a, b, main_turn):
+    """Seconds for 2 * count hand-offs: player(b, a, count) in a new
+    thread, main_turn(a, b) count times in this one."""
     t0 = now()
-    t = threading.Thread(target=event_player, args=(b, a, count))
+    t = threading.Thread(target=player, args=(b, a, count))
     t.start()
     for _ in range(count):
-        b.set()
-        a.wait()
-        a.clear()
+        main_turn(a, b)
     t.join()
     return now() - t0
+
+
+def event_turn(a, b):
+    b.set()
+    a.wait()
+    a.clear()
+
+
+def semaphore_turn(a, b):
+    b.release()
+    a.acquire()
+
+
+def event():
+    return two_sides(event_player, threading.Event(), threading.Event(), event_turn)
 
 
 def semaphore():
-    a, b = threading.Semaphore(0), threading.Semaphore(0)
-    t0 = now()
-    t = threading.Thread(target=semaphore_player, args=(b, a, count))
-    t.start()
-    for _ in range(count):
-        b.release()
-        a.acquire()
-    t.join()
-    return now() - t0
+    return two_sides(semaphore_player, threading.Semaphore(0), threading.Semaphore(0), semaphore_turn)
 
 
 def condition():
