@@ -827,7 +827,7 @@ local header = {
   string.format("tlua benchmarks, %s%s", os.date("%Y-%m-%d %H:%M"), Q and " (--quick)" or ""),
   string.format("machine: %d cores; load average (1, 5, 15 min) at the start: %s, at the end: %s%s%s",
                 CORES, LOAD_AT_START, load_average(),
-                wanted("memory") and " (counting the memory group's own threads)" or "",
+                (opts.only == nil or opts.only.memory) and " (counting the memory group's own threads)" or "",
                 tonumber(LOAD_AT_START:match("^%S+")) > 0.5 and
                   " -- other jobs were running: scaling figures are unreliable" or ""),
   string.format("tlua: %s (build type %s); peers: %s", shown_path(opts.tlua), build_type(),
