@@ -76,6 +76,18 @@ describe("a turn passed back and forth", function()
     assert.equal(2 * TURNS, turn.passes)
   end)
 
+  it("through a Queue of one slot, in order", function()
+    local q = threading.Queue(1)
+    local t = threading.Thread(function(n)
+      for i = 1, n do assert(q:put(i, true, 30), "no room") end
+      return n
+    end, TURNS):start()
+    for i = 1, TURNS do assert.equal(i, q:get(true, 30)) end
+    assert.is_true(t:join(30))
+    assert.equal(TURNS, t:result())
+    assert.is_true(q:empty())
+  end)
+
   it("through a Barrier of two, round after round", function()
     local b, c = threading.Barrier(2), threading.shared{n = 0}
     local function party(n)
@@ -143,6 +155,15 @@ describe("a timeout shorter than the watch", function()
 
   it("ends a Queue's get with nil", function()
     assert.is_nil(threading.Queue():get(true, TINY))
+  end)
+
+  it("ends a full Queue's put with nil, \"full\"", function()
+    local q = threading.Queue(1)
+    q:put(1)
+    local ok, why = q:put(2, true, TINY)
+    assert.is_nil(ok)
+    assert.equal("full", why)
+    assert.equal(1, q:qsize())
   end)
 
   it("ends a Future's result with TimeoutError", function()

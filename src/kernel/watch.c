@@ -27,14 +27,15 @@
 ** slowed down (5.4M -> 4.5M increments/s).
 **
 ** Who watches: waits whose other side is a thread that runs meanwhile: a
-** queue's get, a thread's start() and join(), a contended Lock or RLock
-** acquire, a Condition's wait (its notification, then its lock), a
-** Semaphore's acquire, an Event's wait, a Barrier's wait, a Future's
-** result and an idle executor worker.  Each looks at an atomic copy
-** of what its object's mutex guards, written under that mutex, and checks
-** under the mutex as before once the watch ends.  Not with the GIL on (the watcher would have given the GIL up to the
-** very thread it watches, which then needs a core more than a spinner
-** does) nor under -X sched (one thread runs at a time): tl_watch_allowed.
+** queue's get (and put when full), a thread's start() and join(), a
+** contended Lock or RLock acquire, a Condition's wait (its notification,
+** then its lock), a Semaphore's acquire, an Event's wait, a Barrier's
+** wait, a Future's result and an idle executor worker.  Each looks at an
+** atomic copy of what its object's mutex guards, written under that
+** mutex, and checks under the mutex as before once the watch ends.  Not
+** with the GIL on (the watcher would have given the GIL up to the very
+** thread it watches, which then needs a core more than a spinner does)
+** nor under -X sched (one thread runs at a time): tl_watch_allowed.
 ** The idle OS threads of osthread.c watch for work in every mode: they
 ** hold no GIL and no baton.
 **

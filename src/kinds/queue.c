@@ -378,6 +378,10 @@ static put_status try_put(tl_queue *q, tl_item *it) {
   return st;
 }
 
+/* What a put on a full queue watches for (no mutex held: the counts are
+** atomic). */
+static bool room_or_shutdown(void *q) { return can_put((tl_queue *)q); }
+
 static int do_put(lua_State *L, tl_queue *q, bool blocking, const tl_deadline *d) {
   if (lua_isnoneornil(L, 2))
     return tl_error(L, "ValueError", "cannot put nil into a %s", q->obj.kind->name);
@@ -389,7 +393,12 @@ static int do_put(lua_State *L, tl_queue *q, bool blocking, const tl_deadline *d
   bool waited = false;
   tl_wait_result r = TL_WAIT_OK;
   put_status st;
+  bool watch = blocking && tl_watch_allowed();
   while ((st = try_put(q, &it)) == PUT_FULL && blocking && r == TL_WAIT_OK) {
+    if (watch) { /* (once) a consumer on another core makes room within microseconds */
+      watch = false;
+      if (tl_watch(room_or_shutdown, q, d)) continue;
+    }
     if (!waited) tl_wait_begin(&b, "Queue.put", &q->obj);
     waited = true;
     r = wait_for(q, can_put, &q->not_full, &q->putters, d);
