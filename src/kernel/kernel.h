@@ -20,6 +20,9 @@
 **     order only: the runtime mutex (walking the threads), the list of
 **     tracked objects, an object's own mutex (its 'describe').  Nothing
 **     else takes two of them, and no one waits holding them.
+**  5. What a watch (watch.c) reads without an object's mutex is an atomic
+**     copy written with that mutex held; every decision is made again
+**     under the mutex once the watch ends.
 ** The kernel's own mutexes (the runtime's, a record's, the GIL's internal
 ** one, the blocked count's) are leaves too, except where a file says so.
 */

@@ -12,7 +12,8 @@
 **
 ** It calls the layers below (value, state, kernel).  Locking: every object
 ** has its own mutex, a leaf lock (kernel.h rules 1-3); each file states
-** what its mutex guards.
+** what its mutex guards, and which atomic copies of its fields a waiter
+** watches without it (rule 5).
 */
 #ifndef TLUA_KINDS_H
 #define TLUA_KINDS_H
