@@ -71,8 +71,7 @@ static tl_barrier *check_barrier(lua_State *L) {
 /* 'mutex' held. */
 static void move_to(tl_barrier *br, barrier_state state) {
   br->state = state;
-  atomic_store_explicit(&br->changes, atomic_load_explicit(&br->changes, memory_order_relaxed) + 1,
-                        memory_order_relaxed);
+  atomic_fetch_add_explicit(&br->changes, 1, memory_order_relaxed);
 }
 
 static void set_state(tl_barrier *br, barrier_state state) {

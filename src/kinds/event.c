@@ -48,8 +48,7 @@ static int event_set(lua_State *L) {
   pthread_mutex_lock(&e->mutex);
   if (!e->flag) {
     e->flag = true;
-    atomic_store_explicit(&e->sets, atomic_load_explicit(&e->sets, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->sets, 1, memory_order_relaxed);
     tl_wait_broadcast(&e->cond);
   }
   pthread_mutex_unlock(&e->mutex);
