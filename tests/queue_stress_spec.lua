@@ -4,6 +4,7 @@
 -- join agree, and a consumer that sleeps at every item is always woken, in
 -- either GIL mode.  (A FIFO queue's two ends have two mutexes: queue.c.)
 local threading = require "threading"
+local helpers = require "helpers"
 
 local PRODUCERS, CONSUMERS, ITEMS, MAXSIZE = 4, 4, 100000, 100
 
@@ -139,4 +140,39 @@ describe("Queue stress", function()
     assert.is_true(echo:join(60))
     assert.equal(20000, v)
   end)
+
+  -- shutdown() with items still queued: a consumer must drain them before
+  -- its get sees the shutdown.  Its look at the flag once came after it left
+  -- the get end's mutex, so puts and the shutdown landing in between ended
+  -- its loop with the items still there: 1 run in 6 with the GIL off when
+  -- the consumer was the process's first thread (a new OS thread, on its
+  -- creator's core, watching an empty queue with that mutex held while the
+  -- first put waited for it to grow the ring).  Hence one child process per
+  -- try.
+  for _, case in ipairs{{"Queue", 100}, {"PriorityQueue", 40}, {"LifoQueue", 40}} do
+    it(("%s: items put just before shutdown() all reach the consumer (%d fresh processes)"):format(case[1], case[2]),
+       function()
+      local script = ([[
+local threading = require "threading"
+local q = threading.%s()
+local got = threading.shared{n = 0}
+local consumer = threading.Thread(function()
+  while true do
+    local item, why = q:get()
+    if item == nil then return why end
+    threading.atomic.add(got, "n", item)
+  end
+end):start()
+for i = 1, 3 do q:put(i) end
+q:shutdown()
+assert(consumer:join(30), "the consumer did not end")
+print(got.n, consumer:result())
+]]):format(case[1])
+      for try = 1, case[2] do
+        local out, ok = helpers.run_child(script)
+        assert.is_true(ok, out)
+        assert.equal("6\tshutdown\n", out, "try " .. try .. ": items lost at shutdown")
+      end
+    end)
+  end
 end)

@@ -473,9 +473,9 @@ typedef struct watched {
 
 static bool item_or_shutdown(void *ud) {
   watched *w = (watched *)ud;
-  if (is_shut(w->q)) return true;
-  if (w->it == NULL) return queue_size(w->q) > 0;
-  return w->took = take_item(w->q, w->it);
+  if (w->it != NULL && (w->took = take_item(w->q, w->it))) return true;
+  if (w->it == NULL && queue_size(w->q) > 0) return true;
+  return is_shut(w->q);
 }
 
 /* A queue with two ends (the get end's mutex held): takes an item into
@@ -499,9 +499,14 @@ static get_status try_get(tl_queue *q, tl_item *it, bool spin, const tl_deadline
   pthread_mutex_lock(mutex);
   bool took = take_item(q, it);
   if (!took && spin) took = spin_for_item(q, it, d);
+  /* Read under the end's mutex, which shutdown() holds to set the flag:
+  ** every put came (and was written) before it, so an empty end now is
+  ** drained for good.  Read after unlocking, a shutdown that came with
+  ** items in between looked like an empty queue shut down (items lost). */
+  bool shut = !took && is_shut(q);
   if (took && q->maxsize > 0) wake(q, &q->putters, &q->not_full, true);
   pthread_mutex_unlock(mutex);
-  if (!took) return is_shut(q) ? GET_SHUTDOWN : GET_EMPTY;
+  if (!took) return shut ? GET_SHUTDOWN : GET_EMPTY;
   if (q->maxsize > 0) wake(q, &q->putters, &q->not_full, false);
   trace_size(q);
   return GET_OK;
