@@ -933,16 +933,21 @@ threading.sleep(1e6)
     local pid = assert(tonumber(p:read("l")))
     assert.equal("ready", p:read("l"))
     -- One spinner has the baton, the other waits for its turn (or, caught
-    -- between the two, both are in transit): dumps until one shows it.
+    -- between the two, both are in transit); the main thread sleeps, or is
+    -- at a schedule point before it (right after "ready" it may still
+    -- run, with the baton): dumps until one shows both.
     local turn = "  waits for its turn (-X sched runs one thread at a time)\n"
     local waiting = "\nthread spin%-%d:\n" .. turn:gsub("[%(%)%-]", "%%%0") ..
                     "[^\n]*\n?[^\n]*stack traceback:\n\t%[C%]: in method '[a-z]+'\n"
-    local found, err = quit_until(pid, "turns.err", "\nthread spin%-2:", function(d) return d:match(waiting) end)
+    local function main_parked(d)
+      return d:find("thread MainThread (main):\n  sleeps\n  stack traceback:\n", 1, true) or
+             d:find("thread MainThread (main):\n" .. turn .. "  stack traceback:\n", 1, true)
+    end
+    local found, err = quit_until(pid, "turns.err", "\nthread spin%-2:", function(d)
+      return d:match(waiting) and main_parked(d) and d
+    end)
     os.execute("kill -KILL " .. pid)
     p:close()
     assert.truthy(found, err)
-    -- the main thread sleeps, or is still at a schedule point before it
-    assert.truthy(err:find("thread MainThread (main):\n  sleeps\n  stack traceback:\n", 1, true) or
-                  err:find("thread MainThread (main):\n" .. turn .. "  stack traceback:\n", 1, true), err)
   end)
 end)
