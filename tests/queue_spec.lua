@@ -29,6 +29,26 @@ describe("Queue", function()
     assert.is_true(q:empty())
   end)
 
+  -- Growing doubles the ring in place and moves the items whose position
+  -- now falls in the upper half (queue_items.c): grow it with the oldest
+  -- item at every offset, on both sides of a doubling, and check the order.
+  it("keeps its order when it grows with its oldest item anywhere in the ring", function()
+    for _, kind in ipairs{"Queue", "SimpleQueue", "PriorityQueue"} do
+      local q = threading[kind]()
+      local put, got = 0, 0
+      for round = 1, 300 do
+        for _ = 1, round % 37 + 3 do put = put + 1; q:put(put) end
+        for _ = 1, round % 23 + 1 do
+          got = got + 1
+          assert.equal(got, q:get_nowait(), kind .. ", round " .. round)
+        end
+      end
+      assert.equal(put - got, q:qsize(), kind)
+      while got < put do got = got + 1; assert.equal(got, q:get_nowait(), kind) end
+      assert.is_true(q:empty(), kind)
+    end
+  end)
+
   it("copies items in and out, keeping tables, functions and objects", function()
     local q = threading.Queue()
     local t = {1, "two", nested = {x = 1.5}}

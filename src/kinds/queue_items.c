@@ -165,15 +165,27 @@ bool tl_item_before(const tl_item *a, const tl_item *b) { return before(a, b); }
 
 /* --- the ring of a FIFO queue ---------------------------------------------- */
 
+/* Growing doubles the storage in place (realloc: a large ring is remapped,
+** not copied, and its pages are not touched again).  Position p sits in
+** slot p mod cap; with twice the slots it sits in slot p mod 2cap, which
+** is the same slot when p's bit 'cap' is clear and the slot 'cap' higher
+** when it is set: those items (one contiguous run of the ring) move up.
+** A slot left behind keeps its old 'ready', the position of an item now
+** elsewhere, which no position that maps to it can equal: it reads as not
+** yet written.  The new slots start with no position at all. */
 bool tl_ring_reserve(tl_ring *r, size_t removed, size_t added) {
   if (added - removed < r->cap) return true;
-  size_t cap = r->cap ? r->cap * 2 : 16;
-  tl_ring_slot *slots = malloc(cap * sizeof *slots);
+  size_t old = r->cap, cap = old ? old * 2 : 16;
+  if (cap > SIZE_MAX / sizeof *r->slots) return false;
+  tl_ring_slot *slots = realloc(r->slots, cap * sizeof *slots);
   if (slots == NULL) return false;
-  for (size_t i = 0; i < cap; i++) atomic_init(&slots[i].ready, 0); /* (no position + 1) */
+  for (size_t i = old; i < cap; i++) atomic_init(&slots[i].ready, 0); /* (no position + 1) */
   tl_ring grown = {slots, cap};
-  for (size_t pos = removed; pos != added; pos++) tl_ring_write(&grown, pos, &tl_ring_at(r, pos)->item);
-  free(r->slots);
+  for (size_t pos = removed; pos != added; pos++) {
+    if ((pos & old) == 0) continue;
+    tl_item it = slots[pos & (old - 1)].item;
+    tl_ring_write(&grown, pos, &it);
+  }
   *r = grown;
   return true;
 }
