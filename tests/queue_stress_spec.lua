@@ -124,22 +124,32 @@ describe("Queue stress", function()
     run(threading.PriorityQueue(MAXSIZE), {})
   end)
 
-  it("wakes a consumer that sleeps at every item (a ping-pong of 20,000)", function()
-    local to, back = threading.SimpleQueue(), threading.Queue()
-    local echo = threading.Thread(function(inbox, outbox)
-      for v in function() return inbox:get() or nil end do outbox:put(v + 1) end
-    end, to, back)
-    echo:start()
-    local v = 0
-    for _ = 1, 20000 do
-      to:put(v)
-      v = back:get(true, 30) -- (nil after 30 s: a lost wake-up)
-      assert.is_not_nil(v)
-    end
-    to:put(false)
-    assert.is_true(echo:join(60))
-    assert.equal(20000, v)
+  it("through a LifoQueue(1), each put waiting for the get before it", function()
+    run(threading.LifoQueue(1), {producers = 2, consumers = 2, task_done = true})
   end)
+
+  -- A ping-pong: each side sleeps (or watches) at every item, so every put
+  -- must wake the getter.  The LifoQueue's stack is under a spin lock and its
+  -- waiters sleep under another mutex, as a Queue's (queue.c).
+  for _, kinds in ipairs{{"SimpleQueue", "Queue"}, {"LifoQueue", "LifoQueue"}} do
+    it(("wakes a consumer that sleeps at every item (a ping-pong of 20,000, %s and %s)"):format(kinds[1], kinds[2]),
+       function()
+      local to, back = threading[kinds[1]](), threading[kinds[2]]()
+      local echo = threading.Thread(function(inbox, outbox)
+        for v in function() return inbox:get() or nil end do outbox:put(v + 1) end
+      end, to, back)
+      echo:start()
+      local v = 0
+      for _ = 1, 20000 do
+        to:put(v)
+        v = back:get(true, 30) -- (nil after 30 s: a lost wake-up)
+        assert.is_not_nil(v)
+      end
+      to:put(false)
+      assert.is_true(echo:join(60))
+      assert.equal(20000, v)
+    end)
+  end
 
   -- shutdown() with items still queued: a consumer must drain them before
   -- its get sees the shutdown.  Its look at the flag once came after it left

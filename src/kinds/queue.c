@@ -32,19 +32,20 @@
 ** has the same ring for the items that come in order (each after the
 ** newest of the ring), which so stays sorted, and a heap for the others,
 ** which producers add to holding both mutexes; get takes the first of the
-** ring's front and the heap's top.  A LifoQueue has one end: its stack
-** is guarded by 'put_mutex' alone, which its consumers take too.
+** ring's front and the heap's top.  A LifoQueue has one end: its stack,
+** which producers and consumers take in turn under a spin lock
+** ('stack_lock', kernel/spinlock.c): under a mutex, taken by both at every
+** item, one operation in ten to fourteen called the kernel.
 **
 ** The size is 'added - removed', two counters that only the put end and
 ** only the get end write.  A thread that must wait (empty, full, join)
-** leaves the end's mutex, releases the GIL (tl_wait_begin), counts itself
-** in 'getters' or 'putters' and sleeps on a condition, under wait_lock():
-** 'wait_mutex', or a LifoQueue's one mutex.  The end that changes its
-** counter then looks at that count, and signals only when it is not 0.
-** Under one mutex that is the usual pattern; with two ends both write
-** (their counter; the waiter its count) and then read the other's,
-** sequentially consistent atomics, so a waiter either sees the change or
-** is counted when the changer looks: no lost wake-up.  So Ctrl-C still
+** leaves the end's lock, releases the GIL (tl_wait_begin), counts itself
+** in 'getters' or 'putters' and sleeps on a condition under 'wait_mutex'.
+** The end that changes its counter then looks at that count, after
+** leaving its lock, and signals only when it is not 0: both write (their
+** counter; the waiter its count) and then read the other's, sequentially
+** consistent atomics, so a waiter either sees the change or is counted
+** when the changer looks: no lost wake-up.  So Ctrl-C still
 ** reaches a blocked main thread, and the deadlock detector sees the wait
 ** (kernel/wait.c).  Before sleeping, a get with the GIL off watches the
 ** queue a little while (spin_for_item, spin_for_size).
@@ -57,12 +58,14 @@
 ** 'wait_mutex' so that the recorded sizes follow one another.
 **
 ** Locking: 'put_mutex' guards the put end's fields (the ring's tail, the
-** priority bookkeeping) or a LifoQueue's stack; 'get_mutex' the get end's
-** (the ring's head, a PriorityQueue's heap, which producers change holding
-** both); the ring's storage changes only with both held.  Order:
-** put_mutex, then get_mutex, then wait_mutex (a leaf lock, kernel.h
-** rules); no Lua call with any of them held.
-** Blobs are freed with no mutex held, since freeing one may destroy the
+** priority bookkeeping); 'get_mutex' the get end's (the ring's head, a
+** PriorityQueue's heap, which producers change holding both); the ring's
+** storage changes only with both held.  A LifoQueue has neither: its
+** 'stack_lock' guards the stack (both ends).  Order: put_mutex, then
+** get_mutex, then wait_mutex (a leaf lock, kernel.h rules); stack_lock is
+** a leaf lock too, never held with another; no Lua call with any of them
+** held.
+** Blobs are freed with no lock held, since freeing one may destroy the
 ** objects it references.
 */
 #include <math.h>
@@ -86,8 +89,10 @@ typedef struct tl_queue {
   tl_ring ring;           /* (two ends) its storage changes with both ends' mutexes held */
 
   _Alignas(64) pthread_mutex_t put_mutex;
-  atomic_size_t added;    /* items ever added; written under put_mutex */
-  tl_items stack;         /* (LifoQueue) under put_mutex, in the mutex's cache line */
+  atomic_size_t added;    /* items ever added; written under the put end's lock */
+  tl_items stack;         /* (LifoQueue) under stack_lock */
+  tl_spinlock stack_lock; /* (LifoQueue) past the first line: in the line of 'added', which
+                          ** waiting consumers watch, the stack moved fewer items */
   size_t removed_seen;    /* a past value of 'removed' (<= it) */
   size_t tail;            /* (two ends) items ever written to the ring */
   size_t head_seen;       /* (two ends) a past value of 'head' (<= it) */
@@ -97,7 +102,7 @@ typedef struct tl_queue {
   tl_item last;
 
   _Alignas(64) pthread_mutex_t get_mutex;
-  atomic_size_t removed;  /* items ever taken, less those put back; written under the get end's mutex */
+  atomic_size_t removed;  /* items ever taken, less those put back; written under the get end's lock */
   atomic_size_t head;     /* (two ends) items ever taken from the ring, less those put back */
   tl_items heap;          /* (PriorityQueue) the items that came out of order, under
                           ** get_mutex, added with both */
@@ -135,8 +140,24 @@ static void queue_destroy(tl_object *o) {
   free(q);
 }
 
-/* The mutex of the get end: a LifoQueue has one for both. */
-static pthread_mutex_t *get_side(tl_queue *q) { return q->two_ends ? &q->get_mutex : &q->put_mutex; }
+/* An end's lock: its mutex 'm' (put_mutex or get_mutex) in a queue with
+** two ends, the stack's spin lock in a LifoQueue.  Both: put end first. */
+static void lock_end(tl_queue *q, pthread_mutex_t *m) {
+  if (q->two_ends) pthread_mutex_lock(m);
+  else tl_spin_lock(&q->stack_lock);
+}
+static void unlock_end(tl_queue *q, pthread_mutex_t *m) {
+  if (q->two_ends) pthread_mutex_unlock(m);
+  else tl_spin_unlock(&q->stack_lock);
+}
+static void lock_ends(tl_queue *q) {
+  lock_end(q, &q->put_mutex);
+  if (q->two_ends) pthread_mutex_lock(&q->get_mutex);
+}
+static void unlock_ends(tl_queue *q) {
+  if (q->two_ends) pthread_mutex_unlock(&q->get_mutex);
+  unlock_end(q, &q->put_mutex);
+}
 
 static size_t queue_size(tl_queue *q) {
   size_t removed = atomic_load(&q->removed); /* (first: 'added' only grows) */
@@ -150,7 +171,7 @@ static lua_Integer unfinished(tl_queue *q) {
 
 static bool is_full(tl_queue *q) { return q->maxsize > 0 && queue_size(q) >= (size_t)q->maxsize; }
 
-/* is_full(q) for a producer (put_mutex held): the consumers' count is
+/* is_full(q) for a producer (the put end's lock held): the consumers' count is
 ** read only when the last one seen says the queue may be full. */
 static bool full_for_put(tl_queue *q) {
   if (q->maxsize <= 0) return false;
@@ -167,44 +188,36 @@ static bool can_put(tl_queue *q) { return is_shut(q) || !is_full(q); }
 static bool can_get(tl_queue *q) { return is_shut(q) || queue_size(q) > 0; }
 static bool all_done(tl_queue *q) { return unfinished(q) == 0; }
 
-/* The mutex waiters sleep under.  A queue with two ends has one for them;
-** a LifoQueue's is its one mutex, so that a change and the look at the
-** waiters' count are one step under it. */
-static pthread_mutex_t *wait_lock(tl_queue *q) { return q->two_ends ? &q->wait_mutex : &q->put_mutex; }
-
 /* Sleeps until ready(q) or the deadline, counted in '*waiters' (no end's
-** mutex held; inside a tl_wait_begin bracket). */
+** lock held; inside a tl_wait_begin bracket). */
 static tl_wait_result wait_for(tl_queue *q, bool (*ready)(tl_queue *), pthread_cond_t *cond,
                                atomic_int *waiters, const tl_deadline *d) {
   tl_wait_result r = TL_WAIT_OK;
-  pthread_mutex_t *mutex = wait_lock(q);
-  pthread_mutex_lock(mutex);
+  pthread_mutex_lock(&q->wait_mutex);
   if (waiters) atomic_fetch_add(waiters, 1);
-  while (!ready(q) && r == TL_WAIT_OK) r = tl_wait_cond(cond, mutex, d);
+  while (!ready(q) && r == TL_WAIT_OK) r = tl_wait_cond(cond, &q->wait_mutex, d);
   if (waiters) atomic_fetch_sub(waiters, 1);
-  pthread_mutex_unlock(mutex);
+  pthread_mutex_unlock(&q->wait_mutex);
   return r;
 }
 
-/* After a change that may let a thread counted in '*waiters' go on: wakes
-** one.  Called twice, with the end's mutex still held ('locked') and after
-** releasing it: a LifoQueue wakes in the first call, under its one
-** mutex, a queue with two ends in the second, taking wait_mutex only
-** when somebody waits. */
+/* After a change that may let a thread counted in '*waiters' go on (the
+** end's lock released): wakes one, taking wait_mutex only when somebody
+** waits. */
 static void signal_waiter(tl_queue *q, pthread_cond_t *cond) {
-  if (q->two_ends) pthread_mutex_lock(&q->wait_mutex);
+  pthread_mutex_lock(&q->wait_mutex);
   tl_wait_signal(cond);
-  if (q->two_ends) pthread_mutex_unlock(&q->wait_mutex);
+  pthread_mutex_unlock(&q->wait_mutex);
 }
 
-static inline void wake(tl_queue *q, atomic_int *waiters, pthread_cond_t *cond, bool locked) {
-  if (locked != q->two_ends && atomic_load(waiters) != 0) signal_waiter(q, cond);
+static inline void wake(tl_queue *q, atomic_int *waiters, pthread_cond_t *cond) {
+  if (atomic_load(waiters) != 0) signal_waiter(q, cond);
 }
 
 static void broadcast(tl_queue *q, pthread_cond_t *cond) {
-  pthread_mutex_lock(wait_lock(q));
+  pthread_mutex_lock(&q->wait_mutex);
   tl_wait_broadcast(cond);
-  pthread_mutex_unlock(wait_lock(q));
+  pthread_mutex_unlock(&q->wait_mutex);
 }
 
 /* Drops 'n' items from the unfinished tasks (not below 0). */
@@ -264,15 +277,15 @@ static bool in_order(tl_queue *q, const tl_item *it) {
   return q->head_seen == q->tail; /* the ring is empty: a new run starts */
 }
 
-/* Adds 'it' (put_mutex held): false when out of memory.  Counted first,
-** then written: a consumer that finds the item finds it counted
-** ('removed' never passes 'added', task_done() knows it).  Waiters read
-** the count without put_mutex: sequentially consistent. */
+/* Adds 'it' (the put end's lock held): false when out of memory.  Counted
+** first, then written: a consumer that finds the item finds it counted
+** ('removed' never passes 'added', task_done() knows it); on a stack,
+** whose consumers take the same lock, the other way round.  Waiters read
+** the count without the lock: sequentially consistent. */
 static bool add_item(tl_queue *q, tl_item *it) {
   if (!q->two_ends) {
     if (!tl_items_add(&q->stack, it)) return false;
-    /* (read with put_mutex held, or as an estimate: qsize()) */
-    atomic_store_explicit(&q->added, atomic_load_explicit(&q->added, memory_order_relaxed) + 1, memory_order_relaxed);
+    atomic_fetch_add(&q->added, 1);
     return true;
   }
   if (q->priority) {
@@ -296,25 +309,28 @@ static bool add_item(tl_queue *q, tl_item *it) {
   return true;
 }
 
-/* Takes the next item into '*it' (the get end's mutex held): false when
-** there is none.  A priority queue takes the first of the ring's front and
-** the heap's top. */
-static bool take_item(tl_queue *q, tl_item *it) {
-  size_t removed = atomic_load_explicit(&q->removed, memory_order_relaxed); /* (ours) */
-  if (!q->two_ends) {
-    if (tl_items_count(&q->stack) == 0) return false;
-    *it = tl_items_take(&q->stack);
-    atomic_store_explicit(&q->removed, removed + 1, memory_order_relaxed);
-    return true;
-  }
+/* take_item for a queue with two ends: the ring's front, or for a
+** priority queue the first of it and the heap's top. */
+static bool take_front(tl_queue *q, tl_item *it) {
   size_t head = atomic_load_explicit(&q->head, memory_order_relaxed); /* (ours) */
   bool front = tl_ring_read(&q->ring, head, it);
   if (q->priority && tl_items_count(&q->heap) > 0 &&
       (!front || tl_item_before(tl_items_front(&q->heap), it))) {
     *it = tl_items_take(&q->heap);
-  } else if (front) {
-    atomic_store_explicit(&q->head, head + 1, memory_order_release); /* frees the slot */
-  } else {
+    return true;
+  }
+  if (front) atomic_store_explicit(&q->head, head + 1, memory_order_release); /* frees the slot */
+  return front;
+}
+
+/* Takes the next item into '*it' (the get end's lock held): false when
+** there is none. */
+static bool take_item(tl_queue *q, tl_item *it) {
+  size_t removed = atomic_load_explicit(&q->removed, memory_order_relaxed); /* (ours) */
+  if (!q->two_ends) {
+    if (tl_items_count(&q->stack) == 0) return false;
+    *it = tl_items_take(&q->stack);
+  } else if (!take_front(q, it)) {
     return false;
   }
   /* Only a bounded queue has producers that may be waiting for this, and
@@ -347,13 +363,10 @@ static bool put_item_back(tl_queue *q, tl_item *it) {
 }
 
 static bool put_back(tl_queue *q, tl_item *it) {
-  pthread_mutex_lock(&q->put_mutex);
-  if (q->two_ends) pthread_mutex_lock(&q->get_mutex);
+  lock_ends(q);
   bool back = put_item_back(q, it);
-  if (q->two_ends) pthread_mutex_unlock(&q->get_mutex);
-  if (back) wake(q, &q->getters, &q->not_empty, true);
-  pthread_mutex_unlock(&q->put_mutex);
-  if (back) wake(q, &q->getters, &q->not_empty, false);
+  unlock_ends(q);
+  if (back) wake(q, &q->getters, &q->not_empty);
   return back;
 }
 
@@ -364,21 +377,20 @@ typedef enum { PUT_OK, PUT_FULL, PUT_SHUTDOWN, PUT_MIXED, PUT_NOMEM } put_status
 /* One try at adding 'it'. */
 static put_status try_put(tl_queue *q, tl_item *it) {
   put_status st;
-  pthread_mutex_lock(&q->put_mutex);
+  lock_end(q, &q->put_mutex);
   if (is_shut(q)) st = PUT_SHUTDOWN;
   else if (full_for_put(q)) st = PUT_FULL;
   else if (mixes(q, it)) st = PUT_MIXED;
   else st = add_item(q, it) ? PUT_OK : PUT_NOMEM;
-  if (st == PUT_OK) wake(q, &q->getters, &q->not_empty, true);
-  pthread_mutex_unlock(&q->put_mutex);
+  unlock_end(q, &q->put_mutex);
   if (st == PUT_OK) {
-    wake(q, &q->getters, &q->not_empty, false);
+    wake(q, &q->getters, &q->not_empty);
     trace_size(q);
   }
   return st;
 }
 
-/* What a put on a full queue watches for (no mutex held: the counts are
+/* What a put on a full queue watches for (no lock held: the counts are
 ** atomic). */
 static bool room_or_shutdown(void *q) { return can_put((tl_queue *)q); }
 
@@ -462,7 +474,9 @@ typedef enum { GET_OK, GET_EMPTY, GET_SHUTDOWN } get_status;
 ** only to grow the ring (not full while a consumer finds nothing, but a
 ** new queue's has no slots yet) and to add an item that came out of order
 ** to a PriorityQueue's heap: they may wait that long for each consumer
-** that finds the queue empty (once per get).  Not with the GIL on (its
+** that finds the queue empty (once per get).  A LifoQueue's get watches
+** the count instead, holding nothing (a spin lock is never held while
+** waiting), then takes its stack's lock again.  Not with the GIL on (its
 ** holder would keep the producer from running) nor under -X sched
 ** (tl_watch_allowed). */
 typedef struct watched {
@@ -486,7 +500,7 @@ static bool spin_for_item(tl_queue *q, tl_item *it, const tl_deadline *d) {
   return w.took;
 }
 
-/* A LifoQueue (no mutex held): true when an item may have come. */
+/* A LifoQueue (no lock held): true when an item may have come. */
 static bool spin_for_size(tl_queue *q, const tl_deadline *d) {
   watched w = {q, NULL, false};
   return tl_watch(item_or_shutdown, &w, d) && !is_shut(q);
@@ -495,19 +509,17 @@ static bool spin_for_size(tl_queue *q, const tl_deadline *d) {
 /* One try at taking an item into '*it'; 'spin': see spin_for_item, until
 ** the deadline 'd' at most. */
 static get_status try_get(tl_queue *q, tl_item *it, bool spin, const tl_deadline *d) {
-  pthread_mutex_t *mutex = get_side(q);
-  pthread_mutex_lock(mutex);
+  lock_end(q, &q->get_mutex);
   bool took = take_item(q, it);
   if (!took && spin) took = spin_for_item(q, it, d);
-  /* Read under the end's mutex, which shutdown() holds to set the flag:
+  /* Read under the end's lock, which shutdown() holds to set the flag:
   ** every put came (and was written) before it, so an empty end now is
   ** drained for good.  Read after unlocking, a shutdown that came with
   ** items in between looked like an empty queue shut down (items lost). */
   bool shut = !took && is_shut(q);
-  if (took && q->maxsize > 0) wake(q, &q->putters, &q->not_full, true);
-  pthread_mutex_unlock(mutex);
+  unlock_end(q, &q->get_mutex);
   if (!took) return shut ? GET_SHUTDOWN : GET_EMPTY;
-  if (q->maxsize > 0) wake(q, &q->putters, &q->not_full, false);
+  if (q->maxsize > 0) wake(q, &q->putters, &q->not_full);
   trace_size(q);
   return GET_OK;
 }
@@ -544,7 +556,7 @@ static get_status do_get(lua_State *L, tl_queue *q, bool blocking, const tl_dead
     trace_size(q);
   } else {
     drop_unfinished(q, 1); /* lost after all: not left counted */
-    tl_item_free(&it);     /* (no mutex held: it may free objects) */
+    tl_item_free(&it);     /* (no lock held: it may free objects) */
   }
   lua_error(L);
   return GET_EMPTY; /* (not reached) */
@@ -647,8 +659,7 @@ static int queue_shutdown(lua_State *L) {
   tl_items_init(&stack, TL_ITEMS_LIFO);
   tl_items_init(&heap, TL_ITEMS_PRIORITY);
   size_t head = 0, tail = 0, dropped = 0;
-  pthread_mutex_lock(&q->put_mutex);
-  if (q->two_ends) pthread_mutex_lock(&q->get_mutex);
+  lock_ends(q);
   atomic_store(&q->shutdown, true);
   if (immediate) { /* every item is taken, and freed after unlocking */
     size_t added = atomic_load(&q->added);
@@ -664,8 +675,7 @@ static int queue_shutdown(lua_State *L) {
     tl_items_move(&q->stack, &stack);
     tl_items_move(&q->heap, &heap);
   }
-  if (q->two_ends) pthread_mutex_unlock(&q->get_mutex);
-  pthread_mutex_unlock(&q->put_mutex);
+  unlock_ends(q);
   if (immediate) drop_unfinished(q, dropped);
   broadcast(q, &q->not_empty);
   broadcast(q, &q->not_full);
@@ -769,6 +779,7 @@ static int new_queue(lua_State *L, const tl_kind *kind) {
   pthread_mutex_init(&q->wait_mutex, NULL);
   atomic_init(&q->shutdown, false);
   atomic_init(&q->added, 0);
+  atomic_init(&q->stack_lock, false);
   atomic_init(&q->removed, 0);
   atomic_init(&q->head, 0);
   atomic_init(&q->done, 0);

@@ -17,14 +17,13 @@
 ** strings and threading objects inline, other values as blobs.  Writes
 ** wait while another thread holds the table's update gate (shared.h).
 **
-** Locking: 'lock', a spin lock (shared.h), guards the hash table, the
+** Locking: 'lock', a spin lock (kernel/spinlock.c), guards the hash table, the
 ** insertion list and the gate.  Blobs are encoded before and decoded
 ** after it is held (kernel.h rule 3); readers copy the value under it
 ** (taking a reference to a blob or an object), and what a write replaces
 ** is released after it.
 */
 #include <math.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,20 +229,6 @@ void tl_svalue_copy(tl_svalue *dst, const tl_svalue *src) {
   *dst = *src;
   if (src->type == TL_SV_OBJECT) tl_object_incref(src->u.obj);
   else if (src->type == TL_SV_BLOB) tl_blob_incref(src->u.blob);
-}
-
-/* --- the lock --------------------------------------------------------------- */
-
-/* The lock was taken: spin while its holder finishes its few dozen
-** instructions, then give the core away (the holder may be preempted). */
-void tl_shared_lock_contended(tl_shared *s) {
-  for (unsigned n = 0;; n++) {
-    if (!atomic_load_explicit(&s->lock, memory_order_relaxed) &&
-        !atomic_exchange_explicit(&s->lock, true, memory_order_acquire))
-      return;
-    if (n < 100) tl_cpu_relax();
-    else sched_yield();
-  }
 }
 
 /* --- the hash table (locked) ------------------------------------------------ */

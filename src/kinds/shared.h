@@ -15,7 +15,7 @@
 ** core, kept in the table's own fields.
 **
 ** Locking: 'lock' guards the entries and the gate's fields.  It is a spin
-** lock (a test-and-set word; CPython's free-threaded build guards a
+** lock (kernel/spinlock.c; CPython's free-threaded build guards a
 ** dict with a one-byte PyMutex): a read or a write of a key that is there
 ** holds it for a few dozen instructions, while pthread_mutex_lock and
 ** unlock take about 55 (adding or removing a key allocates or frees its
@@ -70,7 +70,7 @@ typedef struct tl_sentry tl_sentry; /* an entry (shared.c) */
 
 typedef struct tl_shared {
   tl_object obj;
-  atomic_bool lock;
+  tl_spinlock lock;
   tl_sentry **buckets;
   size_t nbuckets, count;
   size_t keybytes;         /* the keys' bytes, all entries together (pairs) */
@@ -85,11 +85,8 @@ typedef struct tl_shared {
 } tl_shared;
 
 /* The table's spin lock (see Locking above). */
-void tl_shared_lock_contended(tl_shared *s);
-static inline void tl_shared_lock(tl_shared *s) {
-  if (atomic_exchange_explicit(&s->lock, true, memory_order_acquire)) tl_shared_lock_contended(s);
-}
-static inline void tl_shared_unlock(tl_shared *s) { atomic_store_explicit(&s->lock, false, memory_order_release); }
+static inline void tl_shared_lock(tl_shared *s) { tl_spin_lock(&s->lock); }
+static inline void tl_shared_unlock(tl_shared *s) { tl_spin_unlock(&s->lock); }
 
 /* The shared table at idx, or a Lua error naming the argument. */
 tl_shared *tl_shared_check(lua_State *L, int idx);

@@ -1,11 +1,11 @@
 /*
 ** test_kernel.c -- C tests of the kernel layer (src/kernel): the
 ** per-thread record, the runtime's list of threads, clocks and deadlines,
-** a timed wait, watching before sleeping, and the GIL's mutual exclusion
-** between OS threads.
+** a timed wait, watching before sleeping, and the mutual exclusion of a
+** spin lock and of the GIL between OS threads.
 **
-** Locking: the test's threads share 'counter', guarded by the GIL alone
-** (that is what is tested); everything else is single-threaded.
+** Locking: the test's threads share 'counter', guarded by the lock under
+** test alone; everything else is single-threaded.
 */
 #include <math.h>
 #include <stdio.h>
@@ -97,22 +97,48 @@ static void test_timed_wait(void) {
   pthread_cond_destroy(&c);
 }
 
-/* --- the GIL: two OS threads increment a plain counter, each increment
-** a read and a write with a GIL release between increments; holding the
-** GIL is the only protection. */
+/* --- mutual exclusion: two OS threads increment a plain counter, each
+** increment a read and a write with the lock released between
+** increments; the lock (the GIL, a spin lock) is the only protection. */
 
 enum { INCREMENTS = 20000 };
 static long counter;
 
+typedef struct guard {
+  void (*lock)(void);
+  void (*unlock)(void);
+} guard;
+
 static void *incrementer(void *arg) {
-  (void)arg;
+  const guard *g = arg;
   for (int i = 0; i < INCREMENTS; i++) {
-    tl_gil_acquire();
+    g->lock();
     long v = counter;
     counter = v + 1;
-    tl_gil_release();
+    g->unlock();
   }
   return NULL;
+}
+
+/* Runs two incrementers under 'g' from 0: true when no increment was lost. */
+static bool none_lost(const guard *g) {
+  counter = 0;
+  pthread_t a, b;
+  pthread_create(&a, NULL, incrementer, (void *)g);
+  pthread_create(&b, NULL, incrementer, (void *)g);
+  pthread_join(a, NULL);
+  pthread_join(b, NULL);
+  return counter == 2L * INCREMENTS;
+}
+
+static tl_spinlock spin;
+static void spin_lock(void) { tl_spin_lock(&spin); }
+static void spin_unlock(void) { tl_spin_unlock(&spin); }
+
+static void test_spinlock(void) {
+  atomic_init(&spin, false);
+  check(none_lost(&(guard){spin_lock, spin_unlock}), "a spin lock lets one thread at a time in");
+  check(!atomic_load(&spin), "and is free when they are done");
 }
 
 /* ready() for tl_watch: true at its third look. */
@@ -146,12 +172,7 @@ static void test_gil(void) {
   tl_gil_set_enabled(true);
   check(tl_gil_enabled() && tl_gil_held(), "turning the GIL on takes it");
   tl_gil_release();
-  pthread_t a, b;
-  pthread_create(&a, NULL, incrementer, NULL);
-  pthread_create(&b, NULL, incrementer, NULL);
-  pthread_join(a, NULL);
-  pthread_join(b, NULL);
-  check(counter == 2L * INCREMENTS, "the GIL lets one thread at a time in");
+  check(none_lost(&(guard){tl_gil_acquire, tl_gil_release}), "the GIL lets one thread at a time in");
   tl_gil_acquire();
   tl_gil_set_enabled(false);
   check(!tl_gil_enabled() && !tl_gil_held(), "turning it off drops it");
@@ -163,6 +184,7 @@ int main(void) {
   test_runtime();
   test_timed_wait();
   test_watch();
+  test_spinlock();
   test_gil();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
