@@ -8,8 +8,10 @@
 ** not) sleeps in the kernel after a short spin, and its unlock then calls
 ** the kernel to wake it: with a producer and a consumer taking a
 ** LifoQueue's mutex in turn on two cores, 14-20 thousand futex system
-** calls per 100,000 items, 2.0-2.4M items a second; under this lock 10
-** calls and 2.5-6.4M items a second (docs/benchmarks.md).
+** calls per 100,000 items; under this lock about 10.  In the runs where
+** the two cores hand cache lines over slowly (most, on the machine of
+** docs/benchmarks.md) that took the queue from 2.1-2.3M to 2.3-3.5M
+** items a second; in the others both move 6-11M.
 ** pthread_mutex_lock and unlock also take about 55 instructions where a
 ** test-and-set takes a few.
 **
