@@ -231,15 +231,6 @@ static inline void tl_cpu_relax(void) {
   __asm__ __volatile__("yield");
 #endif
 }
-/* A spin lock (spinlock.c) for critical sections of a few dozen
-** instructions that two cores take in turn: a leaf lock under which
-** nothing waits, calls Lua, takes a lock or frees an object. */
-typedef atomic_bool tl_spinlock;
-void tl_spin_lock_contended(tl_spinlock *lock);
-static inline void tl_spin_lock(tl_spinlock *lock) {
-  if (atomic_exchange_explicit(lock, true, memory_order_acquire)) tl_spin_lock_contended(lock);
-}
-static inline void tl_spin_unlock(tl_spinlock *lock) { atomic_store_explicit(lock, false, memory_order_release); }
 /* Watching before sleeping (watch.c).  tl_watch looks at ready(ud)
 ** about once a microsecond, for up to TL_WATCH_SECONDS or until the
 ** deadline 'd' (NULL: none), on the real clock; true as soon as it is

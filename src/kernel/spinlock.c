@@ -28,7 +28,8 @@
 */
 #include <sched.h>
 
-#include "kernel.h"
+#include "kernel.h" /* tl_cpu_relax */
+#include "spinlock.h"
 
 #define SPINS 100 /* pauses before yielding at each look (a few microseconds) */
 

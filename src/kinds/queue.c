@@ -74,6 +74,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernel/spinlock.h"
 #include "queue.h"
 #include "queue_items.h"
 

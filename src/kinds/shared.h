@@ -32,6 +32,7 @@
 #ifndef TLUA_SHARED_H
 #define TLUA_SHARED_H
 
+#include "../kernel/spinlock.h"
 #include "kinds.h"
 
 #define TL_SVALUE_SHORT 32 /* strings kept in the entry itself */

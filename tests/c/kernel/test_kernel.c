@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kernel/kernel.h"
+#include "kernel/spinlock.h"
 
 static int passed, failed;
 
