@@ -76,7 +76,7 @@ static bool is_free(void *c) {
 ** sleep. */
 #define TAKE_TRIES 8
 static bool watch_and_take(tl_lockcore *c, const tl_deadline *d, long count) {
-  for (int try = 0; try < TAKE_TRIES && tl_watch(is_free, c, d); try++) {
+  for (int tries = 0; tries < TAKE_TRIES && tl_watch(is_free, c, d); tries++) {
     pthread_mutex_lock(&c->mutex);
     bool got = c->count == 0;
     if (got) take(c, count);
