@@ -219,7 +219,7 @@ struct timespec tl_clock_after_real(double seconds);  /* the same on the real cl
 bool tl_clock_before(const struct timespec *a, const struct timespec *b);
 void tl_clock_cond_init(pthread_cond_t *cond); /* a condition on CLOCK_MONOTONIC */
 /* An object's mutex (wait.c): adaptive, it spins a little before sleeping,
-** since the other side of a queue or a lock on another core holds it for
+** since the other side of a lock or an event on another core holds it for
 ** a few dozen instructions. */
 void tl_mutex_init(pthread_mutex_t *mutex);
 /* One pause of a spin-wait: tells the core that this thread is spinning

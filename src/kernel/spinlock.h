@@ -1,8 +1,8 @@
 /*
 ** spinlock.h -- a spin lock for critical sections of a few dozen
 ** instructions that two cores take in turn (spinlock.c says why and
-** when).  A leaf lock: nothing waits, calls Lua, takes another lock or
-** frees an object while it is held.
+** when, and its users' rules): no Lua call, no wait, no pthread mutex
+** and no object freed while it is held.
 **
 ** Locking: this is the lock.
 */

@@ -41,7 +41,10 @@
 ** instructions each time.  glibc's default mutex makes the second one
 ** sleep in the kernel at once and the first one wake it on unlock: two
 ** system calls per meeting, which cost 40% of the GIL-off queue rates.
-** An adaptive mutex spins a bounded while (glibc's backoff) first. */
+** An adaptive mutex spins a bounded while (glibc's backoff) first.  (The
+** queues' ends have since moved to spin locks, spinlock.c, which a
+** condition cannot wait on: these mutexes remain for the objects that
+** sleep on one.) */
 void tl_mutex_init(pthread_mutex_t *mutex) {
 #ifdef __GLIBC__
   pthread_mutexattr_t attr;

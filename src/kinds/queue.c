@@ -16,26 +16,30 @@
 **
 ** The four kinds share one struct.  Their items are copies of Lua values
 ** (numbers, booleans and strings kept inside the item, other values
-** encoded into a blob), made before any mutex is taken and pushed after
+** encoded into a blob), made before any lock is taken and pushed after
 ** it is released; an item that cannot be pushed (out of memory, a value
 ** the getter's state cannot decode) is put back where it was taken from
 ** before the error is raised, so it is not lost (queue_items.c).
 **
-** Two ends, two mutexes.  With the GIL off a producer and a consumer run
-** on two cores; one mutex for both made every item move the mutex and the
+** Two ends, two locks.  With the GIL off a producer and a consumer run
+** on two cores; one lock for both made every item move the lock and the
 ** queue's fields from one core's cache to the other's and back.  So a
 ** Queue or SimpleQueue keeps its items in a ring whose tail producers use
-** under 'put_mutex' and whose head consumers use under 'get_mutex'
+** under 'put_lock' and whose head consumers use under 'get_lock'
 ** (tl_ring), each end's fields in cache lines of their own: a consumer
 ** learns that an item is there from its slot, a producer reads the
 ** consumers' count only when its last look says "full".  A PriorityQueue
 ** has the same ring for the items that come in order (each after the
 ** newest of the ring), which so stays sorted, and a heap for the others,
-** which producers add to holding both mutexes; get takes the first of the
-** ring's front and the heap's top.  A LifoQueue has one end: its stack,
-** which producers and consumers take in turn under a spin lock
-** ('stack_lock', kernel/spinlock.c): under a mutex, taken by both at every
-** item, one operation in ten to fourteen called the kernel.
+** which producers add to holding both locks; get takes the first of the
+** ring's front and the heap's top.  A LifoQueue has one end, its stack,
+** which producers and consumers take in turn under 'put_lock'.
+**
+** The ends' locks are spin locks (kernel/spinlock.c): each is held for a
+** few dozen instructions.  As pthread mutexes (adaptive) they cost about
+** a tenth of an item's time with the GIL on (where nobody contends) and a
+** third with it off, and a LifoQueue's, taken by both sides at every item,
+** made one operation in ten to fourteen call the kernel.
 **
 ** The size is 'added - removed', two counters that only the put end and
 ** only the get end write.  A thread that must wait (empty, full, join)
@@ -57,14 +61,15 @@
 ** counter of the trace, named after the queue (kinds/spec.c), under
 ** 'wait_mutex' so that the recorded sizes follow one another.
 **
-** Locking: 'put_mutex' guards the put end's fields (the ring's tail, the
-** priority bookkeeping); 'get_mutex' the get end's (the ring's head, a
-** PriorityQueue's heap, which producers change holding both); the ring's
-** storage changes only with both held.  A LifoQueue has neither: its
-** 'stack_lock' guards the stack (both ends).  Order: put_mutex, then
-** get_mutex, then wait_mutex (a leaf lock, kernel.h rules); stack_lock is
-** a leaf lock too, never held with another; no Lua call with any of them
-** held.
+** Locking: 'put_lock' guards the put end's fields (the ring's tail, the
+** priority bookkeeping, a LifoQueue's stack); 'get_lock' the get end's
+** (the ring's head, a PriorityQueue's heap, which producers change holding
+** both); the ring's storage changes only with both held.  Order:
+** put_lock, then get_lock; 'wait_mutex' is taken with neither held (a
+** leaf lock, kernel.h rules).  Under the ends' locks: no Lua call, no
+** wait, no object freed; growing the ring or a heap allocates; a consumer
+** watches the ring's next slot for up to 16 us holding get_lock (see
+** spin_for_item).
 ** Blobs are freed with no lock held, since freeing one may destroy the
 ** objects it references.
 */
@@ -86,14 +91,13 @@ typedef struct tl_queue {
   lua_Integer maxsize;    /* 0: unbounded (fixed at creation) */
   bool two_ends;          /* Queue, SimpleQueue, PriorityQueue: 'ring' (else a LifoQueue) */
   bool priority;          /* PriorityQueue */
-  atomic_bool shutdown;   /* set with both ends' mutexes held */
-  tl_ring ring;           /* (two ends) its storage changes with both ends' mutexes held */
+  atomic_bool shutdown;   /* set with both ends' locks held */
+  tl_ring ring;           /* (two ends) its storage changes with both ends' locks held */
 
-  _Alignas(64) pthread_mutex_t put_mutex;
-  atomic_size_t added;    /* items ever added; written under the put end's lock */
-  tl_items stack;         /* (LifoQueue) under stack_lock */
-  tl_spinlock stack_lock; /* (LifoQueue) past the first line: in the line of 'added', which
-                          ** waiting consumers watch, the stack moved fewer items */
+  _Alignas(64) atomic_size_t added; /* items ever added; written under put_lock */
+  tl_items stack;         /* (LifoQueue) under put_lock */
+  _Alignas(64) tl_spinlock put_lock; /* the put end's, a line past 'added': in the line that
+                          ** a LifoQueue's waiting consumers watch, its stack moved fewer items */
   size_t removed_seen;    /* a past value of 'removed' (<= it) */
   size_t tail;            /* (two ends) items ever written to the ring */
   size_t head_seen;       /* (two ends) a past value of 'head' (<= it) */
@@ -102,11 +106,11 @@ typedef struct tl_queue {
   bool has_last;          /* (priority) 'last' is the newest item of the ring (its priority) */
   tl_item last;
 
-  _Alignas(64) pthread_mutex_t get_mutex;
+  _Alignas(64) tl_spinlock get_lock; /* (two ends) the get end's */
   atomic_size_t removed;  /* items ever taken, less those put back; written under the get end's lock */
   atomic_size_t head;     /* (two ends) items ever taken from the ring, less those put back */
   tl_items heap;          /* (PriorityQueue) the items that came out of order, under
-                          ** get_mutex, added with both */
+                          ** get_lock, added with both */
 
   _Alignas(64) pthread_mutex_t wait_mutex;
   atomic_int getters, putters; /* threads counted as waiting in get / put */
@@ -132,8 +136,6 @@ static void queue_destroy(tl_object *o) {
   tl_ring_clear(&q->ring, atomic_load(&q->head), q->tail);
   tl_items_clear(&q->stack);
   tl_items_clear(&q->heap);
-  pthread_mutex_destroy(&q->put_mutex);
-  pthread_mutex_destroy(&q->get_mutex);
   pthread_mutex_destroy(&q->wait_mutex);
   pthread_cond_destroy(&q->not_empty);
   pthread_cond_destroy(&q->not_full);
@@ -141,23 +143,16 @@ static void queue_destroy(tl_object *o) {
   free(q);
 }
 
-/* An end's lock: its mutex 'm' (put_mutex or get_mutex) in a queue with
-** two ends, the stack's spin lock in a LifoQueue.  Both: put end first. */
-static void lock_end(tl_queue *q, pthread_mutex_t *m) {
-  if (q->two_ends) pthread_mutex_lock(m);
-  else tl_spin_lock(&q->stack_lock);
-}
-static void unlock_end(tl_queue *q, pthread_mutex_t *m) {
-  if (q->two_ends) pthread_mutex_unlock(m);
-  else tl_spin_unlock(&q->stack_lock);
-}
+/* The get end's lock: a LifoQueue's one end is its put end.  Both ends:
+** put, then get. */
+static tl_spinlock *get_end_lock(tl_queue *q) { return q->two_ends ? &q->get_lock : &q->put_lock; }
 static void lock_ends(tl_queue *q) {
-  lock_end(q, &q->put_mutex);
-  if (q->two_ends) pthread_mutex_lock(&q->get_mutex);
+  tl_spin_lock(&q->put_lock);
+  if (q->two_ends) tl_spin_lock(&q->get_lock);
 }
 static void unlock_ends(tl_queue *q) {
-  if (q->two_ends) pthread_mutex_unlock(&q->get_mutex);
-  unlock_end(q, &q->put_mutex);
+  if (q->two_ends) tl_spin_unlock(&q->get_lock);
+  tl_spin_unlock(&q->put_lock);
 }
 
 static size_t queue_size(tl_queue *q) {
@@ -244,33 +239,33 @@ static inline void trace_size(tl_queue *q) {
   if (q->trace_name != NULL && tl_trace_on()) record_size(q);
 }
 
-/* --- the two ends (each under its mutex) ---------------------------------- */
+/* --- the two ends (each under its lock) ----------------------------------- */
 
-/* Makes room in the ring for one more item (put_mutex held); takes the
-** get end's mutex to grow it. */
+/* Makes room in the ring for one more item (put_lock held); takes the
+** get end's lock to grow it. */
 static bool ring_room(tl_queue *q) {
   if (q->tail - q->head_seen < q->ring.cap) return true;
   q->head_seen = atomic_load(&q->head);
   if (q->tail - q->head_seen < q->ring.cap) return true;
-  pthread_mutex_lock(&q->get_mutex);
+  tl_spin_lock(&q->get_lock);
   q->head_seen = atomic_load(&q->head);
   bool ok = tl_ring_reserve(&q->ring, q->head_seen, q->tail);
-  pthread_mutex_unlock(&q->get_mutex);
+  tl_spin_unlock(&q->get_lock);
   return ok;
 }
 
-/* Would 'it' mix number and string priorities (put_mutex held)?  Python
+/* Would 'it' mix number and string priorities (put_lock held)?  Python
 ** raises TypeError when heapq compares them.  An empty queue takes
-** either; with put_mutex held nothing can be added, so an empty queue
+** either; with put_lock held nothing can be added, so an empty queue
 ** stays empty. */
 static bool mixes(tl_queue *q, const tl_item *it) {
   return q->priority && it->prio_string != q->prio_strings && queue_size(q) > 0; /* (the get end's count last) */
 }
 
-/* Does 'it' go to the ring of a priority queue (put_mutex held)?  Those
+/* Does 'it' go to the ring of a priority queue (put_lock held)?  Those
 ** that come in order, each after the newest of the ring (equal
 ** priorities, rising timestamps), keep the ring sorted, and leave it as
-** from a FIFO queue; the others go to the heap, with both mutexes. */
+** from a FIFO queue; the others go to the heap, with both locks. */
 static bool in_order(tl_queue *q, const tl_item *it) {
   if (it->prio_string && it->len > TL_ITEM_INLINE) return false; /* (its string is freed with it: no 'last') */
   if (!q->has_last || tl_item_before(&q->last, it)) return true;
@@ -293,10 +288,10 @@ static bool add_item(tl_queue *q, tl_item *it) {
     it->seq = q->next_seq++;
     q->prio_strings = it->prio_string;
     if (!in_order(q, it)) {
-      pthread_mutex_lock(&q->get_mutex);
+      tl_spin_lock(&q->get_lock);
       bool ok = tl_items_add(&q->heap, it);
       if (ok) atomic_fetch_add(&q->added, 1);
-      pthread_mutex_unlock(&q->get_mutex);
+      tl_spin_unlock(&q->get_lock);
       return ok;
     }
   }
@@ -340,7 +335,7 @@ static bool take_item(tl_queue *q, tl_item *it) {
   return true;
 }
 
-/* Puts back an item just taken (both ends' mutexes held): at the front
+/* Puts back an item just taken (both ends' locks held): at the front
 ** of the ring, on top of the stack, in the heap at its place (its own
 ** 'seq': it leaves before its equals again).  False, not put back, when
 ** out of memory or (priority) when its priority no longer fits those
@@ -378,12 +373,12 @@ typedef enum { PUT_OK, PUT_FULL, PUT_SHUTDOWN, PUT_MIXED, PUT_NOMEM } put_status
 /* One try at adding 'it'. */
 static put_status try_put(tl_queue *q, tl_item *it) {
   put_status st;
-  lock_end(q, &q->put_mutex);
+  tl_spin_lock(&q->put_lock);
   if (is_shut(q)) st = PUT_SHUTDOWN;
   else if (full_for_put(q)) st = PUT_FULL;
   else if (mixes(q, it)) st = PUT_MIXED;
   else st = add_item(q, it) ? PUT_OK : PUT_NOMEM;
-  unlock_end(q, &q->put_mutex);
+  tl_spin_unlock(&q->put_lock);
   if (st == PUT_OK) {
     wake(q, &q->getters, &q->not_empty);
     trace_size(q);
@@ -469,15 +464,16 @@ typedef enum { GET_OK, GET_EMPTY, GET_SHUTDOWN } get_status;
 ** tens, and a consumer that sleeps at every item makes its producer call
 ** the kernel at every item.  So a blocking get on a queue with two ends
 ** first watches the next slot of the ring for a while (kernel/watch.c,
-** up to TL_WATCH_SECONDS: 16 us), holding the get end's mutex: the slot's
-** cache line is the one the producer writes anyway (watching the
-** producers' count made every put slower).  Producers take that mutex
-** only to grow the ring (not full while a consumer finds nothing, but a
-** new queue's has no slots yet) and to add an item that came out of order
-** to a PriorityQueue's heap: they may wait that long for each consumer
-** that finds the queue empty (once per get).  A LifoQueue's get watches
-** the count instead, holding nothing (a spin lock is never held while
-** waiting), then takes its stack's lock again.  Not with the GIL on (its
+** up to TL_WATCH_SECONDS: 16 us), holding the get end's lock (so that
+** the ring cannot grow under it): the slot's cache line is the one the
+** producer writes anyway (watching the producers' count made every put
+** slower).  Producers take that lock only to grow the ring (not full while
+** a consumer finds nothing, but a new queue's has no slots yet) and to add
+** an item that came out of order to a PriorityQueue's heap: they, and
+** other consumers, may spin that long (yielding their core) for each
+** consumer that finds the queue empty (once per get).  A LifoQueue's get
+** watches the count instead, holding nothing (its one lock is its
+** producers' too), then takes the lock again.  Not with the GIL on (its
 ** holder would keep the producer from running) nor under -X sched
 ** (tl_watch_allowed). */
 typedef struct watched {
@@ -493,7 +489,7 @@ static bool item_or_shutdown(void *ud) {
   return is_shut(w->q);
 }
 
-/* A queue with two ends (the get end's mutex held): takes an item into
+/* A queue with two ends (the get end's lock held): takes an item into
 ** '*it' when one comes before the deadline. */
 static bool spin_for_item(tl_queue *q, tl_item *it, const tl_deadline *d) {
   watched w = {q, it, false};
@@ -510,7 +506,7 @@ static bool spin_for_size(tl_queue *q, const tl_deadline *d) {
 /* One try at taking an item into '*it'; 'spin': see spin_for_item, until
 ** the deadline 'd' at most. */
 static get_status try_get(tl_queue *q, tl_item *it, bool spin, const tl_deadline *d) {
-  lock_end(q, &q->get_mutex);
+  tl_spin_lock(get_end_lock(q));
   bool took = take_item(q, it);
   if (!took && spin) took = spin_for_item(q, it, d);
   /* Read under the end's lock, which shutdown() holds to set the flag:
@@ -518,7 +514,7 @@ static get_status try_get(tl_queue *q, tl_item *it, bool spin, const tl_deadline
   ** drained for good.  Read after unlocking, a shutdown that came with
   ** items in between looked like an empty queue shut down (items lost). */
   bool shut = !took && is_shut(q);
-  unlock_end(q, &q->get_mutex);
+  tl_spin_unlock(get_end_lock(q));
   if (!took) return shut ? GET_SHUTDOWN : GET_EMPTY;
   if (q->maxsize > 0) wake(q, &q->putters, &q->not_full);
   trace_size(q);
@@ -775,12 +771,11 @@ static int new_queue(lua_State *L, const tl_kind *kind) {
     strcat(name, ": size");
     q->trace_name = tl_trace_name(name, strlen(name));
   }
-  tl_mutex_init(&q->put_mutex);
-  tl_mutex_init(&q->get_mutex);
   pthread_mutex_init(&q->wait_mutex, NULL);
   atomic_init(&q->shutdown, false);
   atomic_init(&q->added, 0);
-  atomic_init(&q->stack_lock, false);
+  atomic_init(&q->put_lock, false);
+  atomic_init(&q->get_lock, false);
   atomic_init(&q->removed, 0);
   atomic_init(&q->head, 0);
   atomic_init(&q->done, 0);
