@@ -28,7 +28,7 @@
 ** and forth through one Condition: 23-25 us per hand-off before).
 **
 ** Locking: 'mutex' guards the queue and the nodes' flags; it is a leaf
-** lock and never held together with the lock core's mutex (lockcore.h).
+** lock and never held together with the lock core's locks (lockcore.h).
 ** A node's flag is atomic, for its watcher to read without 'mutex'; the
 ** waiter still takes 'mutex' before it returns, so a notifier is done
 ** with the node (on the waiter's stack) by then.

@@ -9,7 +9,7 @@
 **
 ** The work is done by the lock core shared with RLock (lockcore.c).
 **
-** Locking: the core's 'mutex' (lockcore.h), taken only inside the core
+** Locking: the core's locks (lockcore.h), taken only inside the core
 ** functions.
 */
 #include "lockcore.h"

@@ -3,20 +3,31 @@
 ** share, and the Lock and RLock objects' common parts (making, describing,
 ** destroying them).
 **
-** The uncontended path takes the mutex, sets the count and returns, with
-** the GIL kept.  A contended acquire releases the GIL, then waits on
-** 'cond' (kernel/wait.c); with the GIL off it first watches the lock for
-** up to 16 us (kernel/watch.c), since a lock is usually held for far less
-** time than a sleep and a wake-up take (two threads adding to a counter
-** under one Lock: 3.9-4.4M -> 5.2-5.4M increments/s, and 3,300 -> 31
-** context switches per 600,000 increments), and takes it at any of its
-** first looks that finds it free (watch_and_take).  So does a Condition's wait
+** The uncontended path takes the core's spin lock, sets the count and
+** returns, with the GIL kept.  (It was a pthread mutex, taken and given
+** back twice per acquire/release pair: two locked instructions and about
+** 55 others each time, a fifth of the pair's cost.)  A contended acquire
+** releases the GIL, then sleeps on 'cond' under 'wait_mutex'
+** (kernel/wait.c); with the GIL off it first watches the lock for up to
+** 16 us (kernel/watch.c), since a lock is usually held for far less time
+** than a sleep and a wake-up take (two threads adding to a counter under
+** one Lock: 3.9-4.4M -> 5.2-5.4M increments/s, and 3,300 -> 31 context
+** switches per 600,000 increments), and takes it at any of its first
+** looks that finds it free (watch_and_take).  So does a Condition's wait
 ** taking its lock back.  The owner is remembered (with a reference to
 ** its record) to say who holds the lock in tostring(), to let an RLock
 ** re-enter and to check that a Condition's user holds its lock.
 **
-** Locking: the core's 'mutex' guards every field; it is a leaf lock
-** (kernel.h rules).  Records are released (decref) after it is dropped.
+** No lost wake-up: a sleeper counts itself in 'waiters', then looks at
+** 'held'; a releaser clears 'held', then looks at 'waiters' and signals
+** when it is not 0; all four sequentially consistent, so either the
+** sleeper sees the lock free or the releaser sees the sleeper, who holds
+** 'wait_mutex' from its look until it sleeps.
+**
+** Locking: the spin lock 'lock' guards the count and the owner (no
+** mutex, no allocation, no record released under it); 'wait_mutex' may be
+** held while the spin lock is taken, never the reverse.  Records are
+** released (decref) after both are dropped.
 */
 #include <limits.h>
 #include <stdio.h>
@@ -27,12 +38,15 @@
 
 
 static void core_init(tl_lockcore *c, bool recursive) {
-  tl_mutex_init(&c->mutex);
+  atomic_init(&c->lock, false);
+  atomic_init(&c->held, false);
+  atomic_init(&c->waiters, 0);
+  tl_mutex_init(&c->wait_mutex);
   tl_clock_cond_init(&c->cond);
   c->recursive = recursive;
 }
 
-/* Does the calling thread hold it?  ('mutex' held.) */
+/* Does the calling thread hold it?  ('lock' held.) */
 static bool owned_by_caller(const tl_lockcore *c) {
   if (c->count == 0) return false;
   tl_tstate *self = tl_tstate_self();
@@ -40,7 +54,7 @@ static bool owned_by_caller(const tl_lockcore *c) {
   return pthread_equal(c->owner_id, pthread_self());
 }
 
-/* Takes the free lock for the calling thread; 'mutex' is held. */
+/* Takes the free lock for the calling thread; 'lock' is held. */
 static void take(tl_lockcore *c, long count) {
   c->count = count;
   atomic_store_explicit(&c->held, true, memory_order_relaxed);
@@ -49,19 +63,36 @@ static void take(tl_lockcore *c, long count) {
   if (c->owner) tl_tstate_incref(c->owner);
 }
 
-/* Frees the lock; 'mutex' is held.  Returns the old owner's reference,
-** which the caller drops once the mutex is released. */
+/* Frees the lock; 'lock' is held.  Returns the old owner's reference,
+** which the caller drops once the lock is released, after wake_one. */
 static tl_tstate *give_up(tl_lockcore *c) {
   tl_tstate *owner = c->owner;
   c->count = 0;
-  atomic_store_explicit(&c->held, false, memory_order_relaxed);
+  atomic_store(&c->held, false); /* (then 'waiters' is read: see above) */
   c->owner = NULL;
-  if (c->waiters) tl_wait_signal(&c->cond);
   return owner;
 }
 
-/* What a contended acquire watches for (no mutex held; it then checks
-** under the mutex). */
+/* After give_up, the spin lock released: wakes a sleeper if one is
+** counted. */
+static void wake_one(tl_lockcore *c) {
+  if (atomic_load(&c->waiters) == 0) return;
+  pthread_mutex_lock(&c->wait_mutex);
+  tl_wait_signal(&c->cond);
+  pthread_mutex_unlock(&c->wait_mutex);
+}
+
+/* Takes the lock with 'count' if it is free. */
+static bool try_take(tl_lockcore *c, long count) {
+  tl_spin_lock(&c->lock);
+  bool got = c->count == 0;
+  if (got) take(c, count);
+  tl_spin_unlock(&c->lock);
+  return got;
+}
+
+/* What a contended acquire watches for (no lock held; it then checks
+** under the spin lock). */
 static bool is_free(void *c) {
   return !atomic_load_explicit(&((tl_lockcore *)c)->held, memory_order_relaxed);
 }
@@ -76,14 +107,28 @@ static bool is_free(void *c) {
 ** sleep. */
 #define TAKE_TRIES 8
 static bool watch_and_take(tl_lockcore *c, const tl_deadline *d, long count) {
-  for (int tries = 0; tries < TAKE_TRIES && tl_watch(is_free, c, d); tries++) {
-    pthread_mutex_lock(&c->mutex);
-    bool got = c->count == 0;
-    if (got) take(c, count);
-    pthread_mutex_unlock(&c->mutex);
-    if (got) return true;
-  }
+  for (int tries = 0; tries < TAKE_TRIES && tl_watch(is_free, c, d); tries++)
+    if (try_take(c, count)) return true;
   return false;
+}
+
+/* Sleeps until the lock is taken with 'count' (true), or the wait ends
+** first: '*r' says why (a timeout, Ctrl-C; 'interruptible' false: only an
+** aborted deterministic run).  Inside a tl_wait_begin bracket. */
+static bool sleep_and_take(tl_lockcore *c, const tl_deadline *d, long count, bool interruptible,
+                           tl_wait_result *r) {
+  bool got;
+  while (!(got = try_take(c, count)) && *r == TL_WAIT_OK) {
+    pthread_mutex_lock(&c->wait_mutex);
+    atomic_fetch_add(&c->waiters, 1);
+    if (atomic_load(&c->held)) { /* (else freed meanwhile: try again) */
+      if (interruptible) *r = tl_wait_cond(&c->cond, &c->wait_mutex, d);
+      else if (!tl_wait_cond_uninterruptible(&c->cond, &c->wait_mutex)) *r = TL_WAIT_ABORTED;
+    }
+    atomic_fetch_sub(&c->waiters, 1);
+    pthread_mutex_unlock(&c->wait_mutex);
+  }
+  return got;
 }
 
 static void drop_owner(tl_tstate *owner) {
@@ -95,34 +140,25 @@ bool tl_lock_acquire(lua_State *L, tl_lockobj *l, int idx) {
   tl_deadline d;
   bool blocking = tl_args_lock_timeout(L, idx, &d);
   tl_sched_point(L, c->recursive ? "RLock.acquire" : "Lock.acquire", NULL);
-  pthread_mutex_lock(&c->mutex);
+  tl_spin_lock(&c->lock);
   if (c->count == 0) {
     take(c, 1);
-    pthread_mutex_unlock(&c->mutex);
+    tl_spin_unlock(&c->lock);
     return true;
   }
   if (c->recursive && owned_by_caller(c)) {
     bool room = c->count < LONG_MAX;
     if (room) c->count++;
-    pthread_mutex_unlock(&c->mutex);
+    tl_spin_unlock(&c->lock);
     if (!room) tl_error(L, "OverflowError", "RLock recursion count too large");
     return true;
   }
-  pthread_mutex_unlock(&c->mutex);
+  tl_spin_unlock(&c->lock);
   if (!blocking) return false;
   tl_waiting w;
   tl_wait_begin(&w, c->recursive ? "RLock" : "Lock", &l->obj);
   tl_wait_result r = TL_WAIT_OK;
-  bool got = tl_watch_allowed() && watch_and_take(c, &d, 1);
-  if (!got) {
-    pthread_mutex_lock(&c->mutex);
-    c->waiters++;
-    while (c->count > 0 && r == TL_WAIT_OK) r = tl_wait_cond(&c->cond, &c->mutex, &d);
-    c->waiters--;
-    got = c->count == 0;
-    if (got) take(c, 1);
-    pthread_mutex_unlock(&c->mutex);
-  }
+  bool got = (tl_watch_allowed() && watch_and_take(c, &d, 1)) || sleep_and_take(c, &d, 1, true, &r);
   tl_wait_end(&w);
   if (!got) tl_wait_check(L, r);
   return got;
@@ -131,41 +167,39 @@ bool tl_lock_acquire(lua_State *L, tl_lockobj *l, int idx) {
 void tl_lock_release(lua_State *L, tl_lockobj *l) {
   tl_lockcore *c = &l->core;
   tl_sched_point(L, c->recursive ? "RLock.release" : "Lock.release", NULL);
-  pthread_mutex_lock(&c->mutex);
+  tl_spin_lock(&c->lock);
   const char *error = NULL;
   if (c->recursive && !owned_by_caller(c))
     error = "cannot release un-acquired lock";
   else if (c->count == 0)
     error = "release unlocked lock";
-  tl_tstate *old_owner = NULL;
-  if (error == NULL && --c->count == 0) old_owner = give_up(c);
-  pthread_mutex_unlock(&c->mutex);
+  bool freed = error == NULL && --c->count == 0;
+  tl_tstate *old_owner = freed ? give_up(c) : NULL;
+  tl_spin_unlock(&c->lock);
+  if (freed) wake_one(c);
   drop_owner(old_owner);
   if (error) tl_error(L, "RuntimeError", "%s", error);
 }
 
 bool tl_lock_locked(tl_lockobj *l) {
-  tl_lockcore *c = &l->core;
-  pthread_mutex_lock(&c->mutex);
-  bool locked = c->count > 0;
-  pthread_mutex_unlock(&c->mutex);
-  return locked;
+  return atomic_load(&l->core.held); /* (count > 0, written under the spin lock) */
 }
 
 long tl_lock_owned_count(tl_lockobj *l) {
   tl_lockcore *c = &l->core;
-  pthread_mutex_lock(&c->mutex);
+  tl_spin_lock(&c->lock);
   long count = owned_by_caller(c) ? c->count : 0;
-  pthread_mutex_unlock(&c->mutex);
+  tl_spin_unlock(&c->lock);
   return count;
 }
 
 long tl_lock_release_save(tl_lockobj *l) {
   tl_lockcore *c = &l->core;
-  pthread_mutex_lock(&c->mutex);
+  tl_spin_lock(&c->lock);
   long count = owned_by_caller(c) ? c->count : 0;
   tl_tstate *old_owner = count ? give_up(c) : NULL;
-  pthread_mutex_unlock(&c->mutex);
+  tl_spin_unlock(&c->lock);
+  if (count) wake_one(c);
   drop_owner(old_owner);
   return count;
 }
@@ -173,29 +207,27 @@ long tl_lock_release_save(tl_lockobj *l) {
 bool tl_lock_acquire_restore(tl_lockobj *l, long count) {
   tl_lockcore *c = &l->core;
   if (tl_watch_allowed() && watch_and_take(c, NULL, count)) return true;
-  pthread_mutex_lock(&c->mutex);
-  c->waiters++;
-  bool back = true;
-  while (c->count > 0 && back) back = tl_wait_cond_uninterruptible(&c->cond, &c->mutex);
-  c->waiters--;
-  if (back) take(c, count);
-  pthread_mutex_unlock(&c->mutex);
-  return back;
+  tl_deadline forever = tl_clock_forever();
+  tl_wait_result r = TL_WAIT_OK;
+  return sleep_and_take(c, &forever, count, false, &r);
 }
 
 void tl_lock_push_description(lua_State *L, tl_lockobj *l) {
   tl_lockcore *c = &l->core;
-  pthread_mutex_lock(&c->mutex);
+  tl_spin_lock(&c->lock);
   long count = c->count;
-  char *owner = (count > 0 && c->owner) ? tl_tstate_name(c->owner) : NULL;
-  pthread_mutex_unlock(&c->mutex);
+  tl_tstate *owner = count > 0 ? c->owner : NULL;
+  if (owner) tl_tstate_incref(owner);
+  tl_spin_unlock(&c->lock);
+  char *name = owner ? tl_tstate_name(owner) : NULL; /* (its record's mutex: not under the spin lock) */
+  drop_owner(owner);
   const char *kind = c->recursive ? "RLock" : "Lock";
   if (count == 0) {
     lua_pushfstring(L, "%s(unlocked)", kind);
     return;
   }
-  lua_pushstring(L, owner ? owner : "an unknown thread"); /* (a memory error would leak 'owner') */
-  free(owner);
+  lua_pushstring(L, name ? name : "an unknown thread"); /* (a memory error would leak 'name') */
+  free(name);
   if (c->recursive)
     lua_pushfstring(L, "RLock(owned by %s, count %I)", lua_tostring(L, -1), (lua_Integer)count);
   else
@@ -209,11 +241,11 @@ void tl_lock_push_description(lua_State *L, tl_lockobj *l) {
 ** and the owner, with a reference. */
 void tl_lockobj_describe(tl_object *o, char *buf, size_t size, tl_tstate **holder) {
   tl_lockcore *c = &((tl_lockobj *)o)->core;
-  pthread_mutex_lock(&c->mutex);
+  tl_spin_lock(&c->lock);
   long count = c->count;
   *holder = count > 0 ? c->owner : NULL;
   if (*holder) tl_tstate_incref(*holder);
-  pthread_mutex_unlock(&c->mutex);
+  tl_spin_unlock(&c->lock);
   tl_object_name(o, buf, size);
   size_t len = strlen(buf);
   if (c->recursive && count > 1 && len < size) snprintf(buf + len, size - len, " (count %ld)", count);
@@ -222,7 +254,7 @@ void tl_lockobj_describe(tl_object *o, char *buf, size_t size, tl_tstate **holde
 void tl_lockobj_destroy(tl_object *o) {
   tl_lockobj *l = (tl_lockobj *)o;
   drop_owner(l->core.owner);
-  pthread_mutex_destroy(&l->core.mutex);
+  pthread_mutex_destroy(&l->core.wait_mutex);
   pthread_cond_destroy(&l->core.cond);
   free(l);
 }

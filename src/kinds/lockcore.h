@@ -8,26 +8,30 @@
 ** record is never confused with a later thread's, even one that reuses
 ** the pthread id; a thread tlua does not know is told by its pthread id.
 **
-** Locking: 'mutex' guards every field; it is a leaf lock (kernel.h rules).
-** 'held' (atomic) repeats count > 0 for a contended acquire to watch
-** without the mutex (kernel/watch.c).
-** The tl_lock_* functions below take and drop it themselves; the caller
-** holds no mutex when calling them.
+** Locking: 'lock', a spin lock (kernel/spinlock.c), guards the count and
+** the owner; 'held' (atomic) repeats count > 0 for a contended acquire to
+** watch without it (kernel/watch.c).  A thread that must sleep counts
+** itself in 'waiters' and sleeps on 'cond' under 'wait_mutex' (a leaf
+** lock, kernel.h rules), which it holds while it tries the spin lock,
+** never the reverse.  The tl_lock_* functions below take and drop them
+** themselves; the caller holds no mutex when calling them.
 */
 #ifndef TLUA_LOCKCORE_H
 #define TLUA_LOCKCORE_H
 
+#include "../kernel/spinlock.h"
 #include "kinds.h"
 
 typedef struct tl_lockcore {
-  pthread_mutex_t mutex;
-  pthread_cond_t cond; /* signalled when the lock becomes free */
+  tl_spinlock lock;    /* guards count, owner, owner_id */
   bool recursive;      /* RLock: re-entrant, owner-only release */
   long count;          /* 0: unlocked; else the recursion level */
-  atomic_bool held;    /* count > 0, written with 'mutex' held */
-  int waiters;         /* threads blocked in an acquire */
+  atomic_bool held;    /* count > 0, written under 'lock' */
   tl_tstate *owner;    /* a reference, or NULL (a thread tlua does not know) */
   pthread_t owner_id;  /* valid while count > 0 */
+  atomic_int waiters;  /* threads counted as sleeping in an acquire */
+  pthread_mutex_t wait_mutex;
+  pthread_cond_t cond; /* under wait_mutex: signalled when the lock becomes free */
 } tl_lockcore;
 
 /* A Lock or an RLock object. */

@@ -12,7 +12,7 @@
 **
 ** The work is done by the lock core shared with Lock (lockcore.c).
 **
-** Locking: the core's 'mutex' (lockcore.h), taken only inside the core
+** Locking: the core's locks (lockcore.h), taken only inside the core
 ** functions.
 */
 #include "lockcore.h"
