@@ -1,8 +1,8 @@
 /*
 ** spinlock.c -- a spin lock for the few data structures whose critical
 ** sections are a few dozen instructions long and that two cores take in
-** turn at every operation: a shared table's entries (kinds/shared.c) and
-** a queue's two ends (kinds/queue.c).
+** turn at every operation: a shared table's entries (kinds/shared.c), a
+** queue's two ends (kinds/queue.c) and a Lock's core (kinds/lockcore.c).
 **
 ** Why not a pthread mutex there.  A contended glibc mutex (adaptive or
 ** not) sleeps in the kernel after a short spin, and its unlock then calls
