@@ -15,6 +15,7 @@
 ** Locking: none; see queue_items.h.
 */
 #include <math.h>
+#include <stdint.h> /* SIZE_MAX */
 #include <stdlib.h>
 #include <string.h>
 
